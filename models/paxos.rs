@@ -1,0 +1,171 @@
+//! Single-decree Paxos: exhaustive checks within stated bounds, and the bug zoo.
+
+use quorum::check::{CheckOptions, CheckReport, Status, Strategy};
+use quorum::paxos::model::{bug_config, describe_action, property::*, NetworkKind, PaxosModelCfg};
+use quorum::paxos::Bug;
+use stateright::{Checker, Model};
+
+fn dfs() -> CheckOptions {
+    CheckOptions { threads: 2, ..CheckOptions::default() }
+}
+
+/// Checks `cfg` exhaustively with DFS and asserts the whole bound was explored, every safety
+/// property holds, every `sometimes` property has an example, and the state count is `states`.
+fn assert_exhaustively_correct(cfg: PaxosModelCfg, states: usize) -> CheckReport {
+    let report = cfg.check(&dfs());
+    for p in &report.properties {
+        assert!(
+            matches!(p.status, Status::Holds | Status::Discovered),
+            "{}: property \"{}\" is {:?}:\n{}",
+            cfg.describe(),
+            p.name,
+            p.status,
+            quorum::check::render(&report)
+        );
+    }
+    assert!(report.complete, "{}: the check did not finish the bound", cfg.describe());
+    assert_eq!(report.unique_states, states, "{}: the state space changed", cfg.describe());
+    report
+}
+
+fn has(report: &CheckReport, name: &str) -> bool {
+    report.property(name).is_some()
+}
+
+#[test]
+fn two_proposers_two_rounds_three_acceptors_one_crash_duplicating_network_is_safe() {
+    let cfg = PaxosModelCfg { clients: 0, crashes: 1, ..PaxosModelCfg::default() };
+    let report = assert_exhaustively_correct(cfg, 1_101_373);
+    assert!(has(&report, DUELING), "the dueling-proposers witness is checked with two proposers");
+    assert!(!has(&report, EVENTUALLY_CHOSEN), "liveness is only claimed without crashes");
+}
+
+#[test]
+fn two_clients_two_proposers_two_rounds_duplicating_network_is_linearizable_and_live() {
+    let cfg = PaxosModelCfg { clients: 2, crashes: 0, ..PaxosModelCfg::default() };
+    let report = assert_exhaustively_correct(cfg, 546_187);
+    assert!(has(&report, EVENTUALLY_CHOSEN) && has(&report, LINEARIZABLE));
+}
+
+#[test]
+fn three_proposers_one_round_each_is_safe_and_live() {
+    let cfg = PaxosModelCfg { proposers: 3, clients: 0, crashes: 0, max_round: 1, ..PaxosModelCfg::default() };
+    assert_exhaustively_correct(cfg, 30_917);
+}
+
+#[test]
+fn lossy_network_with_a_crash_and_two_clients_one_round_is_safe() {
+    let cfg = PaxosModelCfg { clients: 2, crashes: 1, max_round: 1, lossy: true, ..PaxosModelCfg::default() };
+    let report = assert_exhaustively_correct(cfg, 127_569);
+    assert!(!has(&report, EVENTUALLY_CHOSEN), "a lossy network can lose every message: no liveness claim");
+}
+
+#[test]
+fn nonduplicating_network_with_a_crash_two_rounds_is_safe() {
+    let cfg = PaxosModelCfg {
+        clients: 0,
+        crashes: 1,
+        network: NetworkKind::UnorderedNonduplicating,
+        ..PaxosModelCfg::default()
+    };
+    // The same count as on the duplicating network: once dead messages are removed, a delivered
+    // message is as good as gone there too.
+    assert_exhaustively_correct(cfg, 1_101_373);
+}
+
+/// The default bound of `quorum check paxos`: two clients and an acceptor crash on top of the
+/// two checks above.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn default_bound_two_clients_two_proposers_two_rounds_one_crash_is_safe() {
+    assert_exhaustively_correct(PaxosModelCfg::default(), 2_131_115);
+}
+
+/// Three proposers, three clients and a crash: the larger bound of the release suite.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn three_clients_three_proposers_one_round_one_crash_is_safe() {
+    let cfg = PaxosModelCfg { proposers: 3, clients: 3, crashes: 1, max_round: 1, ..PaxosModelCfg::default() };
+    assert_exhaustively_correct(cfg, 1_587_365);
+}
+
+/// Symmetry reduction is sound here: with and without it, every property gets the same verdict.
+#[test]
+fn symmetry_reduction_over_acceptors_keeps_every_verdict() {
+    let cfg = PaxosModelCfg { clients: 2, crashes: 1, max_round: 1, ..PaxosModelCfg::default() };
+    let reduced = cfg.check(&dfs());
+    let full = cfg.check(&CheckOptions { symmetry: false, ..dfs() });
+    assert!(reduced.complete && full.complete);
+    let verdicts = |r: &CheckReport| r.properties.iter().map(|p| (p.name.clone(), p.status)).collect::<Vec<_>>();
+    assert_eq!(verdicts(&reduced), verdicts(&full));
+    assert!(
+        full.unique_states >= 3 * reduced.unique_states,
+        "symmetry should save at least 3x: {} vs {}",
+        full.unique_states,
+        reduced.unique_states
+    );
+    assert_eq!((reduced.unique_states, full.unique_states), (8_781, 45_460));
+}
+
+/// An example of a value being chosen, found by BFS among paths of at most 6 steps (the fewest:
+/// two prepares, two promises, two accepts).
+#[test]
+fn a_value_is_chosen_in_six_steps() {
+    let cfg = PaxosModelCfg { proposers: 1, clients: 0, crashes: 0, max_round: 1, ..PaxosModelCfg::default() };
+    let checker = cfg.clone().into_model().checker().target_max_depth(8).spawn_bfs().join();
+    let path = checker.discovery(VALUE_CHOSEN).expect("a value can be chosen");
+    let steps: Vec<String> = path.into_actions().iter().map(|a| describe_action(&cfg, a)).collect();
+    let expected = [
+        "p3 -> a1 : Prepare(b1.3)",
+        "a1 -> p3 : Promise(b1.3, none)",
+        "p3 -> a2 : Prepare(b1.3)",
+        "a2 -> p3 : Promise(b1.3, none)",
+        "p3 -> a2 : Accept(b1.3, A)",
+        "p3 -> a1 : Accept(b1.3, A)",
+    ];
+    assert_eq!(steps, expected);
+}
+
+/// Every planted bug is caught, at its smallest bound, by the property it breaks, with a
+/// shortest counterexample of the asserted length; and the same bound without the bug is clean.
+fn assert_caught(bug: Bug, steps: usize) {
+    let cfg = bug_config(bug);
+    let opts = CheckOptions { strategy: Strategy::Bfs, threads: 1, stop_at_first_failure: true, ..CheckOptions::default() };
+    let report = cfg.check(&opts);
+    let p = report.property(bug.breaks()).expect("the bug's property is checked");
+    assert_eq!(p.status, Status::Violated, "{bug} was not caught:\n{}", quorum::check::render(&report));
+    assert_eq!(p.trace.len(), steps, "{bug}: counterexample length changed:\n{}", quorum::check::render(&report));
+
+    let clean = PaxosModelCfg { bugs: Default::default(), ..cfg };
+    let report = clean.check(&dfs());
+    assert!(report.complete && !report.any_violated(), "{bug}'s bound without the bug:\n{}", quorum::check::render(&report));
+}
+
+macro_rules! bug_tests {
+    ($($name:ident: $bug:expr, $steps:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            assert_caught($bug, $steps);
+        }
+    )*};
+}
+
+bug_tests! {
+    acceptor_ignoring_its_promise_breaks_agreement: Bug::AcceptorIgnoresPromise, 12;
+    adopting_the_lowest_accepted_value_breaks_agreement: Bug::LowestAcceptedValue, 17;
+    a_promise_lost_in_a_crash_breaks_agreement: Bug::PromiseNotPersisted, 14;
+    non_unique_ballots_break_agreement: Bug::NonUniqueBallots, 12;
+    a_learner_counting_duplicates_breaks_learner_agreement: Bug::LearnerCountsDuplicates, 7;
+    a_proposer_inventing_a_value_breaks_validity: Bug::InventsValue, 6;
+    a_learner_forgetting_in_a_crash_breaks_stability: Bug::LearnerForgets, 10;
+    reporting_the_own_value_breaks_linearizability: Bug::ReportsOwnValue, 14;
+    a_vote_taken_as_final_breaks_eventual_choice: Bug::VoteIsFinal, 16;
+}
+
+#[test]
+fn every_bug_names_a_property_of_its_model() {
+    for bug in Bug::ALL {
+        let names: Vec<_> = bug_config(bug).into_model().properties().iter().map(|p| p.name).collect();
+        assert!(names.contains(&bug.breaks()), "{bug} breaks {:?}, which {names:?} lacks", bug.breaks());
+    }
+}

@@ -1,0 +1,204 @@
+//! The `quorum` command line. Exit codes: 0 every property as expected, 1 a property violated
+//! (the counterexample is printed as numbered steps), 2 bad input.
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use quorum::check::{self, CheckOptions, CheckReport, Strategy};
+use quorum::paxos::model::{bug_config, NetworkKind, PaxosModelCfg};
+use quorum::paxos::Bug;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "quorum", version, about = "Consensus protocols as pure actors, exhaustively model-checked")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Model-check a protocol within a bound and report every property.
+    Check(CheckArgs),
+    /// List the planted bugs of a protocol and the property each must break.
+    Bugs {
+        protocol: Protocol,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Protocol {
+    Paxos,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StrategyArg {
+    Dfs,
+    Bfs,
+    Simulation,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum NetworkArg {
+    UnorderedDuplicating,
+    UnorderedNonduplicating,
+    Ordered,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    protocol: Protocol,
+    /// Number of proposers [default: 2]
+    #[arg(long)]
+    proposers: Option<usize>,
+    /// Number of acceptors [default: 3]
+    #[arg(long)]
+    acceptors: Option<usize>,
+    /// Number of learners [default: 1]
+    #[arg(long)]
+    learners: Option<usize>,
+    /// Number of clients; 0 lets each proposer propose its own value [default: 2]
+    #[arg(long)]
+    clients: Option<usize>,
+    /// Highest ballot round a proposer may start [default: 2]
+    #[arg(long)]
+    max_round: Option<u8>,
+    /// Actors that may be down at once (acceptors, and learners with --crash-learners) [default: 1]
+    #[arg(long)]
+    crashes: Option<usize>,
+    /// Let learners crash and restart too
+    #[arg(long)]
+    crash_learners: bool,
+    /// The network's guarantees [default: unordered-duplicating]
+    #[arg(long, value_enum)]
+    network: Option<NetworkArg>,
+    /// The network may also lose messages (drops the liveness property)
+    #[arg(long)]
+    lossy: bool,
+    /// Plant a bug (see `quorum bugs paxos`); unset flags then default to the bug's smallest bound
+    #[arg(long, value_name = "NAME")]
+    bug: Option<String>,
+    /// dfs: exhaustive with symmetry; bfs: shortest counterexamples [default: dfs, bfs with --bug]
+    #[arg(long, value_enum)]
+    strategy: Option<StrategyArg>,
+    /// Checker threads [default: available cores]
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Turn off symmetry reduction over acceptors
+    #[arg(long)]
+    no_symmetry: bool,
+    /// Stop after this many seconds (the report then says complete: false) [default: none, 10 for simulation]
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<u64>,
+    /// Seed of the simulation strategy
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print the report as one JSON object on the last line of stdout
+    #[arg(long)]
+    json: bool,
+}
+
+/// Bad input: reported on stderr, exit code 2.
+struct Usage(String);
+
+fn paxos_cfg(a: &CheckArgs) -> Result<PaxosModelCfg, Usage> {
+    let mut cfg = match &a.bug {
+        None => PaxosModelCfg::default(),
+        Some(name) => match Bug::from_name(name) {
+            Some(bug) => bug_config(bug),
+            None => {
+                let names: Vec<_> = Bug::ALL.iter().map(|b| b.name()).collect();
+                return Err(Usage(format!("unknown bug '{name}'; the Paxos bugs are: {}", names.join(", "))));
+            }
+        },
+    };
+    cfg.proposers = a.proposers.unwrap_or(cfg.proposers);
+    cfg.acceptors = a.acceptors.unwrap_or(cfg.acceptors);
+    cfg.learners = a.learners.unwrap_or(cfg.learners);
+    cfg.clients = a.clients.unwrap_or(cfg.clients);
+    cfg.max_round = a.max_round.unwrap_or(cfg.max_round);
+    cfg.crashes = a.crashes.unwrap_or(cfg.crashes);
+    cfg.crash_learners |= a.crash_learners;
+    cfg.lossy |= a.lossy;
+    if let Some(n) = a.network {
+        cfg.network = match n {
+            NetworkArg::UnorderedDuplicating => NetworkKind::UnorderedDuplicating,
+            NetworkArg::UnorderedNonduplicating => NetworkKind::UnorderedNonduplicating,
+            NetworkArg::Ordered => NetworkKind::Ordered,
+        };
+    }
+    cfg.validate().map_err(|e| Usage(format!("invalid configuration: {e}")))?;
+    Ok(cfg)
+}
+
+fn check(a: &CheckArgs) -> Result<Result<CheckReport, Usage>> {
+    let cfg = match paxos_cfg(a) {
+        Ok(cfg) => cfg,
+        Err(u) => return Ok(Err(u)),
+    };
+    if a.threads == Some(0) {
+        return Ok(Err(Usage("--threads must be at least 1".into())));
+    }
+    let strategy = match (a.strategy, a.bug.is_some()) {
+        (Some(StrategyArg::Dfs), _) | (None, false) => Strategy::Dfs,
+        (Some(StrategyArg::Bfs), _) | (None, true) => Strategy::Bfs,
+        (Some(StrategyArg::Simulation), _) => Strategy::Simulation,
+    };
+    let timeout = match (a.timeout, strategy) {
+        (Some(s), _) => Some(Duration::from_secs(s)),
+        (None, Strategy::Simulation) => Some(Duration::from_secs(10)),
+        (None, _) => None,
+    };
+    let opts = CheckOptions {
+        strategy,
+        threads: a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        symmetry: !a.no_symmetry,
+        stop_at_first_failure: a.bug.is_some(),
+        timeout,
+        seed: a.seed,
+        progress: Some(Duration::from_secs(2)),
+        shortest: true,
+    };
+    eprintln!("checking paxos: {}; strategy {:?}", cfg.describe(), strategy);
+    Ok(Ok(cfg.check(&opts)))
+}
+
+fn bugs(json: bool) -> Result<()> {
+    if json {
+        let list: Vec<_> = Bug::ALL
+            .iter()
+            .map(|b| serde_json::json!({"name": b.name(), "breaks": b.breaks(), "why": b.why()}))
+            .collect();
+        println!("{}", serde_json::to_string(&list)?);
+    } else {
+        for b in Bug::ALL {
+            println!("{:<26} breaks {:<18} {}", b.name(), format!("\"{}\"", b.breaks()), b.why());
+        }
+    }
+    Ok(())
+}
+
+fn main() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Bugs { protocol: Protocol::Paxos, json } => {
+            bugs(json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check(a) => match check(&a)? {
+            Err(Usage(msg)) => {
+                eprintln!("error: {msg}");
+                Ok(ExitCode::from(2))
+            }
+            Ok(report) => {
+                print!("{}", check::render(&report));
+                if a.json {
+                    println!("{}", serde_json::to_string(&report)?);
+                }
+                Ok(if report.as_expected() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            }
+        },
+    }
+}

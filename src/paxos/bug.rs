@@ -1,0 +1,127 @@
+//! The Paxos bug zoo: classic mistakes, each planted behind one `if bugs.has(..)` at the line it
+//! corrupts, off by default. Each names the property that must catch it; `models/paxos.rs`
+//! asserts that the checker does.
+
+use serde::Serialize;
+use std::fmt;
+
+/// A planted bug. See [`Bug::why`] for what goes wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Bug {
+    /// Acceptor accepts an Accept(b) although it promised a higher ballot.
+    AcceptorIgnoresPromise,
+    /// Proposer adopts the value of the *lowest*-numbered accepted proposal among the promises.
+    LowestAcceptedValue,
+    /// Acceptor does not save its promise before answering; a crash forgets it.
+    PromiseNotPersisted,
+    /// Every proposer numbers its ballots like the first proposer: two proposers share a ballot.
+    NonUniqueBallots,
+    /// Learner counts every Accepted message it receives, so a duplicated one counts twice.
+    LearnerCountsDuplicates,
+    /// Proposer with no accepted value in its promises proposes a placeholder, not its client's.
+    InventsValue,
+    /// Learner does not save the value it learned; after a crash it has forgotten it.
+    LearnerForgets,
+    /// Proposer tells its client that the client's own value won, whatever was chosen.
+    ReportsOwnValue,
+    /// Acceptor treats its vote as final: once it accepted a value it ignores every Prepare.
+    VoteIsFinal,
+}
+
+impl Bug {
+    pub const ALL: [Bug; 9] = [
+        Bug::AcceptorIgnoresPromise,
+        Bug::LowestAcceptedValue,
+        Bug::PromiseNotPersisted,
+        Bug::NonUniqueBallots,
+        Bug::LearnerCountsDuplicates,
+        Bug::InventsValue,
+        Bug::LearnerForgets,
+        Bug::ReportsOwnValue,
+        Bug::VoteIsFinal,
+    ];
+
+    /// The name used on the command line (`--bug NAME`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Bug::AcceptorIgnoresPromise => "acceptor-ignores-promise",
+            Bug::LowestAcceptedValue => "lowest-accepted-value",
+            Bug::PromiseNotPersisted => "promise-not-persisted",
+            Bug::NonUniqueBallots => "non-unique-ballots",
+            Bug::LearnerCountsDuplicates => "learner-counts-duplicates",
+            Bug::InventsValue => "invents-value",
+            Bug::LearnerForgets => "learner-forgets",
+            Bug::ReportsOwnValue => "reports-own-value",
+            Bug::VoteIsFinal => "vote-is-final",
+        }
+    }
+
+    /// The property that must catch this bug (a name from [`crate::paxos::model::property`]).
+    pub fn breaks(self) -> &'static str {
+        use crate::paxos::model::property::*;
+        match self {
+            Bug::AcceptorIgnoresPromise
+            | Bug::LowestAcceptedValue
+            | Bug::PromiseNotPersisted
+            | Bug::NonUniqueBallots => AGREEMENT,
+            Bug::LearnerCountsDuplicates => LEARNER_AGREEMENT,
+            Bug::InventsValue => VALIDITY,
+            Bug::LearnerForgets => STABILITY,
+            Bug::ReportsOwnValue => LINEARIZABLE,
+            Bug::VoteIsFinal => EVENTUALLY_CHOSEN,
+        }
+    }
+
+    /// One line: what goes wrong, and why the correct rule prevents it.
+    pub fn why(self) -> &'static str {
+        match self {
+            Bug::AcceptorIgnoresPromise => "phase 2(b) without its guard: an acceptor that promised ballot n accepts a lower ballot, so an old proposer can overwrite a value a newer majority relies on",
+            Bug::LowestAcceptedValue => "phase 2(a) must adopt the value of the highest-numbered accepted proposal: only that one can have been chosen by an earlier ballot",
+            Bug::PromiseNotPersisted => "a promise is a commitment about the future; forgotten in a crash, the acceptor accepts a lower ballot it had promised to refuse",
+            Bug::NonUniqueBallots => "with shared ballot numbers two proposers can both gather a majority of promises for 'the same' ballot and get two values accepted under it",
+            Bug::LearnerCountsDuplicates => "phase 3 counts acceptors, not messages: on a network that duplicates, one acceptor's Accepted counted twice fakes a majority",
+            Bug::InventsValue => "'any value' in phase 2(a) means any proposed value: a placeholder chosen by the proposer breaks validity",
+            Bug::LearnerForgets => "a learner that answers reads must keep what it learned on disk; after a crash it has forgotten a chosen value",
+            Bug::ReportsOwnValue => "a proposer must report the chosen value, which may be another client's; reporting success for its own is not linearizable",
+            Bug::VoteIsFinal => "an acceptor's vote is not final, only a majority's is: acceptors that refuse higher ballots after voting can leave the cluster split forever",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Bug> {
+        Bug::ALL.into_iter().find(|b| b.name() == name)
+    }
+}
+
+impl fmt::Display for Bug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A set of planted bugs, usually empty.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Debug)]
+pub struct BugSet(u16);
+
+impl BugSet {
+    pub const NONE: BugSet = BugSet(0);
+
+    pub fn of(bug: Bug) -> Self {
+        BugSet(1 << bug as u16)
+    }
+
+    pub fn has(self, bug: Bug) -> bool {
+        self.0 & (1 << bug as u16) != 0
+    }
+
+    pub fn with(self, bug: Bug) -> Self {
+        BugSet(self.0 | 1 << bug as u16)
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Bug> {
+        Bug::ALL.into_iter().filter(move |b| self.has(*b))
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}

@@ -1,0 +1,98 @@
+//! The learner: phase 3 of the notes. It persists the value it learned, because it answers
+//! reads with it.
+
+use super::actor::{PaxosActor, PaxosStorage};
+use super::{insert_sorted, majority, Ballot, Bug, BugSet, PaxosMsg, Value};
+use serde::{Deserialize, Serialize};
+use stateright::actor::{Id, Out};
+use std::fmt;
+
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LearnerState {
+    /// Votes heard so far, as (ballot, value, acceptor), sorted; cleared once a value is learned.
+    pub votes: Vec<(Ballot, Value, Id)>,
+    pub learned: Option<Value>,
+    /// Clients whose Read waits for a value to be learned.
+    pub readers: Vec<Id>,
+}
+
+impl fmt::Debug for LearnerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.learned {
+            Some(v) => write!(f, "learned {v}")?,
+            None => {
+                write!(f, "votes [")?;
+                for (i, (b, v, a)) in self.votes.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { " " };
+                    write!(f, "{sep}{}:{b:?}={v}", usize::from(*a))?;
+                }
+                write!(f, "]")?;
+            }
+        }
+        if !self.readers.is_empty() {
+            write!(f, ", {} readers waiting", self.readers.len())?;
+        }
+        Ok(())
+    }
+}
+
+/// What a learner knows of its cluster.
+#[derive(Clone, Debug)]
+pub struct LearnerCfg<'a> {
+    pub acceptors: usize,
+    pub proposers: &'a [Id],
+    pub bugs: BugSet,
+}
+
+/// Phase 3: remember that acceptor `src` accepted (b, v). Counts acceptors, not messages.
+/// Returns false if the vote was already known.
+pub fn record_vote(s: &mut LearnerState, bugs: BugSet, src: Id, b: Ballot, v: Value) -> bool {
+    let vote = (b, v, src);
+    match s.votes.binary_search(&vote) {
+        Ok(_) if !bugs.has(Bug::LearnerCountsDuplicates) => false,
+        Ok(at) | Err(at) => {
+            s.votes.insert(at, vote);
+            true
+        }
+    }
+}
+
+/// Phase 3: a proposal is chosen once a majority of acceptors accepted it.
+pub fn is_chosen(s: &LearnerState, acceptors: usize, b: Ballot, v: Value) -> bool {
+    s.votes.iter().filter(|(vb, vv, _)| *vb == b && *vv == v).count() >= majority(acceptors)
+}
+
+/// An Accepted arrives: record it, and learn the value once a majority accepted it.
+pub fn on_accepted(s: &mut LearnerState, cfg: &LearnerCfg, src: Id, b: Ballot, v: Value, o: &mut Out<PaxosActor>) {
+    if s.learned.is_some() || !record_vote(s, cfg.bugs, src, b, v) {
+        return;
+    }
+    if is_chosen(s, cfg.acceptors, b, v) {
+        learn(s, cfg, v, o);
+    }
+}
+
+/// Learn `v`: save it before anyone is told, tell the proposers (so they stop retrying and answer
+/// their clients), and answer the waiting readers.
+pub fn learn(s: &mut LearnerState, cfg: &LearnerCfg, v: Value, o: &mut Out<PaxosActor>) {
+    s.learned = Some(v);
+    s.votes.clear();
+    if !cfg.bugs.has(Bug::LearnerForgets) {
+        o.save(PaxosStorage::Learner { learned: v });
+    }
+    o.broadcast(cfg.proposers, &PaxosMsg::Chosen(v));
+    for r in std::mem::take(&mut s.readers) {
+        o.send(r, PaxosMsg::ReadOk(v));
+    }
+}
+
+/// A client reads: answer with the learned value, or wait until one is learned (answering
+/// "nothing yet" could contradict a decision this learner has not heard of).
+pub fn on_read(s: &mut LearnerState, src: Id, o: &mut Out<PaxosActor>) {
+    match s.learned {
+        Some(v) => o.send(src, PaxosMsg::ReadOk(v)),
+        None => {
+            insert_sorted(&mut s.readers, src);
+        }
+    }
+}

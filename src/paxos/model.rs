@@ -1,0 +1,733 @@
+//! The one place where the Paxos model is defined: [`PaxosModelCfg::into_model`] builds the
+//! `ActorModel` with its properties and boundary, for tests, the CLI, the Explorer and benchmarks.
+//!
+//! Actor layout: acceptors `0..A`, then proposers, then learners, then clients.
+
+use super::acceptor::AcceptorState;
+use super::actor::{PaxosActor, PaxosState, PaxosStorage, Role};
+use super::client::ClientState;
+use super::proposer::{Phase, ProposerState};
+use super::spec::{Decree, DecreeOp, DecreeRet};
+use super::{majority, Ballot, Bug, BugSet, PaxosMsg, Value};
+use serde::Serialize;
+use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network};
+use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
+use stateright::util::DenseNatMap;
+use stateright::{Model, Path, Property, Rewrite, RewritePlan};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+pub type PaxosActorModel = ActorModel<PaxosActor, PaxosModelCfg, PaxosHistory>;
+pub type PaxosSysState = ActorModelState<PaxosActor, PaxosHistory>;
+pub type PaxosAction = ActorModelAction<PaxosMsg, super::PaxosTimer, ()>;
+
+/// Property names, shared by the model, the bug zoo, the CLI and the tests.
+pub mod property {
+    pub const AGREEMENT: &str = "agreement";
+    pub const LEARNER_AGREEMENT: &str = "learner agreement";
+    pub const VALIDITY: &str = "validity";
+    pub const STABILITY: &str = "stability";
+    pub const LINEARIZABLE: &str = "linearizable";
+    pub const VALUE_CHOSEN: &str = "value chosen";
+    pub const DUELING: &str = "dueling proposers";
+    pub const EVENTUALLY_CHOSEN: &str = "eventually chosen";
+}
+use property::*;
+
+/// How the model's network treats messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NetworkKind {
+    /// Any sent message can be delivered, in any order, any number of times.
+    UnorderedDuplicating,
+    /// Any order, each message at most once.
+    UnorderedNonduplicating,
+    /// FIFO per (sender, receiver) pair, each message once.
+    Ordered,
+}
+
+impl NetworkKind {
+    pub const ALL: [NetworkKind; 3] =
+        [NetworkKind::UnorderedDuplicating, NetworkKind::UnorderedNonduplicating, NetworkKind::Ordered];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            NetworkKind::UnorderedDuplicating => "unordered-duplicating",
+            NetworkKind::UnorderedNonduplicating => "unordered-nonduplicating",
+            NetworkKind::Ordered => "ordered",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|n| n.name() == name)
+    }
+
+    fn network(self) -> Network<PaxosMsg> {
+        match self {
+            NetworkKind::UnorderedDuplicating => Network::new_unordered_duplicating([]),
+            NetworkKind::UnorderedNonduplicating => Network::new_unordered_nonduplicating([]),
+            NetworkKind::Ordered => Network::new_ordered([]),
+        }
+    }
+}
+
+/// A Paxos configuration and its bounds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PaxosModelCfg {
+    pub proposers: usize,
+    pub acceptors: usize,
+    pub learners: usize,
+    /// Clients, each proposing its own value ('A', 'B', …) to proposer `i % proposers` and then
+    /// reading from learner `i % learners`. With 0 clients, proposer `i` proposes value `i` itself.
+    pub clients: usize,
+    /// Bound: the highest round a proposer may start (each proposer uses at most this many ballots).
+    pub max_round: u8,
+    /// How many actors may be down at once (Stateright's `max_crashes`). Only acceptors crash,
+    /// and learners too if `crash_learners`; a crashed actor restarts from what it saved.
+    pub crashes: usize,
+    pub crash_learners: bool,
+    pub network: NetworkKind,
+    /// Whether the network may also lose any message.
+    pub lossy: bool,
+    #[serde(serialize_with = "serialize_bugs")]
+    pub bugs: BugSet,
+}
+
+fn serialize_bugs<S: serde::Serializer>(bugs: &BugSet, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(bugs.iter().map(Bug::name))
+}
+
+impl Default for PaxosModelCfg {
+    /// The bound of the default test suite: 2 proposers with 2 ballots each, 3 acceptors (one may
+    /// crash and restart), 1 learner, 2 clients, a network that reorders and duplicates.
+    fn default() -> Self {
+        PaxosModelCfg {
+            proposers: 2,
+            acceptors: 3,
+            learners: 1,
+            clients: 2,
+            max_round: 2,
+            crashes: 1,
+            crash_learners: false,
+            network: NetworkKind::UnorderedDuplicating,
+            lossy: false,
+            bugs: BugSet::NONE,
+        }
+    }
+}
+
+/// A configuration that cannot be checked.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum CfgError {
+    #[error("{0} must be at least 1")]
+    Zero(&'static str),
+    #[error("at most {max} clients (one value letter each), got {got}")]
+    TooManyClients { max: usize, got: usize },
+    #[error("at most {max} actors in a model, got {got}")]
+    TooManyActors { max: usize, got: usize },
+    #[error("--crashes {crashes} exceeds the {crashable} actors that can crash ({what})")]
+    TooManyCrashes { crashes: usize, crashable: usize, what: &'static str },
+    #[error("--max-round must be between 1 and 100, got {0}")]
+    MaxRound(u8),
+}
+
+impl PaxosModelCfg {
+    pub fn with_bug(mut self, bug: Bug) -> Self {
+        self.bugs = self.bugs.with(bug);
+        self
+    }
+
+    pub fn validate(&self) -> Result<(), CfgError> {
+        for (n, what) in [(self.proposers, "proposers"), (self.acceptors, "acceptors"), (self.learners, "learners")] {
+            if n == 0 {
+                return Err(CfgError::Zero(what));
+            }
+        }
+        if self.clients > 26 {
+            return Err(CfgError::TooManyClients { max: 26, got: self.clients });
+        }
+        let actors = self.actor_count();
+        if actors > 64 {
+            return Err(CfgError::TooManyActors { max: 64, got: actors });
+        }
+        if self.max_round == 0 || self.max_round > 100 {
+            return Err(CfgError::MaxRound(self.max_round));
+        }
+        let (crashable, what) = if self.crash_learners {
+            (self.acceptors + self.learners, "acceptors and learners")
+        } else {
+            (self.acceptors, "acceptors")
+        };
+        if self.crashes > crashable {
+            return Err(CfgError::TooManyCrashes { crashes: self.crashes, crashable, what });
+        }
+        Ok(())
+    }
+
+    pub fn actor_count(&self) -> usize {
+        self.acceptors + self.proposers + self.learners + self.clients
+    }
+    pub fn acceptor_ids(&self) -> Vec<Id> {
+        (0..self.acceptors).map(Id::from).collect()
+    }
+    pub fn proposer_ids(&self) -> Vec<Id> {
+        (self.acceptors..self.acceptors + self.proposers).map(Id::from).collect()
+    }
+    pub fn learner_ids(&self) -> Vec<Id> {
+        let first = self.acceptors + self.proposers;
+        (first..first + self.learners).map(Id::from).collect()
+    }
+    pub fn client_ids(&self) -> Vec<Id> {
+        let first = self.acceptors + self.proposers + self.learners;
+        (first..first + self.clients).map(Id::from).collect()
+    }
+
+    /// The value proposer `i` proposes itself (0 clients) or client `i` proposes.
+    pub fn value_of(i: usize) -> Value {
+        (b'A' + i as u8) as char
+    }
+
+    /// The values that were proposed (by clients, or by proposers when there are none).
+    pub fn proposed_values(&self) -> BTreeSet<Value> {
+        let n = if self.clients == 0 { self.proposers } else { self.clients };
+        (0..n).map(Self::value_of).collect()
+    }
+
+    /// A short name for an actor: a0, p3, l5, c6 (role letter and id).
+    pub fn actor_name(&self, id: Id) -> String {
+        let i = usize::from(id);
+        let role = if i < self.acceptors {
+            'a'
+        } else if i < self.acceptors + self.proposers {
+            'p'
+        } else if i < self.acceptors + self.proposers + self.learners {
+            'l'
+        } else {
+            'c'
+        };
+        format!("{role}{i}")
+    }
+
+    fn crashable(&self, i: usize) -> bool {
+        i < self.acceptors
+            || (self.crash_learners && (self.acceptors + self.proposers..self.acceptors + self.proposers + self.learners).contains(&i))
+    }
+
+    /// One line per setting, for the CLI and the docs.
+    pub fn describe(&self) -> String {
+        let bugs: Vec<_> = self.bugs.iter().map(Bug::name).collect();
+        format!(
+            "{} proposers (rounds <= {}), {} acceptors, {} learners, {} clients, {} network{}, {} crash{} at once ({}){}",
+            self.proposers,
+            self.max_round,
+            self.acceptors,
+            self.learners,
+            self.clients,
+            self.network.name(),
+            if self.lossy { " + loss" } else { "" },
+            self.crashes,
+            if self.crashes == 1 { "" } else { "es" },
+            if self.crash_learners { "acceptors, learners" } else { "acceptors" },
+            if bugs.is_empty() { String::new() } else { format!(", bugs: {}", bugs.join(",")) },
+        )
+    }
+
+    /// Builds the model. Call [`validate`](Self::validate) first: an invalid configuration
+    /// builds a model that is not meaningful.
+    pub fn into_model(self) -> PaxosModel {
+        let acceptors = self.acceptor_ids();
+        let proposers = self.proposer_ids();
+        let learners = self.learner_ids();
+        let bugs = self.bugs;
+        let first_proposer = proposers[0];
+        let mut history = PaxosHistory::default();
+        let mut actors = Vec::new();
+        for _ in &acceptors {
+            actors.push(Role::Acceptor { learners: learners.clone() });
+        }
+        for i in 0..self.proposers {
+            let own_value = (self.clients == 0).then(|| PaxosModelCfg::value_of(i));
+            actors.push(Role::Proposer { acceptors: acceptors.clone(), first_proposer, own_value });
+        }
+        for _ in &learners {
+            actors.push(Role::Learner { acceptors: acceptors.len(), proposers: proposers.clone() });
+        }
+        for i in 0..self.clients {
+            actors.push(Role::Client {
+                proposer: proposers[i % proposers.len()],
+                learner: learners[i % learners.len()],
+                value: PaxosModelCfg::value_of(i),
+            });
+        }
+        history.proposed = self.proposed_values();
+        let lossy = if self.lossy { LossyNetwork::Yes } else { LossyNetwork::No };
+        let actors = ActorModel::new(self.clone(), history)
+            .actors(actors.into_iter().map(|role| PaxosActor { role, bugs }))
+            .init_network(self.network.network())
+            .lossy_network(lossy)
+            .max_crashes(self.crashes)
+            .within_boundary(within_boundary)
+            .record_msg_out(record_msg_out)
+            .record_msg_in(record_msg_in);
+        PaxosModel { cfg: self, actors }
+    }
+}
+
+/// The Paxos model: the actor model of [`PaxosModelCfg`], its properties, and one sound
+/// reduction — a message that no handler can ever act on again is removed from the network (see
+/// [`is_dead`]). Deliveries of such a message are no-ops, so without the removal two states that
+/// differ only in dead messages would be explored twice.
+#[derive(Clone)]
+pub struct PaxosModel {
+    pub cfg: PaxosModelCfg,
+    pub actors: PaxosActorModel,
+}
+
+impl Model for PaxosModel {
+    type State = PaxosSysState;
+    type Action = PaxosAction;
+
+    fn init_states(&self) -> Vec<PaxosSysState> {
+        let mut states = self.actors.init_states();
+        for s in &mut states {
+            self.remove_dead_messages(s);
+        }
+        states
+    }
+
+    fn actions(&self, state: &PaxosSysState, actions: &mut Vec<PaxosAction>) {
+        self.actors.actions(state, actions)
+    }
+
+    fn next_state(&self, last: &PaxosSysState, action: PaxosAction) -> Option<PaxosSysState> {
+        let mut next = self.actors.next_state(last, action)?;
+        self.remove_dead_messages(&mut next);
+        Some(next)
+    }
+
+    fn format_action(&self, action: &PaxosAction) -> String {
+        describe_action(&self.cfg, action)
+    }
+
+    fn format_step(&self, last: &PaxosSysState, action: PaxosAction) -> Option<String> {
+        self.actors.format_step(last, action)
+    }
+
+    fn as_svg(&self, path: Path<PaxosSysState, PaxosAction>) -> Option<String> {
+        let steps = path.into_vec();
+        let init = steps.first()?.0.clone();
+        let actions: Vec<PaxosAction> = steps.into_iter().filter_map(|(_, a)| a).collect();
+        self.actors.as_svg(Path::from_actions(&self.actors, init, actions.iter())?)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        let mut ps = vec![
+            Property::always(AGREEMENT, |m: &Self, s: &PaxosSysState| chosen_values(&m.cfg, &s.history).len() <= 1),
+            Property::always(LEARNER_AGREEMENT, learner_agreement),
+            Property::always(VALIDITY, |m: &Self, s: &PaxosSysState| {
+                chosen_values(&m.cfg, &s.history).is_subset(&s.history.proposed)
+            }),
+            Property::always(STABILITY, stability),
+            Property::always(LINEARIZABLE, |_: &Self, s: &PaxosSysState| s.history.lin.serialized_history().is_some()),
+            Property::sometimes(VALUE_CHOSEN, |m: &Self, s: &PaxosSysState| {
+                !chosen_values(&m.cfg, &s.history).is_empty()
+            }),
+        ];
+        if self.cfg.proposers >= 2 {
+            ps.push(Property::sometimes(DUELING, dueling));
+        }
+        if !self.cfg.lossy && self.cfg.crashes == 0 {
+            ps.push(Property::eventually(EVENTUALLY_CHOSEN, |m: &Self, s: &PaxosSysState| {
+                !chosen_values(&m.cfg, &s.history).is_empty()
+            }));
+        }
+        ps
+    }
+
+    fn within_boundary(&self, state: &PaxosSysState) -> bool {
+        within_boundary(&self.cfg, state)
+    }
+}
+
+impl PaxosModel {
+    /// Removes every message [`is_dead`] from the network. Not on an ordered network, where a dead
+    /// message at the head of a channel still delays the ones behind it.
+    fn remove_dead_messages(&self, s: &mut PaxosSysState) {
+        let ActorModelState { network, actor_states, actor_storages, .. } = s;
+        let dead = |env: &Envelope<PaxosMsg>| is_dead(self, actor_states, actor_storages, env);
+        match network {
+            Network::UnorderedDuplicating(set, _) => set.retain(|env| !dead(env)),
+            Network::UnorderedNonDuplicating(bag) => bag.retain(|env, _| !dead(env)),
+            Network::Ordered(_) => {}
+        }
+    }
+}
+
+/// A Promise for ballot `b` from `acceptor` can no longer change proposer `p`: `p` moved on to a
+/// later round or out of phase 1, or already counted that acceptor (rounds only grow).
+fn promise_is_stale(p: &ProposerState, b: &Ballot, acceptor: Id) -> bool {
+    b.round < p.round || (b.round == p.round && (p.phase != Phase::Preparing || p.promises.contains(&acceptor)))
+}
+
+/// A message is dead when delivering it is a no-op now and in every future: the receiver has
+/// moved past it for good. Only what survives a crash counts for actors that can crash, and a
+/// planted bug that could revive a message disables the rule it would break.
+pub fn is_dead(
+    m: &PaxosModel,
+    states: &[std::sync::Arc<PaxosState>],
+    storages: &[Option<PaxosStorage>],
+    env: &Envelope<PaxosMsg>,
+) -> bool {
+    use PaxosMsg::*;
+    let (cfg, i) = (&m.cfg, usize::from(env.dst));
+    let (Some(state), Some(storage)) = (states.get(i), storages.get(i)) else { return false };
+    let durable_acceptor = match storage {
+        Some(PaxosStorage::Acceptor(a)) => *a,
+        _ => AcceptorState::default(),
+    };
+    let below_promise = |b: &Ballot| durable_acceptor.promised.is_some_and(|p| *b < p);
+    match (&env.msg, &**state) {
+        // Below the promise: ignored. Equal to it: answered again, but with a Promise its
+        // proposer has no use for any more (then the re-answer changes nothing).
+        (Prepare(b), PaxosState::Acceptor(_)) => {
+            below_promise(b)
+                || (durable_acceptor.promised == Some(*b)
+                    && states.get(usize::from(env.src)).is_some_and(|p| match &**p {
+                        PaxosState::Proposer(p) => promise_is_stale(p, b, env.dst),
+                        _ => true,
+                    }))
+        }
+        (Accept(b, v), PaxosState::Acceptor(_)) => {
+            !cfg.bugs.has(Bug::AcceptorIgnoresPromise)
+                && (below_promise(b) || durable_acceptor.accepted == Some((*b, *v)))
+        }
+        (Promise(b, _), PaxosState::Proposer(p)) => promise_is_stale(p, b, env.src),
+        (Chosen(_), PaxosState::Proposer(p)) => p.decided.is_some(),
+        (Propose(_), PaxosState::Proposer(p)) => p.clients.contains(&env.src),
+        (Accepted(b, v), PaxosState::Learner(l)) => {
+            matches!(storage, Some(PaxosStorage::Learner { .. }))
+                || (!cfg.crashable(i)
+                    && (l.learned.is_some()
+                        || (!cfg.bugs.has(Bug::LearnerCountsDuplicates) && l.votes.contains(&(*b, *v, env.src)))))
+        }
+        (Read, PaxosState::Learner(l)) => {
+            matches!(states.get(usize::from(env.src)).map(|c| &**c), Some(PaxosState::Client(ClientState::Done)))
+                || (!cfg.crashable(i) && l.readers.contains(&env.src))
+        }
+        (Decided(_), PaxosState::Client(c)) => *c != ClientState::Proposing,
+        (ReadOk(_), PaxosState::Client(c)) => *c == ClientState::Done,
+        _ => true, // a message the receiving role never handles
+    }
+}
+
+/// Auxiliary ("ghost") state, recorded from the messages actors send and receive.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PaxosHistory {
+    /// Every vote ever cast: (ballot, value, acceptor), from the Accepted messages sent.
+    pub votes: BTreeSet<(Ballot, Value, Id)>,
+    /// The values proposed (validity).
+    pub proposed: BTreeSet<Value>,
+    /// The first value each learner announced (stability).
+    pub learned: BTreeMap<Id, Value>,
+    /// The ballots whose proposer reached phase 2(a) (the dueling-proposers witness).
+    pub accept_requests: BTreeSet<Ballot>,
+    /// The clients' operations (linearizability).
+    pub lin: LinearizabilityTester<Id, Decree>,
+}
+
+impl Default for PaxosHistory {
+    fn default() -> Self {
+        PaxosHistory {
+            votes: BTreeSet::new(),
+            proposed: BTreeSet::new(),
+            learned: BTreeMap::new(),
+            accept_requests: BTreeSet::new(),
+            lin: LinearizabilityTester::new(Decree(None)),
+        }
+    }
+}
+
+impl Rewrite<Id> for PaxosHistory {
+    /// Symmetry only permutes acceptors, so client ids in `lin` are left as they are.
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        PaxosHistory {
+            votes: self.votes.iter().map(|(b, v, a)| (b.rewrite(plan), *v, plan.rewrite(a))).collect(),
+            proposed: self.proposed.clone(),
+            learned: self.learned.iter().map(|(l, v)| (plan.rewrite(l), *v)).collect(),
+            accept_requests: self.accept_requests.iter().map(|b| b.rewrite(plan)).collect(),
+            lin: self.lin.clone(),
+        }
+    }
+}
+
+/// The values chosen so far: those a majority of acceptors voted for in one ballot.
+pub fn chosen_values(cfg: &PaxosModelCfg, h: &PaxosHistory) -> BTreeSet<Value> {
+    let need = majority(cfg.acceptors);
+    let mut chosen = BTreeSet::new();
+    let mut run: Option<((Ballot, Value), usize)> = None;
+    // Votes are sorted by (ballot, value, acceptor): count each (ballot, value) run.
+    for (b, v, _) in &h.votes {
+        run = match run {
+            Some((key, n)) if key == (*b, *v) => Some((key, n + 1)),
+            _ => Some(((*b, *v), 1)),
+        };
+        if let Some(((_, v), n)) = run {
+            if n >= need {
+                chosen.insert(v);
+            }
+        }
+    }
+    chosen
+}
+
+fn learner_state(s: &PaxosSysState, id: Id) -> Option<&super::learner::LearnerState> {
+    match s.actor_states.get(usize::from(id)).map(|a| &**a) {
+        Some(PaxosState::Learner(l)) => Some(l),
+        _ => None,
+    }
+}
+
+/// Every value a learner has learned, now or before, was chosen.
+fn learner_agreement(m: &PaxosModel, s: &PaxosSysState) -> bool {
+    let chosen = chosen_values(&m.cfg, &s.history);
+    let now = m.cfg.learner_ids().into_iter().filter_map(|l| learner_state(s, l).and_then(|l| l.learned));
+    now.chain(s.history.learned.values().copied()).all(|v| chosen.contains(&v))
+}
+
+/// A learner that learned a value still has it, also after a crash and restart.
+fn stability(_: &PaxosModel, s: &PaxosSysState) -> bool {
+    s.history.learned.iter().all(|(l, v)| {
+        s.crashed.get(usize::from(*l)).copied().unwrap_or(false)
+            || learner_state(s, *l).is_some_and(|ls| ls.learned == Some(*v))
+    })
+}
+
+/// The finite witness of the dueling-proposers livelock: nothing is chosen, every proposer reached
+/// phase 2 in every round the bound allows, and every one of those ballots but the highest is
+/// already preempted (a majority of acceptors promised a higher ballot). Only the bound stops the
+/// duel: with one more round the last ballot could be preempted too.
+fn dueling(m: &PaxosModel, s: &PaxosSysState) -> bool {
+    let cfg = &m.cfg;
+    let reached_phase2_everywhere = cfg.proposer_ids().into_iter().all(|p| {
+        (1..=cfg.max_round).all(|round| s.history.accept_requests.contains(&Ballot { round, proposer: p }))
+    });
+    if !reached_phase2_everywhere || !chosen_values(cfg, &s.history).is_empty() {
+        return false;
+    }
+    let promised = |a: usize| match &*s.actor_states[a] {
+        PaxosState::Acceptor(acc) => acc.promised,
+        _ => None,
+    };
+    let highest = s.history.accept_requests.iter().next_back().copied();
+    s.history.accept_requests.iter().filter(|b| Some(**b) != highest).all(|b| {
+        (0..cfg.acceptors).filter(|&a| promised(a).is_some_and(|p| p > *b)).count() >= majority(cfg.acceptors)
+    })
+}
+
+/// The bound: no proposer beyond `max_round`, and only crashable roles are down.
+fn within_boundary(cfg: &PaxosModelCfg, s: &PaxosSysState) -> bool {
+    s.actor_states.iter().all(|a| match &**a {
+        PaxosState::Proposer(p) => p.round <= cfg.max_round,
+        _ => true,
+    }) && s.crashed.iter().enumerate().all(|(i, down)| !down || cfg.crashable(i))
+}
+
+fn is_client(cfg: &PaxosModelCfg, id: Id) -> bool {
+    usize::from(id) >= cfg.acceptors + cfg.proposers + cfg.learners
+}
+
+fn record_msg_out(cfg: &PaxosModelCfg, h: &PaxosHistory, env: Envelope<&PaxosMsg>) -> Option<PaxosHistory> {
+    let next = || h.clone();
+    match env.msg {
+        PaxosMsg::Propose(v) if is_client(cfg, env.src) => {
+            let mut h = next();
+            let _ = h.lin.on_invoke(env.src, DecreeOp::Propose(*v));
+            Some(h)
+        }
+        PaxosMsg::Read if is_client(cfg, env.src) => {
+            let mut h = next();
+            let _ = h.lin.on_invoke(env.src, DecreeOp::Read);
+            Some(h)
+        }
+        PaxosMsg::Accepted(b, v) if !h.votes.contains(&(*b, *v, env.src)) => {
+            let mut h = next();
+            h.votes.insert((*b, *v, env.src));
+            Some(h)
+        }
+        PaxosMsg::Chosen(v) if !h.learned.contains_key(&env.src) => {
+            let mut h = next();
+            h.learned.insert(env.src, *v);
+            Some(h)
+        }
+        PaxosMsg::Accept(b, _) if !h.accept_requests.contains(b) => {
+            let mut h = next();
+            h.accept_requests.insert(*b);
+            Some(h)
+        }
+        _ => None,
+    }
+}
+
+fn record_msg_in(cfg: &PaxosModelCfg, h: &PaxosHistory, env: Envelope<&PaxosMsg>) -> Option<PaxosHistory> {
+    if !is_client(cfg, env.dst) {
+        return None;
+    }
+    let ret = match env.msg {
+        PaxosMsg::Decided(v) => DecreeRet::Decided(*v),
+        PaxosMsg::ReadOk(v) => DecreeRet::ReadOk(Some(*v)),
+        _ => return None,
+    };
+    let mut next = h.clone();
+    let _ = next.lin.on_return(env.dst, ret);
+    Some(next)
+}
+
+/// Forgets which message was delivered last. The duplicating network keeps it only so that a
+/// delivery changing nothing else still yields a new state; no action or property reads it, so
+/// states that differ only there behave alike and may be merged (a sound reduction).
+pub fn forget_last_delivery(s: &PaxosSysState) -> PaxosSysState {
+    let mut s = s.clone();
+    if let Network::UnorderedDuplicating(_, last) = &mut s.network {
+        *last = None;
+    }
+    s
+}
+
+/// Symmetry reduction over acceptors, which are interchangeable: nothing in the protocol depends
+/// on which acceptor is which. Acceptors are renumbered in the order of their signature (state,
+/// storage, crashed, and what refers to them) and every id in the state is rewritten accordingly; proposers, learners and clients
+/// keep their ids (ballots compare proposer ids, so proposers are *not* interchangeable).
+/// Also forgets the last delivery, as [`forget_last_delivery`] does.
+pub fn representative(s: &PaxosSysState) -> PaxosSysState {
+    let n = s.actor_states.len();
+    let acceptors: Vec<usize> = (0..n).filter(|&i| matches!(*s.actor_states[i], PaxosState::Acceptor(_))).collect();
+    // Each acceptor's signature: its own state, then everything that refers to it (messages it
+    // sent or will receive, promises counted by proposers, votes in learners and the history),
+    // with its id left out. Equal signatures are rare, so most states get one representative.
+    let mut links: Vec<Vec<(u8, Id, Option<&PaxosMsg>, Option<(Ballot, Value)>)>> = vec![Vec::new(); acceptors.len()];
+    for env in s.network.iter_all() {
+        if let Some(l) = links.get_mut(usize::from(env.src)) {
+            l.push((0, env.dst, Some(env.msg), None));
+        }
+        if let Some(l) = links.get_mut(usize::from(env.dst)) {
+            l.push((1, env.src, Some(env.msg), None));
+        }
+    }
+    for (i, a) in s.actor_states.iter().enumerate() {
+        match &**a {
+            PaxosState::Proposer(p) => {
+                for acc in &p.promises {
+                    if let Some(l) = links.get_mut(usize::from(*acc)) {
+                        l.push((2, Id::from(i), None, None));
+                    }
+                }
+            }
+            PaxosState::Learner(l) => {
+                for (b, v, acc) in &l.votes {
+                    if let Some(l) = links.get_mut(usize::from(*acc)) {
+                        l.push((3, Id::from(i), None, Some((*b, *v))));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for (b, v, acc) in &s.history.votes {
+        if let Some(l) = links.get_mut(usize::from(*acc)) {
+            l.push((4, Id::from(0), None, Some((*b, *v))));
+        }
+    }
+    for l in &mut links {
+        l.sort();
+    }
+    let key = |i: usize| (&s.actor_states[i], &s.actor_storages[i], s.crashed[i], &links[i]);
+    let mut order = acceptors.clone();
+    order.sort_by(|&i, &j| key(i).cmp(&key(j)));
+    let mut map: Vec<Id> = (0..n).map(Id::from).collect();
+    for (new, &old) in acceptors.iter().zip(&order) {
+        map[old] = Id::from(*new);
+    }
+    let plan: RewritePlan<Id, DenseNatMap<Id, Id>> =
+        RewritePlan::new(DenseNatMap::from(map), |id, m| m.get(*id).copied().unwrap_or(*id));
+    let mut network = s.network.rewrite(&plan);
+    if let Network::UnorderedDuplicating(_, last) = &mut network {
+        *last = None;
+    }
+    ActorModelState {
+        actor_states: plan.reindex(&s.actor_states),
+        network,
+        timers_set: plan.reindex(&s.timers_set),
+        random_choices: plan.reindex(&s.random_choices),
+        crashed: plan.reindex(&s.crashed),
+        history: s.history.rewrite(&plan),
+        actor_storages: plan.reindex(&s.actor_storages),
+    }
+}
+
+/// One step of a trace, with actors named by role (a0 = acceptor 0, p3 = proposer 3, …).
+pub fn describe_action(cfg: &PaxosModelCfg, action: &PaxosAction) -> String {
+    let n = |id: &Id| cfg.actor_name(*id);
+    match action {
+        ActorModelAction::Deliver { src, dst, msg } => format!("{} -> {} : {msg:?}", n(src), n(dst)),
+        ActorModelAction::Drop(env) => format!("network drops {} -> {} : {:?}", n(&env.src), n(&env.dst), env.msg),
+        ActorModelAction::Timeout(id, timer) => format!("{} timer {timer:?} fires", n(id)),
+        ActorModelAction::Crash(id) => format!("{} crashes", n(id)),
+        ActorModelAction::Recover(id) => format!("{} restarts from its saved state", n(id)),
+        ActorModelAction::SelectRandom { actor, .. } => format!("{} chooses", n(actor)),
+    }
+}
+
+/// The system state in a few lines: each actor, then what was chosen.
+pub fn describe_state(cfg: &PaxosModelCfg, s: &PaxosSysState) -> String {
+    let mut out = String::new();
+    for (i, a) in s.actor_states.iter().enumerate() {
+        let down = if s.crashed.get(i).copied().unwrap_or(false) { " (crashed)" } else { "" };
+        let _ = writeln!(out, "  {}: {a:?}{down}", cfg.actor_name(Id::from(i)));
+    }
+    let chosen: Vec<String> = chosen_values(cfg, &s.history).into_iter().map(String::from).collect();
+    let _ = write!(out, "  chosen: {{{}}}", chosen.join(", "));
+    out
+}
+
+/// The smallest bound at which the checker shows `bug`: the configuration `quorum check paxos
+/// --bug NAME` starts from and the bug tests in models/ use. The network does not duplicate
+/// (smaller state spaces for BFS) unless the bug needs duplicates.
+pub fn bug_config(bug: Bug) -> PaxosModelCfg {
+    let base = PaxosModelCfg {
+        clients: 0,
+        crashes: 0,
+        max_round: 1,
+        network: NetworkKind::UnorderedNonduplicating,
+        ..PaxosModelCfg::default()
+    };
+    let cfg = match bug {
+        Bug::AcceptorIgnoresPromise | Bug::NonUniqueBallots => base,
+        // Three ballots: two that got different values accepted, and one that reads both.
+        Bug::LowestAcceptedValue => PaxosModelCfg { proposers: 3, ..base },
+        Bug::VoteIsFinal => PaxosModelCfg { max_round: 2, ..base },
+        Bug::PromiseNotPersisted => PaxosModelCfg { crashes: 1, ..base },
+        Bug::LearnerCountsDuplicates => {
+            PaxosModelCfg { proposers: 1, network: NetworkKind::UnorderedDuplicating, ..base }
+        }
+        Bug::InventsValue => PaxosModelCfg { proposers: 1, ..base },
+        Bug::LearnerForgets => PaxosModelCfg { proposers: 1, crashes: 1, crash_learners: true, ..base },
+        Bug::ReportsOwnValue => PaxosModelCfg { clients: 2, ..base },
+    };
+    cfg.with_bug(bug)
+}
+
+impl PaxosModelCfg {
+    /// Model-checks this configuration as `opts` say (see [`crate::check::run`]).
+    pub fn check(&self, opts: &crate::check::CheckOptions) -> crate::check::CheckReport {
+        let config = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        let describe = crate::check::Describe {
+            protocol: "paxos",
+            config,
+            action: &|a| describe_action(self, a),
+            state: &|s| describe_state(self, s),
+            symmetry: representative,
+            canonical: forget_last_delivery,
+        };
+        crate::check::run(self.clone().into_model(), opts, &describe)
+    }
+}
