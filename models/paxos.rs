@@ -73,6 +73,12 @@ fn nonduplicating_network_with_a_crash_two_rounds_is_safe() {
     assert_exhaustively_correct(cfg, 1_101_373);
 }
 
+#[test]
+fn two_clients_two_proposers_two_rounds_ordered_network_is_linearizable_and_live() {
+    let cfg = PaxosModelCfg { clients: 2, crashes: 0, network: NetworkKind::Ordered, ..PaxosModelCfg::default() };
+    assert_exhaustively_correct(cfg, 438_556);
+}
+
 /// The default bound of `quorum check paxos`: two clients and an acceptor crash on top of the
 /// two checks above.
 #[test]
