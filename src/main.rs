@@ -5,6 +5,7 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use quorum::check::{self, CheckOptions, CheckReport, Strategy};
 use quorum::paxos::model::{bug_config, NetworkKind, PaxosModelCfg};
+use stateright::Model;
 use quorum::paxos::Bug;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Model-check a protocol within a bound and report every property.
     Check(CheckArgs),
+    /// Serve Stateright's Explorer for a protocol's model, to step through it in a browser.
+    Explore(ExploreArgs),
     /// List the planted bugs of a protocol and the property each must break.
     Bugs {
         protocol: Protocol,
@@ -50,6 +53,41 @@ enum NetworkArg {
 #[derive(Args)]
 struct CheckArgs {
     protocol: Protocol,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// dfs: exhaustive with symmetry; bfs: shortest counterexamples [default: dfs, bfs with --bug]
+    #[arg(long, value_enum)]
+    strategy: Option<StrategyArg>,
+    /// Checker threads [default: available cores]
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Turn off symmetry reduction over acceptors
+    #[arg(long)]
+    no_symmetry: bool,
+    /// Stop after this many seconds (the report then says complete: false) [default: none, 10 for simulation]
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<u64>,
+    /// Seed of the simulation strategy
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print the report as one JSON object on the last line of stdout
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct ExploreArgs {
+    protocol: Protocol,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Address to serve the Explorer on
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    addr: String,
+}
+
+/// The model's configuration, shared by `check` and `explore`.
+#[derive(Args)]
+struct ModelArgs {
     /// Number of proposers [default: 2]
     #[arg(long)]
     proposers: Option<usize>,
@@ -80,30 +118,12 @@ struct CheckArgs {
     /// Plant a bug (see `quorum bugs paxos`); unset flags then default to the bug's smallest bound
     #[arg(long, value_name = "NAME")]
     bug: Option<String>,
-    /// dfs: exhaustive with symmetry; bfs: shortest counterexamples [default: dfs, bfs with --bug]
-    #[arg(long, value_enum)]
-    strategy: Option<StrategyArg>,
-    /// Checker threads [default: available cores]
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Turn off symmetry reduction over acceptors
-    #[arg(long)]
-    no_symmetry: bool,
-    /// Stop after this many seconds (the report then says complete: false) [default: none, 10 for simulation]
-    #[arg(long, value_name = "SECONDS")]
-    timeout: Option<u64>,
-    /// Seed of the simulation strategy
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Print the report as one JSON object on the last line of stdout
-    #[arg(long)]
-    json: bool,
 }
 
 /// Bad input: reported on stderr, exit code 2.
 struct Usage(String);
 
-fn paxos_cfg(a: &CheckArgs) -> Result<PaxosModelCfg, Usage> {
+fn paxos_cfg(a: &ModelArgs) -> Result<PaxosModelCfg, Usage> {
     let mut cfg = match &a.bug {
         None => PaxosModelCfg::default(),
         Some(name) => match Bug::from_name(name) {
@@ -134,14 +154,14 @@ fn paxos_cfg(a: &CheckArgs) -> Result<PaxosModelCfg, Usage> {
 }
 
 fn check(a: &CheckArgs) -> Result<Result<CheckReport, Usage>> {
-    let cfg = match paxos_cfg(a) {
+    let cfg = match paxos_cfg(&a.model) {
         Ok(cfg) => cfg,
         Err(u) => return Ok(Err(u)),
     };
     if a.threads == Some(0) {
         return Ok(Err(Usage("--threads must be at least 1".into())));
     }
-    let strategy = match (a.strategy, a.bug.is_some()) {
+    let strategy = match (a.strategy, a.model.bug.is_some()) {
         (Some(StrategyArg::Dfs), _) | (None, false) => Strategy::Dfs,
         (Some(StrategyArg::Bfs), _) | (None, true) => Strategy::Bfs,
         (Some(StrategyArg::Simulation), _) => Strategy::Simulation,
@@ -155,7 +175,7 @@ fn check(a: &CheckArgs) -> Result<Result<CheckReport, Usage>> {
         strategy,
         threads: a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         symmetry: !a.no_symmetry,
-        stop_at_first_failure: a.bug.is_some(),
+        stop_at_first_failure: a.model.bug.is_some(),
         timeout,
         seed: a.seed,
         progress: Some(Duration::from_secs(2)),
@@ -163,6 +183,36 @@ fn check(a: &CheckArgs) -> Result<Result<CheckReport, Usage>> {
     };
     eprintln!("checking paxos: {}; strategy {:?}", cfg.describe(), strategy);
     Ok(Ok(cfg.check(&opts)))
+}
+
+/// Serves the Explorer until the process is stopped. With `--bug`, first finds a shortest
+/// counterexample and prints the Explorer link to its last state.
+fn explore(a: &ExploreArgs) -> Result<Result<(), Usage>> {
+    let cfg = match paxos_cfg(&a.model) {
+        Ok(cfg) => cfg,
+        Err(u) => return Ok(Err(u)),
+    };
+    // Bind once ourselves so that a bad or busy address is a clear error, not a panic inside
+    // Stateright's server.
+    match std::net::TcpListener::bind(&a.addr) {
+        Ok(listener) => drop(listener),
+        Err(e) => return Ok(Err(Usage(format!("cannot serve on {}: {e}", a.addr)))),
+    }
+    let url = format!("http://{}", a.addr);
+    if a.model.bug.is_some() {
+        let opts = CheckOptions { strategy: Strategy::Bfs, stop_at_first_failure: true, ..CheckOptions::default() };
+        let report = cfg.check(&opts);
+        for p in report.properties.iter().filter(|p| p.status == check::Status::Violated) {
+            println!("counterexample for \"{}\" ({} steps): {url}/#/steps/{}", p.name, p.trace.len(), p.explorer_path);
+        }
+    }
+    println!("exploring paxos: {}", cfg.describe());
+    println!("Explorer: {url}/");
+    use std::io::Write as _;
+    std::io::stdout().flush()?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cfg.into_model().checker().threads(threads).serve(a.addr.as_str());
+    Ok(Ok(()))
 }
 
 fn bugs(json: bool) -> Result<()> {
@@ -187,6 +237,13 @@ fn main() -> Result<ExitCode> {
             bugs(json)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Explore(a) => match explore(&a)? {
+            Err(Usage(msg)) => {
+                eprintln!("error: {msg}");
+                Ok(ExitCode::from(2))
+            }
+            Ok(()) => Ok(ExitCode::SUCCESS),
+        },
         Command::Check(a) => match check(&a)? {
             Err(Usage(msg)) => {
                 eprintln!("error: {msg}");
