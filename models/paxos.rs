@@ -136,7 +136,8 @@ fn a_value_is_chosen_in_six_steps() {
 /// shortest counterexample of the asserted length; and the same bound without the bug is clean.
 fn assert_caught(bug: Bug, steps: usize) {
     let cfg = bug_config(bug);
-    let opts = CheckOptions { strategy: Strategy::Bfs, threads: 1, stop_at_first_failure: true, ..CheckOptions::default() };
+    let opts =
+        CheckOptions { strategy: Strategy::Bfs, threads: 1, stop_at_first_failure: true, ..CheckOptions::default() };
     let report = cfg.check(&opts);
     let p = report.property(bug.breaks()).expect("the bug's property is checked");
     assert_eq!(p.status, Status::Violated, "{bug} was not caught:\n{}", quorum::check::render(&report));
@@ -144,7 +145,11 @@ fn assert_caught(bug: Bug, steps: usize) {
 
     let clean = PaxosModelCfg { bugs: Default::default(), ..cfg };
     let report = clean.check(&dfs());
-    assert!(report.complete && !report.any_violated(), "{bug}'s bound without the bug:\n{}", quorum::check::render(&report));
+    assert!(
+        report.complete && !report.any_violated(),
+        "{bug}'s bound without the bug:\n{}",
+        quorum::check::render(&report)
+    );
 }
 
 macro_rules! bug_tests {

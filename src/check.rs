@@ -121,7 +121,8 @@ impl CheckReport {
     /// Every property is as expected: nothing violated and, if the run was complete, every
     /// `sometimes` property has its example.
     pub fn as_expected(&self) -> bool {
-        !self.any_violated() && !(self.complete && self.properties.iter().any(|p| p.status == Status::Undiscovered))
+        let missing_example = self.properties.iter().any(|p| p.status == Status::Undiscovered);
+        !self.any_violated() && !(self.complete && missing_example)
     }
 }
 

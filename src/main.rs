@@ -5,8 +5,8 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use quorum::check::{self, CheckOptions, CheckReport, Strategy};
 use quorum::paxos::model::{bug_config, NetworkKind, PaxosModelCfg};
-use stateright::Model;
 use quorum::paxos::Bug;
+use stateright::Model;
 use std::process::ExitCode;
 use std::time::Duration;
 

@@ -60,14 +60,7 @@ pub fn on_prepare(s: &mut AcceptorState, bugs: BugSet, src: Id, b: Ballot, o: &m
 /// Phase 2(b): accept proposal (b, v) unless a higher prepare was answered, save the vote, and
 /// tell the learners (phase 3: "each acceptor, whenever it accepts a proposal, responds to all
 /// learners").
-pub fn on_accept(
-    s: &mut AcceptorState,
-    bugs: BugSet,
-    b: Ballot,
-    v: Value,
-    learners: &[Id],
-    o: &mut Out<PaxosActor>,
-) {
+pub fn on_accept(s: &mut AcceptorState, bugs: BugSet, b: Ballot, v: Value, learners: &[Id], o: &mut Out<PaxosActor>) {
     if !(bugs.has(Bug::AcceptorIgnoresPromise) || s.may_accept(b)) {
         return;
     }

@@ -187,10 +187,7 @@ fn rewrite_ids<S>(ids: &[Id], plan: &RewritePlan<Id, S>) -> Vec<Id> {
 }
 
 fn rewrite_acceptor<S>(s: &AcceptorState, plan: &RewritePlan<Id, S>) -> AcceptorState {
-    AcceptorState {
-        promised: s.promised.rewrite(plan),
-        accepted: s.accepted.map(|(b, v)| (b.rewrite(plan), v)),
-    }
+    AcceptorState { promised: s.promised.rewrite(plan), accepted: s.accepted.map(|(b, v)| (b.rewrite(plan), v)) }
 }
 
 impl Rewrite<Id> for PaxosState {
@@ -207,11 +204,7 @@ impl Rewrite<Id> for PaxosState {
                 let mut votes: Vec<_> =
                     s.votes.iter().map(|(b, v, a)| (b.rewrite(plan), *v, plan.rewrite(a))).collect();
                 votes.sort();
-                PaxosState::Learner(LearnerState {
-                    votes,
-                    learned: s.learned,
-                    readers: rewrite_ids(&s.readers, plan),
-                })
+                PaxosState::Learner(LearnerState { votes, learned: s.learned, readers: rewrite_ids(&s.readers, plan) })
             }
             PaxosState::Client(s) => PaxosState::Client(*s),
         }

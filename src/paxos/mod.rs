@@ -16,6 +16,7 @@ pub mod client;
 pub mod learner;
 pub mod model;
 pub mod proposer;
+pub mod reduction;
 pub mod spec;
 
 pub use actor::{PaxosActor, PaxosState, PaxosStorage, PaxosTimer, Role};
@@ -46,10 +47,7 @@ impl fmt::Debug for Ballot {
 
 impl Rewrite<Id> for Ballot {
     fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
-        Ballot {
-            round: self.round,
-            proposer: plan.rewrite(&self.proposer),
-        }
+        Ballot { round: self.round, proposer: plan.rewrite(&self.proposer) }
     }
 }
 

@@ -1,19 +1,18 @@
 //! The one place where the Paxos model is defined: [`PaxosModelCfg::into_model`] builds the
-//! `ActorModel` with its properties and boundary, for tests, the CLI, the Explorer and benchmarks.
+//! [`PaxosModel`] (the actor model, its properties, its bound and its reductions) for the tests,
+//! the CLI, the Explorer and the benchmarks.
 //!
 //! Actor layout: acceptors `0..A`, then proposers, then learners, then clients.
 
-use super::acceptor::AcceptorState;
-use super::actor::{PaxosActor, PaxosState, PaxosStorage, Role};
-use super::client::ClientState;
-use super::proposer::{Phase, ProposerState};
+use super::actor::{PaxosActor, PaxosState, Role};
 use super::spec::{Decree, DecreeOp, DecreeRet};
 use super::{majority, Ballot, Bug, BugSet, PaxosMsg, Value};
 use serde::Serialize;
 use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
-use stateright::util::DenseNatMap;
 use stateright::{Model, Path, Property, Rewrite, RewritePlan};
+
+pub use super::reduction::{forget_last_delivery, is_dead, representative};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
@@ -208,9 +207,11 @@ impl PaxosModelCfg {
         format!("{role}{i}")
     }
 
-    fn crashable(&self, i: usize) -> bool {
+    /// Whether actor `i` may crash in this configuration.
+    pub fn crashable(&self, i: usize) -> bool {
         i < self.acceptors
-            || (self.crash_learners && (self.acceptors + self.proposers..self.acceptors + self.proposers + self.learners).contains(&i))
+            || (self.crash_learners
+                && (self.acceptors + self.proposers..self.acceptors + self.proposers + self.learners).contains(&i))
     }
 
     /// One line per setting, for the CLI and the docs.
@@ -349,83 +350,6 @@ impl Model for PaxosModel {
     }
 }
 
-impl PaxosModel {
-    /// Removes every message [`is_dead`] from the network. On an ordered network too: delivering a
-    /// dead message only takes it out of its channel, so removing it at once is one of the
-    /// orders the network allows, and any later delivery order stays possible.
-    fn remove_dead_messages(&self, s: &mut PaxosSysState) {
-        let ActorModelState { network, actor_states, actor_storages, .. } = s;
-        let dead = |env: &Envelope<PaxosMsg>| is_dead(self, actor_states, actor_storages, env);
-        match network {
-            Network::UnorderedDuplicating(set, _) => set.retain(|env| !dead(env)),
-            Network::UnorderedNonDuplicating(bag) => bag.retain(|env, _| !dead(env)),
-            Network::Ordered(channels) => {
-                for (&(src, dst), queue) in channels.iter_mut() {
-                    queue.retain(|msg| !dead(&Envelope { src, dst, msg: msg.clone() }));
-                }
-                channels.retain(|_, queue| !queue.is_empty()); // Stateright keeps no empty flow
-            }
-        }
-    }
-}
-
-/// A Promise for ballot `b` from `acceptor` can no longer change proposer `p`: `p` moved on to a
-/// later round or out of phase 1, or already counted that acceptor (rounds only grow).
-fn promise_is_stale(p: &ProposerState, b: &Ballot, acceptor: Id) -> bool {
-    b.round < p.round || (b.round == p.round && (p.phase != Phase::Preparing || p.promises.contains(&acceptor)))
-}
-
-/// A message is dead when delivering it is a no-op now and in every future: the receiver has
-/// moved past it for good. Only what survives a crash counts for actors that can crash, and a
-/// planted bug that could revive a message disables the rule it would break.
-pub fn is_dead(
-    m: &PaxosModel,
-    states: &[std::sync::Arc<PaxosState>],
-    storages: &[Option<PaxosStorage>],
-    env: &Envelope<PaxosMsg>,
-) -> bool {
-    use PaxosMsg::*;
-    let (cfg, i) = (&m.cfg, usize::from(env.dst));
-    let (Some(state), Some(storage)) = (states.get(i), storages.get(i)) else { return false };
-    let durable_acceptor = match storage {
-        Some(PaxosStorage::Acceptor(a)) => *a,
-        _ => AcceptorState::default(),
-    };
-    let below_promise = |b: &Ballot| durable_acceptor.promised.is_some_and(|p| *b < p);
-    match (&env.msg, &**state) {
-        // Below the promise: ignored. Equal to it: answered again, but with a Promise its
-        // proposer has no use for any more (then the re-answer changes nothing).
-        (Prepare(b), PaxosState::Acceptor(_)) => {
-            below_promise(b)
-                || (durable_acceptor.promised == Some(*b)
-                    && states.get(usize::from(env.src)).is_some_and(|p| match &**p {
-                        PaxosState::Proposer(p) => promise_is_stale(p, b, env.dst),
-                        _ => true,
-                    }))
-        }
-        (Accept(b, v), PaxosState::Acceptor(_)) => {
-            !cfg.bugs.has(Bug::AcceptorIgnoresPromise)
-                && (below_promise(b) || durable_acceptor.accepted == Some((*b, *v)))
-        }
-        (Promise(b, _), PaxosState::Proposer(p)) => promise_is_stale(p, b, env.src),
-        (Chosen(_), PaxosState::Proposer(p)) => p.decided.is_some(),
-        (Propose(_), PaxosState::Proposer(p)) => p.clients.contains(&env.src),
-        (Accepted(b, v), PaxosState::Learner(l)) => {
-            matches!(storage, Some(PaxosStorage::Learner { .. }))
-                || (!cfg.crashable(i)
-                    && (l.learned.is_some()
-                        || (!cfg.bugs.has(Bug::LearnerCountsDuplicates) && l.votes.contains(&(*b, *v, env.src)))))
-        }
-        (Read, PaxosState::Learner(l)) => {
-            matches!(states.get(usize::from(env.src)).map(|c| &**c), Some(PaxosState::Client(ClientState::Done)))
-                || (!cfg.crashable(i) && l.readers.contains(&env.src))
-        }
-        (Decided(_), PaxosState::Client(c)) => *c != ClientState::Proposing,
-        (ReadOk(_), PaxosState::Client(c)) => *c == ClientState::Done,
-        _ => true, // a message the receiving role never handles
-    }
-}
-
 /// Auxiliary ("ghost") state, recorded from the messages actors send and receive.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PaxosHistory {
@@ -514,9 +438,10 @@ fn stability(_: &PaxosModel, s: &PaxosSysState) -> bool {
 /// duel: with one more round the last ballot could be preempted too.
 fn dueling(m: &PaxosModel, s: &PaxosSysState) -> bool {
     let cfg = &m.cfg;
-    let reached_phase2_everywhere = cfg.proposer_ids().into_iter().all(|p| {
-        (1..=cfg.max_round).all(|round| s.history.accept_requests.contains(&Ballot { round, proposer: p }))
-    });
+    let reached_phase2_everywhere = cfg
+        .proposer_ids()
+        .into_iter()
+        .all(|p| (1..=cfg.max_round).all(|round| s.history.accept_requests.contains(&Ballot { round, proposer: p })));
     if !reached_phase2_everywhere || !chosen_values(cfg, &s.history).is_empty() {
         return false;
     }
@@ -525,9 +450,11 @@ fn dueling(m: &PaxosModel, s: &PaxosSysState) -> bool {
         _ => None,
     };
     let highest = s.history.accept_requests.iter().next_back().copied();
-    s.history.accept_requests.iter().filter(|b| Some(**b) != highest).all(|b| {
-        (0..cfg.acceptors).filter(|&a| promised(a).is_some_and(|p| p > *b)).count() >= majority(cfg.acceptors)
-    })
+    s.history
+        .accept_requests
+        .iter()
+        .filter(|b| Some(**b) != highest)
+        .all(|b| (0..cfg.acceptors).filter(|&a| promised(a).is_some_and(|p| p > *b)).count() >= majority(cfg.acceptors))
 }
 
 /// The bound: no proposer beyond `max_round`, and only crashable roles are down.
@@ -586,107 +513,6 @@ fn record_msg_in(cfg: &PaxosModelCfg, h: &PaxosHistory, env: Envelope<&PaxosMsg>
     let mut next = h.clone();
     let _ = next.lin.on_return(env.dst, ret);
     Some(next)
-}
-
-/// Forgets which message was delivered last. The duplicating network keeps it only so that a
-/// delivery changing nothing else still yields a new state; no action or property reads it, so
-/// states that differ only there behave alike and may be merged (a sound reduction).
-pub fn forget_last_delivery(s: &PaxosSysState) -> PaxosSysState {
-    let mut s = s.clone();
-    if let Network::UnorderedDuplicating(_, last) = &mut s.network {
-        *last = None;
-    }
-    s
-}
-
-/// Every message in the network, once per copy. (Stateright 0.31's `Network::iter_all` never
-/// ends on an ordered network and repeats non-duplicating copies, so it is not used here.)
-fn envelopes(network: &Network<PaxosMsg>) -> Vec<(Id, Id, &PaxosMsg)> {
-    match network {
-        Network::UnorderedDuplicating(set, _) => set.iter().map(|e| (e.src, e.dst, &e.msg)).collect(),
-        Network::UnorderedNonDuplicating(bag) => bag
-            .iter()
-            .flat_map(|(e, n)| std::iter::repeat_n((e.src, e.dst, &e.msg), *n))
-            .collect(),
-        Network::Ordered(channels) => channels
-            .iter()
-            .flat_map(|((src, dst), q)| q.iter().map(move |m| (*src, *dst, m)))
-            .collect(),
-    }
-}
-
-/// Symmetry reduction over acceptors, which are interchangeable: nothing in the protocol depends
-/// on which acceptor is which. Acceptors are renumbered in the order of their signature (state,
-/// storage, crashed, and what refers to them) and every id in the state is rewritten accordingly; proposers, learners and clients
-/// keep their ids (ballots compare proposer ids, so proposers are *not* interchangeable).
-/// Also forgets the last delivery, as [`forget_last_delivery`] does.
-pub fn representative(s: &PaxosSysState) -> PaxosSysState {
-    let n = s.actor_states.len();
-    let acceptors: Vec<usize> = (0..n).filter(|&i| matches!(*s.actor_states[i], PaxosState::Acceptor(_))).collect();
-    // Each acceptor's signature: its own state, then everything that refers to it (messages it
-    // sent or will receive, promises counted by proposers, votes in learners and the history),
-    // with its id left out. Equal signatures are rare, so most states get one representative.
-    let mut links: Vec<Vec<(u8, Id, Option<&PaxosMsg>, Option<(Ballot, Value)>)>> = vec![Vec::new(); acceptors.len()];
-    for (src, dst, msg) in envelopes(&s.network) {
-        if let Some(l) = links.get_mut(usize::from(src)) {
-            l.push((0, dst, Some(msg), None));
-        }
-        if let Some(l) = links.get_mut(usize::from(dst)) {
-            l.push((1, src, Some(msg), None));
-        }
-    }
-    for (i, a) in s.actor_states.iter().enumerate() {
-        match &**a {
-            PaxosState::Proposer(p) => {
-                for acc in &p.promises {
-                    if let Some(l) = links.get_mut(usize::from(*acc)) {
-                        l.push((2, Id::from(i), None, None));
-                    }
-                }
-            }
-            PaxosState::Learner(l) => {
-                for (b, v, acc) in &l.votes {
-                    if let Some(l) = links.get_mut(usize::from(*acc)) {
-                        l.push((3, Id::from(i), None, Some((*b, *v))));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    for (b, v, acc) in &s.history.votes {
-        if let Some(l) = links.get_mut(usize::from(*acc)) {
-            l.push((4, Id::from(0), None, Some((*b, *v))));
-        }
-    }
-    for l in &mut links {
-        l.sort();
-    }
-    let key = |i: usize| (&s.actor_states[i], &s.actor_storages[i], s.crashed[i], &links[i]);
-    let mut order = acceptors.clone();
-    order.sort_by(|&i, &j| key(i).cmp(&key(j)));
-    if order == acceptors {
-        return forget_last_delivery(s); // already in canonical order
-    }
-    let mut map: Vec<Id> = (0..n).map(Id::from).collect();
-    for (new, &old) in acceptors.iter().zip(&order) {
-        map[old] = Id::from(*new);
-    }
-    let plan: RewritePlan<Id, DenseNatMap<Id, Id>> =
-        RewritePlan::new(DenseNatMap::from(map), |id, m| m.get(*id).copied().unwrap_or(*id));
-    let mut network = s.network.rewrite(&plan);
-    if let Network::UnorderedDuplicating(_, last) = &mut network {
-        *last = None;
-    }
-    ActorModelState {
-        actor_states: plan.reindex(&s.actor_states),
-        network,
-        timers_set: plan.reindex(&s.timers_set),
-        random_choices: plan.reindex(&s.random_choices),
-        crashed: plan.reindex(&s.crashed),
-        history: s.history.rewrite(&plan),
-        actor_storages: plan.reindex(&s.actor_storages),
-    }
 }
 
 /// One step of a trace, with actors named by role (a0 = acceptor 0, p3 = proposer 3, …).

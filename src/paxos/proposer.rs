@@ -10,8 +10,7 @@ use std::time::Duration;
 
 /// How long a proposer waits for its ballot to succeed before it tries a higher one. The model
 /// checker ignores durations (a timer may fire at any time); the UDP runtime draws from the range.
-pub const RETRY_TIMEOUT: std::ops::Range<Duration> =
-    Duration::from_millis(100)..Duration::from_millis(300);
+pub const RETRY_TIMEOUT: std::ops::Range<Duration> = Duration::from_millis(100)..Duration::from_millis(300);
 
 /// Where the proposer is in its current ballot.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -1,0 +1,193 @@
+//! The sound reductions of the Paxos model (see docs/architecture.md for why each is sound):
+//! dead messages removed from the network, the duplicating network's last delivery forgotten,
+//! and symmetry over acceptors.
+
+use super::acceptor::AcceptorState;
+use super::actor::{PaxosState, PaxosStorage};
+use super::client::ClientState;
+use super::model::{PaxosModel, PaxosSysState};
+use super::proposer::{Phase, ProposerState};
+use super::{Ballot, Bug, PaxosMsg, Value};
+use stateright::actor::{ActorModelState, Envelope, Id, Network};
+use stateright::util::DenseNatMap;
+use stateright::{Rewrite, RewritePlan};
+use std::sync::Arc;
+
+impl PaxosModel {
+    /// Removes every message [`is_dead`] from the network. On an ordered network too: delivering a
+    /// dead message only takes it out of its channel, so removing it at once is one of the
+    /// orders the network allows, and any later delivery order stays possible.
+    pub(crate) fn remove_dead_messages(&self, s: &mut PaxosSysState) {
+        let ActorModelState { network, actor_states, actor_storages, .. } = s;
+        let dead = |env: &Envelope<PaxosMsg>| is_dead(self, actor_states, actor_storages, env);
+        match network {
+            Network::UnorderedDuplicating(set, _) => set.retain(|env| !dead(env)),
+            Network::UnorderedNonDuplicating(bag) => bag.retain(|env, _| !dead(env)),
+            Network::Ordered(channels) => {
+                for (&(src, dst), queue) in channels.iter_mut() {
+                    queue.retain(|msg| !dead(&Envelope { src, dst, msg: msg.clone() }));
+                }
+                channels.retain(|_, queue| !queue.is_empty()); // Stateright keeps no empty flow
+            }
+        }
+    }
+}
+
+/// A Promise for ballot `b` from `acceptor` can no longer change proposer `p`: `p` moved on to a
+/// later round or out of phase 1, or already counted that acceptor (rounds only grow).
+fn promise_is_stale(p: &ProposerState, b: &Ballot, acceptor: Id) -> bool {
+    b.round < p.round || (b.round == p.round && (p.phase != Phase::Preparing || p.promises.contains(&acceptor)))
+}
+
+/// A message is dead when delivering it is a no-op now and in every future: the receiver has
+/// moved past it for good. Only what survives a crash counts for actors that can crash, and a
+/// planted bug that could revive a message disables the rule it would break.
+pub fn is_dead(
+    m: &PaxosModel,
+    states: &[Arc<PaxosState>],
+    storages: &[Option<PaxosStorage>],
+    env: &Envelope<PaxosMsg>,
+) -> bool {
+    use PaxosMsg::*;
+    let (cfg, i) = (&m.cfg, usize::from(env.dst));
+    let (Some(state), Some(storage)) = (states.get(i), storages.get(i)) else { return false };
+    let durable_acceptor = match storage {
+        Some(PaxosStorage::Acceptor(a)) => *a,
+        _ => AcceptorState::default(),
+    };
+    let below_promise = |b: &Ballot| durable_acceptor.promised.is_some_and(|p| *b < p);
+    match (&env.msg, &**state) {
+        // Below the promise: ignored. Equal to it: answered again, but with a Promise its
+        // proposer has no use for any more (then the re-answer changes nothing).
+        (Prepare(b), PaxosState::Acceptor(_)) => {
+            below_promise(b)
+                || (durable_acceptor.promised == Some(*b)
+                    && states.get(usize::from(env.src)).is_some_and(|p| match &**p {
+                        PaxosState::Proposer(p) => promise_is_stale(p, b, env.dst),
+                        _ => true,
+                    }))
+        }
+        (Accept(b, v), PaxosState::Acceptor(_)) => {
+            !cfg.bugs.has(Bug::AcceptorIgnoresPromise)
+                && (below_promise(b) || durable_acceptor.accepted == Some((*b, *v)))
+        }
+        (Promise(b, _), PaxosState::Proposer(p)) => promise_is_stale(p, b, env.src),
+        (Chosen(_), PaxosState::Proposer(p)) => p.decided.is_some(),
+        (Propose(_), PaxosState::Proposer(p)) => p.clients.contains(&env.src),
+        (Accepted(b, v), PaxosState::Learner(l)) => {
+            matches!(storage, Some(PaxosStorage::Learner { .. }))
+                || (!cfg.crashable(i)
+                    && (l.learned.is_some()
+                        || (!cfg.bugs.has(Bug::LearnerCountsDuplicates) && l.votes.contains(&(*b, *v, env.src)))))
+        }
+        (Read, PaxosState::Learner(l)) => {
+            matches!(states.get(usize::from(env.src)).map(|c| &**c), Some(PaxosState::Client(ClientState::Done)))
+                || (!cfg.crashable(i) && l.readers.contains(&env.src))
+        }
+        (Decided(_), PaxosState::Client(c)) => *c != ClientState::Proposing,
+        (ReadOk(_), PaxosState::Client(c)) => *c == ClientState::Done,
+        _ => true, // a message the receiving role never handles
+    }
+}
+
+/// Forgets which message was delivered last. The duplicating network keeps it only so that a
+/// delivery changing nothing else still yields a new state; no action or property reads it, so
+/// states that differ only there behave alike and may be merged (a sound reduction).
+pub fn forget_last_delivery(s: &PaxosSysState) -> PaxosSysState {
+    let mut s = s.clone();
+    if let Network::UnorderedDuplicating(_, last) = &mut s.network {
+        *last = None;
+    }
+    s
+}
+
+/// One thing that refers to an acceptor: (kind, other actor, message, vote), its id left out.
+type Link<'a> = (u8, Id, Option<&'a PaxosMsg>, Option<(Ballot, Value)>);
+
+/// Every message in the network, once per copy. (Stateright 0.31's `Network::iter_all` never
+/// ends on an ordered network and repeats non-duplicating copies, so it is not used here.)
+fn envelopes(network: &Network<PaxosMsg>) -> Vec<(Id, Id, &PaxosMsg)> {
+    match network {
+        Network::UnorderedDuplicating(set, _) => set.iter().map(|e| (e.src, e.dst, &e.msg)).collect(),
+        Network::UnorderedNonDuplicating(bag) => {
+            bag.iter().flat_map(|(e, n)| std::iter::repeat_n((e.src, e.dst, &e.msg), *n)).collect()
+        }
+        Network::Ordered(channels) => {
+            channels.iter().flat_map(|((src, dst), q)| q.iter().map(move |m| (*src, *dst, m))).collect()
+        }
+    }
+}
+
+/// Symmetry reduction over acceptors, which are interchangeable: nothing in the protocol depends
+/// on which acceptor is which. Acceptors are renumbered in the order of their signature (state,
+/// storage, crashed, and what refers to them) and every id in the state is rewritten accordingly; proposers, learners and clients
+/// keep their ids (ballots compare proposer ids, so proposers are *not* interchangeable).
+/// Also forgets the last delivery, as [`forget_last_delivery`] does.
+pub fn representative(s: &PaxosSysState) -> PaxosSysState {
+    let n = s.actor_states.len();
+    let acceptors: Vec<usize> = (0..n).filter(|&i| matches!(*s.actor_states[i], PaxosState::Acceptor(_))).collect();
+    // Each acceptor's signature: its own state, then everything that refers to it (messages it
+    // sent or will receive, promises counted by proposers, votes in learners and the history),
+    // with its id left out. Equal signatures are rare, so most states get one representative.
+    let mut links: Vec<Vec<Link>> = vec![Vec::new(); acceptors.len()];
+    for (src, dst, msg) in envelopes(&s.network) {
+        if let Some(l) = links.get_mut(usize::from(src)) {
+            l.push((0, dst, Some(msg), None));
+        }
+        if let Some(l) = links.get_mut(usize::from(dst)) {
+            l.push((1, src, Some(msg), None));
+        }
+    }
+    for (i, a) in s.actor_states.iter().enumerate() {
+        match &**a {
+            PaxosState::Proposer(p) => {
+                for acc in &p.promises {
+                    if let Some(l) = links.get_mut(usize::from(*acc)) {
+                        l.push((2, Id::from(i), None, None));
+                    }
+                }
+            }
+            PaxosState::Learner(l) => {
+                for (b, v, acc) in &l.votes {
+                    if let Some(l) = links.get_mut(usize::from(*acc)) {
+                        l.push((3, Id::from(i), None, Some((*b, *v))));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for (b, v, acc) in &s.history.votes {
+        if let Some(l) = links.get_mut(usize::from(*acc)) {
+            l.push((4, Id::from(0), None, Some((*b, *v))));
+        }
+    }
+    for l in &mut links {
+        l.sort();
+    }
+    let key = |i: usize| (&s.actor_states[i], &s.actor_storages[i], s.crashed[i], &links[i]);
+    let mut order = acceptors.clone();
+    order.sort_by(|&i, &j| key(i).cmp(&key(j)));
+    if order == acceptors {
+        return forget_last_delivery(s); // already in canonical order
+    }
+    let mut map: Vec<Id> = (0..n).map(Id::from).collect();
+    for (new, &old) in acceptors.iter().zip(&order) {
+        map[old] = Id::from(*new);
+    }
+    let plan: RewritePlan<Id, DenseNatMap<Id, Id>> =
+        RewritePlan::new(DenseNatMap::from(map), |id, m| m.get(*id).copied().unwrap_or(*id));
+    let mut network = s.network.rewrite(&plan);
+    if let Network::UnorderedDuplicating(_, last) = &mut network {
+        *last = None;
+    }
+    ActorModelState {
+        actor_states: plan.reindex(&s.actor_states),
+        network,
+        timers_set: plan.reindex(&s.timers_set),
+        random_choices: plan.reindex(&s.random_choices),
+        crashed: plan.reindex(&s.crashed),
+        history: s.history.rewrite(&plan),
+        actor_storages: plan.reindex(&s.actor_storages),
+    }
+}
