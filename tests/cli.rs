@@ -1,1 +1,178 @@
+//! The CLI contract of shared/design.md §3, end to end: exit codes 0/1/2, progress on stderr, the
+//! JSON object on the last line of stdout, `bugs --json`, and clear errors for bad input.
 
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn quorum(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quorum")).args(args).output().expect("quorum runs")
+}
+
+fn last_json(out: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().expect("stdout has a last line");
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {last}"))
+}
+
+fn property<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["properties"]
+        .as_array()
+        .expect("properties is an array")
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no property {name} in {report}"))
+}
+
+const SMALL: [&str; 6] = ["--clients", "0", "--crashes", "0", "--max-round", "1"];
+
+fn check_small(extra: &[&str]) -> Output {
+    let mut args = vec!["check", "paxos"];
+    args.extend(SMALL);
+    args.extend(extra);
+    quorum(&args)
+}
+
+fn assert_all_as_expected(report: &Value) {
+    for p in report["properties"].as_array().expect("properties") {
+        let expected = if p["expectation"] == "sometimes" { "discovered" } else { "holds" };
+        assert_eq!(p["status"], expected, "{p}");
+        assert!(p["trace"].is_array(), "{p}");
+    }
+}
+
+#[test]
+fn check_paxos_small_bound_exits_0_with_a_complete_json_report() {
+    let out = check_small(&["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = last_json(&out);
+    assert_eq!(r["protocol"], "paxos");
+    assert_eq!(r["complete"], true);
+    assert!(r["unique_states"].as_u64().expect("a count") > 0);
+    assert!(r["max_depth"].as_u64().is_some() && r["seconds"].as_f64().is_some());
+    assert_eq!(r["config"]["acceptors"], 3);
+    assert_eq!(r["config"]["max_round"], 1);
+    assert_all_as_expected(&r);
+    // Progress and the configuration line go to stderr, not into the JSON stream.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("checking paxos"));
+}
+
+#[test]
+fn check_paxos_without_json_prints_each_verdict() {
+    let out = check_small(&[]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for name in ["agreement", "validity", "stability", "linearizable", "value chosen", "eventually chosen"] {
+        assert!(stdout.contains(name), "{name} missing from:\n{stdout}");
+    }
+    assert!(stdout.contains("complete"), "{stdout}");
+}
+
+#[test]
+fn bfs_and_simulation_strategies_exit_0_on_the_small_bound() {
+    let bfs = check_small(&["--strategy", "bfs", "--json"]);
+    assert_eq!(bfs.status.code(), Some(0));
+    assert_eq!(last_json(&bfs)["complete"], true);
+
+    let sim = check_small(&["--strategy", "simulation", "--timeout", "1", "--json"]);
+    assert_eq!(sim.status.code(), Some(0), "{}", String::from_utf8_lossy(&sim.stdout));
+    let r = last_json(&sim);
+    assert_eq!(r["complete"], false, "a simulation never exhausts the bound");
+    for p in r["properties"].as_array().expect("properties") {
+        assert_ne!(p["status"], "violated", "{p}");
+    }
+}
+
+#[test]
+fn symmetry_reduction_keeps_verdicts_and_saves_states() {
+    let with = last_json(&check_small(&["--json"]));
+    let without = last_json(&check_small(&["--no-symmetry", "--json"]));
+    let verdicts = |r: &Value| -> Vec<(String, String)> {
+        r["properties"]
+            .as_array()
+            .expect("properties")
+            .iter()
+            .map(|p| (p["name"].to_string(), p["status"].to_string()))
+            .collect()
+    };
+    assert_eq!(verdicts(&with), verdicts(&without));
+    assert!(without["unique_states"].as_u64() > with["unique_states"].as_u64());
+}
+
+#[test]
+fn bugs_json_lists_each_bug_with_the_property_it_breaks() {
+    let out = quorum(&["bugs", "paxos", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let bugs: Value = serde_json::from_slice(&out.stdout).expect("one JSON array");
+    let bugs = bugs.as_array().expect("an array");
+    assert_eq!(bugs.len(), 9);
+    for b in bugs {
+        assert!(b["name"].is_string() && b["breaks"].is_string() && b["why"].is_string(), "{b}");
+    }
+    let text = quorum(&["bugs", "paxos"]);
+    assert_eq!(text.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&text.stdout).lines().count(), 9);
+}
+
+#[test]
+fn every_bug_exits_1_with_its_property_violated_and_numbered_steps() {
+    let out = quorum(&["bugs", "paxos", "--json"]);
+    let bugs: Value = serde_json::from_slice(&out.stdout).expect("one JSON array");
+    for b in bugs.as_array().expect("an array") {
+        let name = b["name"].as_str().expect("a name");
+        let out = quorum(&["check", "paxos", "--bug", name, "--json"]);
+        assert_eq!(out.status.code(), Some(1), "--bug {name}");
+        let r = last_json(&out);
+        let p = property(&r, b["breaks"].as_str().expect("a property"));
+        assert_eq!(p["status"], "violated", "--bug {name}: {p}");
+        assert!(!p["trace"].as_array().expect("a trace").is_empty(), "--bug {name}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("Counterexample for") && stdout.contains("    1. "), "--bug {name}:\n{stdout}");
+    }
+}
+
+/// Exit 2, a message on stderr naming the problem, and no panic.
+fn assert_bad_input(args: &[&str], needle: &str) {
+    let out = quorum(args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert!(err.contains(needle), "{args:?}: expected {needle:?} in: {err}");
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+}
+
+#[test]
+fn bad_flags_and_impossible_configs_exit_2_with_a_clear_error() {
+    assert_bad_input(&["frobnicate"], "unrecognized subcommand");
+    assert_bad_input(&["check", "raft"], "invalid value 'raft'");
+    assert_bad_input(&["check", "paxos", "--frobnicate"], "--frobnicate");
+    assert_bad_input(&["check", "paxos", "--acceptors", "x"], "--acceptors");
+    assert_bad_input(&["check", "paxos", "--acceptors", "0"], "acceptors must be at least 1");
+    assert_bad_input(&["check", "paxos", "--proposers", "0"], "proposers must be at least 1");
+    assert_bad_input(&["check", "paxos", "--learners", "0"], "learners must be at least 1");
+    assert_bad_input(&["check", "paxos", "--crashes", "4"], "--crashes 4");
+    assert_bad_input(&["check", "paxos", "--max-round", "0"], "--max-round");
+    assert_bad_input(&["check", "paxos", "--clients", "27"], "clients");
+    assert_bad_input(&["check", "paxos", "--bug", "no-such-bug"], "unknown bug 'no-such-bug'");
+    assert_bad_input(&["check", "paxos", "--threads", "0"], "--threads");
+    assert_bad_input(&["check", "paxos", "--network", "nonsense"], "--network");
+    assert_bad_input(&["check", "paxos", "--strategy", "nonsense"], "--strategy");
+    assert_bad_input(&["bugs", "raft"], "invalid value 'raft'");
+}
+
+#[test]
+fn help_exits_0() {
+    for args in [&["--help"][..], &["check", "--help"], &["bugs", "--help"], &["explore", "--help"]] {
+        assert_eq!(quorum(args).status.code(), Some(0), "{args:?}");
+    }
+}
+
+/// The contract's headline: the default bound is checked completely and everything holds.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn check_paxos_default_bound_exits_0_complete() {
+    let out = quorum(&["check", "paxos", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let r = last_json(&out);
+    assert_eq!(r["complete"], true);
+    assert_eq!(r["unique_states"], 2_131_115);
+    assert_all_as_expected(&r);
+}
