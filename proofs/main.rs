@@ -1,1 +1,3 @@
+//! Proofs beyond the bounds: proptest suites for inductive invariants.
 
+mod paxos;
