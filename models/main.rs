@@ -5,3 +5,4 @@
 //! "release suite" (they take minutes in a debug build).
 
 mod paxos;
+mod paxos_mirror;

@@ -14,6 +14,7 @@ pub mod actor;
 pub mod bug;
 pub mod client;
 pub mod learner;
+pub mod mirror;
 pub mod model;
 pub mod proposer;
 pub mod reduction;

@@ -61,7 +61,7 @@ impl NetworkKind {
         Self::ALL.into_iter().find(|n| n.name() == name)
     }
 
-    fn network(self) -> Network<PaxosMsg> {
+    pub(crate) fn network<M: Eq + std::hash::Hash>(self) -> Network<M> {
         match self {
             NetworkKind::UnorderedDuplicating => Network::new_unordered_duplicating([]),
             NetworkKind::UnorderedNonduplicating => Network::new_unordered_nonduplicating([]),
