@@ -16,9 +16,9 @@
 use super::acceptor::{self, AcceptorState};
 use super::learner::{self, LearnerCfg, LearnerState};
 use super::model::property::{AGREEMENT, LINEARIZABLE, VALUE_CHOSEN};
-use super::model::NetworkKind;
+use super::model::{chosen_by_votes, NetworkKind};
 use super::proposer::{self, ProposerCfg, ProposerState};
-use super::{majority, Ballot, BugSet, PaxosActor, PaxosMsg, PaxosTimer, Value};
+use super::{Ballot, BugSet, PaxosActor, PaxosMsg, PaxosTimer, Value};
 use stateright::actor::register::{RegisterActor, RegisterActorState, RegisterMsg};
 use stateright::actor::{Actor, ActorModel, Command, Envelope, Id, Out};
 use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
@@ -199,13 +199,7 @@ pub struct MirrorHistory {
 
 /// The values chosen: those a majority of servers voted for in one ballot.
 pub fn mirror_chosen(h: &MirrorHistory) -> BTreeSet<Value> {
-    let mut chosen = BTreeSet::new();
-    for (b, v, _) in &h.votes {
-        if h.votes.iter().filter(|(vb, vv, _)| vb == b && vv == v).count() >= majority(SERVERS) {
-            chosen.insert(*v);
-        }
-    }
-    chosen
+    chosen_by_votes(&h.votes, SERVERS)
 }
 
 fn record_out(_: &MirrorCfg, h: &MirrorHistory, env: Envelope<&MirrorMsg>) -> Option<MirrorHistory> {

@@ -392,11 +392,17 @@ impl Rewrite<Id> for PaxosHistory {
 
 /// The values chosen so far: those a majority of acceptors voted for in one ballot.
 pub fn chosen_values(cfg: &PaxosModelCfg, h: &PaxosHistory) -> BTreeSet<Value> {
-    let need = majority(cfg.acceptors);
+    chosen_by_votes(&h.votes, cfg.acceptors)
+}
+
+/// Phase 3 over a set of (ballot, value, acceptor) votes: the values some majority of `acceptors`
+/// voted for in one ballot.
+pub fn chosen_by_votes(votes: &BTreeSet<(Ballot, Value, Id)>, acceptors: usize) -> BTreeSet<Value> {
+    let need = majority(acceptors);
     let mut chosen = BTreeSet::new();
     let mut run: Option<((Ballot, Value), usize)> = None;
     // Votes are sorted by (ballot, value, acceptor): count each (ballot, value) run.
-    for (b, v, _) in &h.votes {
+    for (b, v, _) in votes {
         run = match run {
             Some((key, n)) if key == (*b, *v) => Some((key, n + 1)),
             _ => Some(((*b, *v), 1)),
