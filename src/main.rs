@@ -158,8 +158,8 @@ fn check(a: &CheckArgs) -> Result<Result<CheckReport, Usage>> {
         Ok(cfg) => cfg,
         Err(u) => return Ok(Err(u)),
     };
-    if a.threads == Some(0) {
-        return Ok(Err(Usage("--threads must be at least 1".into())));
+    if let Some(n) = a.threads.filter(|n| !(1..=256).contains(n)) {
+        return Ok(Err(Usage(format!("--threads must be between 1 and 256, got {n}"))));
     }
     let strategy = match (a.strategy, a.model.bug.is_some()) {
         (Some(StrategyArg::Dfs), _) | (None, false) => Strategy::Dfs,

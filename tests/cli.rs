@@ -153,6 +153,8 @@ fn bad_flags_and_impossible_configs_exit_2_with_a_clear_error() {
     assert_bad_input(&["check", "paxos", "--clients", "27"], "clients");
     assert_bad_input(&["check", "paxos", "--bug", "no-such-bug"], "unknown bug 'no-such-bug'");
     assert_bad_input(&["check", "paxos", "--threads", "0"], "--threads");
+    assert_bad_input(&["check", "paxos", "--threads", "100000"], "--threads must be between 1 and 256");
+    assert_bad_input(&["explore", "paxos", "--addr", "not-an-address"], "cannot serve on not-an-address");
     assert_bad_input(&["check", "paxos", "--network", "nonsense"], "--network");
     assert_bad_input(&["check", "paxos", "--strategy", "nonsense"], "--strategy");
     assert_bad_input(&["bugs", "raft"], "invalid value 'raft'");
