@@ -77,20 +77,23 @@ impl PaxosServer {
         ProposerCfg { acceptors: &self.servers, first_proposer: self.servers[0], bugs: self.bugs }
     }
 
-    /// Translates a role's commands into the server's.
-    fn forward(&self, inner: Out<PaxosActor>, s: &ServerState, o: &mut Out<Self>) {
+    /// Translates a role's commands into the server's, and forgets the requests it answers.
+    fn forward(&self, inner: Out<PaxosActor>, s: &mut ServerState, o: &mut Out<Self>) {
         for c in inner {
             match c {
-                Command::Send(dst, PaxosMsg::Decided(v)) => {
-                    for (_, req, _) in s.puts.iter().filter(|(c, _, pv)| *c == dst && *pv == v) {
+                Command::Send(dst, PaxosMsg::Decided(v)) => s.puts.retain(|(c, req, pv)| {
+                    let answered = *c == dst && *pv == v;
+                    if answered {
                         o.send(dst, RegisterMsg::PutOk(*req));
                     }
-                }
-                Command::Send(dst, PaxosMsg::ReadOk(v)) => {
-                    for (_, req) in s.gets.iter().filter(|(c, _)| *c == dst) {
+                    !answered
+                }),
+                Command::Send(dst, PaxosMsg::ReadOk(v)) => s.gets.retain(|(c, req)| {
+                    if *c == dst {
                         o.send(dst, RegisterMsg::GetOk(*req, v));
                     }
-                }
+                    *c != dst
+                }),
                 Command::Send(dst, m) => o.send(dst, RegisterMsg::Internal(m)),
                 Command::Save(_) => {
                     o.save(ServerStorage { acceptor: s.acceptor, round: s.proposer.round, learned: s.learner.learned })
@@ -154,26 +157,7 @@ impl Actor for PaxosServer {
             },
             RegisterMsg::PutOk(_) | RegisterMsg::GetOk(..) => {}
         }
-        let commands: Vec<_> = inner.into_iter().collect();
-        // Answered requests are done.
-        let answered_puts: Vec<Id> = commands
-            .iter()
-            .filter_map(|c| match c {
-                Command::Send(dst, PaxosMsg::Decided(v)) => Some((*dst, *v)),
-                _ => None,
-            })
-            .flat_map(|(dst, v)| s.puts.iter().filter(move |(c, _, pv)| *c == dst && *pv == v).map(|(c, _, _)| *c))
-            .collect();
-        let answered_gets: Vec<Id> = commands
-            .iter()
-            .filter_map(|c| match c {
-                Command::Send(dst, PaxosMsg::ReadOk(_)) => Some(*dst),
-                _ => None,
-            })
-            .collect();
-        self.forward(commands.into_iter().collect(), &s, o);
-        s.puts.retain(|(c, _, _)| !answered_puts.contains(c));
-        s.gets.retain(|(c, _)| !answered_gets.contains(c));
+        self.forward(inner, &mut s, o);
         if s != **state {
             *state.to_mut() = s;
         }
@@ -183,7 +167,7 @@ impl Actor for PaxosServer {
         let mut s = (**state).clone();
         let mut inner = Out::<PaxosActor>::new();
         proposer::on_retry(&mut s.proposer, id, &self.proposer_cfg(), &mut inner);
-        self.forward(inner, &s, o);
+        self.forward(inner, &mut s, o);
         if s != **state {
             *state.to_mut() = s;
         }
