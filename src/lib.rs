@@ -1,7 +1,11 @@
 //! `quorum`: consensus protocols as pure Stateright actors, exhaustively model-checked.
 //!
 //! - [`paxos`]: single-decree Paxos (proposers, acceptors, learners, clients) and its model.
+//! - [`raft`]: Raft (election, log replication, persistence, clients) and its model.
 //! - [`check`]: runs any model with a chosen strategy and reports every property's verdict.
+//! - [`bugs`]: what the protocols' planted-bug zoos share.
 
+pub mod bugs;
 pub mod check;
 pub mod paxos;
+pub mod raft;

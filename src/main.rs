@@ -4,8 +4,10 @@
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use quorum::check::{self, CheckOptions, CheckReport, Strategy};
+use quorum::bugs::PlantedBug;
 use quorum::paxos::model::{bug_config, NetworkKind, PaxosModelCfg};
 use quorum::paxos::Bug;
+use quorum::raft::model::RaftModelCfg;
 use stateright::Model;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -34,6 +36,16 @@ enum Command {
 #[derive(Clone, Copy, ValueEnum)]
 enum Protocol {
     Paxos,
+    Raft,
+}
+
+impl Protocol {
+    fn name(self) -> &'static str {
+        match self {
+            Protocol::Paxos => "paxos",
+            Protocol::Raft => "raft",
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -85,37 +97,50 @@ struct ExploreArgs {
     addr: String,
 }
 
-/// The model's configuration, shared by `check` and `explore`.
+/// The model's configuration, shared by `check` and `explore`. Flags marked (paxos) or (raft)
+/// apply to that protocol only.
 #[derive(Args)]
 struct ModelArgs {
-    /// Number of proposers [default: 2]
+    /// (raft) Number of servers [default: 3]
+    #[arg(long)]
+    servers: Option<usize>,
+    /// (raft) Operations per client: Put, then Get, then Put … [default: 1]
+    #[arg(long)]
+    requests: Option<u8>,
+    /// (raft) Highest term a server may reach [default: 2]
+    #[arg(long)]
+    max_term: Option<u8>,
+    /// (raft) Longest log a server may hold [default: no bound but the requests]
+    #[arg(long)]
+    max_log: Option<u8>,
+    /// (paxos) Number of proposers [default: 2]
     #[arg(long)]
     proposers: Option<usize>,
-    /// Number of acceptors [default: 3]
+    /// (paxos) Number of acceptors [default: 3]
     #[arg(long)]
     acceptors: Option<usize>,
-    /// Number of learners [default: 1]
+    /// (paxos) Number of learners [default: 1]
     #[arg(long)]
     learners: Option<usize>,
-    /// Number of clients; 0 lets each proposer propose its own value [default: 2]
+    /// Number of clients (paxos: 0 lets each proposer propose its own value) [default: paxos 2, raft 1]
     #[arg(long)]
     clients: Option<usize>,
-    /// Highest ballot round a proposer may start [default: 2]
+    /// (paxos) Highest ballot round a proposer may start [default: 2]
     #[arg(long)]
     max_round: Option<u8>,
-    /// Actors that may be down at once (acceptors, and learners with --crash-learners) [default: 1]
+    /// paxos: actors down at once (acceptors, and learners with --crash-learners); raft: server crash-restarts in total [default: 1]
     #[arg(long)]
     crashes: Option<usize>,
-    /// Let learners crash and restart too
+    /// (paxos) Let learners crash and restart too
     #[arg(long)]
     crash_learners: bool,
-    /// The network's guarantees [default: unordered-duplicating]
+    /// (paxos) The network's guarantees [default: unordered-duplicating; raft always duplicates]
     #[arg(long, value_enum)]
     network: Option<NetworkArg>,
     /// The network may also lose messages (drops the liveness property)
     #[arg(long)]
     lossy: bool,
-    /// Plant a bug (see `quorum bugs paxos`); unset flags then default to the bug's smallest bound
+    /// Plant a bug (see `quorum bugs PROTOCOL`); unset flags then default to the bug's smallest bound
     #[arg(long, value_name = "NAME")]
     bug: Option<String>,
 }
@@ -124,6 +149,16 @@ struct ModelArgs {
 struct Usage(String);
 
 fn paxos_cfg(a: &ModelArgs) -> Result<PaxosModelCfg, Usage> {
+    for (set, flag) in [
+        (a.servers.is_some(), "--servers"),
+        (a.requests.is_some(), "--requests"),
+        (a.max_term.is_some(), "--max-term"),
+        (a.max_log.is_some(), "--max-log"),
+    ] {
+        if set {
+            return Err(Usage(format!("{flag} applies to raft, not paxos")));
+        }
+    }
     let mut cfg = match &a.bug {
         None => PaxosModelCfg::default(),
         Some(name) => match Bug::from_name(name) {
@@ -153,8 +188,84 @@ fn paxos_cfg(a: &ModelArgs) -> Result<PaxosModelCfg, Usage> {
     Ok(cfg)
 }
 
+fn raft_cfg(a: &ModelArgs) -> Result<RaftModelCfg, Usage> {
+    for (set, flag) in [
+        (a.proposers.is_some(), "--proposers"),
+        (a.acceptors.is_some(), "--acceptors"),
+        (a.learners.is_some(), "--learners"),
+        (a.max_round.is_some(), "--max-round"),
+        (a.crash_learners, "--crash-learners"),
+        (a.network.is_some(), "--network"),
+    ] {
+        if set {
+            return Err(Usage(format!("{flag} applies to paxos, not raft")));
+        }
+    }
+    use quorum::raft::Bug as RaftBug;
+    let mut cfg = match &a.bug {
+        None => RaftModelCfg::default(),
+        Some(name) => match RaftBug::from_name(name) {
+            Some(bug) => quorum::raft::model::bug_config(bug),
+            None => {
+                let names: Vec<_> = RaftBug::ALL.iter().map(|b| b.name()).collect();
+                return Err(Usage(format!("unknown bug '{name}'; the Raft bugs are: {}", names.join(", "))));
+            }
+        },
+    };
+    cfg.servers = a.servers.unwrap_or(cfg.servers);
+    cfg.clients = a.clients.unwrap_or(cfg.clients);
+    cfg.requests = a.requests.unwrap_or(cfg.requests);
+    cfg.max_term = a.max_term.unwrap_or(cfg.max_term);
+    cfg.max_log = a.max_log.or(cfg.max_log);
+    cfg.crashes = a.crashes.unwrap_or(cfg.crashes);
+    cfg.lossy |= a.lossy;
+    cfg.validate().map_err(|e| Usage(format!("invalid configuration: {e}")))?;
+    Ok(cfg)
+}
+
+/// A protocol's configuration, ready to check or explore.
+enum Cfg {
+    Paxos(PaxosModelCfg),
+    Raft(RaftModelCfg),
+}
+
+impl Cfg {
+    fn parse(protocol: Protocol, a: &ModelArgs) -> Result<Cfg, Usage> {
+        match protocol {
+            Protocol::Paxos => paxos_cfg(a).map(Cfg::Paxos),
+            Protocol::Raft => raft_cfg(a).map(Cfg::Raft),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Cfg::Paxos(c) => c.describe(),
+            Cfg::Raft(c) => c.describe(),
+        }
+    }
+
+    fn check(&self, opts: &CheckOptions) -> CheckReport {
+        match self {
+            Cfg::Paxos(c) => c.check(opts),
+            Cfg::Raft(c) => c.check(opts),
+        }
+    }
+
+    /// Serves the Explorer; returns only if the server stops.
+    fn serve(self, addr: &str, threads: usize) {
+        match self {
+            Cfg::Paxos(c) => {
+                c.into_model().checker().threads(threads).serve(addr);
+            }
+            Cfg::Raft(c) => {
+                c.into_model().checker().threads(threads).serve(addr);
+            }
+        }
+    }
+}
+
 fn check(a: &CheckArgs) -> Result<Result<CheckReport, Usage>> {
-    let cfg = match paxos_cfg(&a.model) {
+    let cfg = match Cfg::parse(a.protocol, &a.model) {
         Ok(cfg) => cfg,
         Err(u) => return Ok(Err(u)),
     };
@@ -181,14 +292,14 @@ fn check(a: &CheckArgs) -> Result<Result<CheckReport, Usage>> {
         progress: Some(Duration::from_secs(2)),
         shortest: true,
     };
-    eprintln!("checking paxos: {}; strategy {:?}", cfg.describe(), strategy);
+    eprintln!("checking {}: {}; strategy {:?}", a.protocol.name(), cfg.describe(), strategy);
     Ok(Ok(cfg.check(&opts)))
 }
 
 /// Serves the Explorer until the process is stopped. With `--bug`, first finds a shortest
 /// counterexample and prints the Explorer link to its last state.
 fn explore(a: &ExploreArgs) -> Result<Result<(), Usage>> {
-    let cfg = match paxos_cfg(&a.model) {
+    let cfg = match Cfg::parse(a.protocol, &a.model) {
         Ok(cfg) => cfg,
         Err(u) => return Ok(Err(u)),
     };
@@ -206,25 +317,25 @@ fn explore(a: &ExploreArgs) -> Result<Result<(), Usage>> {
             println!("counterexample for \"{}\" ({} steps): {url}/#/steps/{}", p.name, p.trace.len(), p.explorer_path);
         }
     }
-    println!("exploring paxos: {}", cfg.describe());
+    println!("exploring {}: {}", a.protocol.name(), cfg.describe());
     println!("Explorer: {url}/");
     use std::io::Write as _;
     std::io::stdout().flush()?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    cfg.into_model().checker().threads(threads).serve(a.addr.as_str());
+    cfg.serve(a.addr.as_str(), threads);
     Ok(Ok(()))
 }
 
-fn bugs(json: bool) -> Result<()> {
+fn bugs<B: PlantedBug>(json: bool) -> Result<()> {
     if json {
-        let list: Vec<_> = Bug::ALL
+        let list: Vec<_> = B::LIST
             .iter()
             .map(|b| serde_json::json!({"name": b.name(), "breaks": b.breaks(), "why": b.why()}))
             .collect();
         println!("{}", serde_json::to_string(&list)?);
     } else {
-        for b in Bug::ALL {
-            println!("{:<26} breaks {:<18} {}", b.name(), format!("\"{}\"", b.breaks()), b.why());
+        for b in B::LIST {
+            println!("{:<28} breaks {:<28} {}", b.name(), format!("\"{}\"", b.breaks()), b.why());
         }
     }
     Ok(())
@@ -233,8 +344,11 @@ fn bugs(json: bool) -> Result<()> {
 fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Bugs { protocol: Protocol::Paxos, json } => {
-            bugs(json)?;
+        Command::Bugs { protocol, json } => {
+            match protocol {
+                Protocol::Paxos => bugs::<Bug>(json)?,
+                Protocol::Raft => bugs::<quorum::raft::Bug>(json)?,
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Explore(a) => match explore(&a)? {

@@ -98,30 +98,21 @@ impl fmt::Display for Bug {
     }
 }
 
-/// A set of planted bugs, usually empty.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Debug)]
-pub struct BugSet(u16);
+/// A set of planted Paxos bugs, usually empty.
+pub type BugSet = crate::bugs::BugSet<Bug>;
 
-impl BugSet {
-    pub const NONE: BugSet = BugSet(0);
-
-    pub fn of(bug: Bug) -> Self {
-        BugSet(1 << bug as u16)
+impl crate::bugs::PlantedBug for Bug {
+    const LIST: &'static [Bug] = &Bug::ALL;
+    fn name(self) -> &'static str {
+        Bug::name(self)
     }
-
-    pub fn has(self, bug: Bug) -> bool {
-        self.0 & (1 << bug as u16) != 0
+    fn breaks(self) -> &'static str {
+        Bug::breaks(self)
     }
-
-    pub fn with(self, bug: Bug) -> Self {
-        BugSet(self.0 | 1 << bug as u16)
+    fn why(self) -> &'static str {
+        Bug::why(self)
     }
-
-    pub fn iter(self) -> impl Iterator<Item = Bug> {
-        Bug::ALL.into_iter().filter(move |b| self.has(*b))
-    }
-
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
+    fn bit(self) -> u32 {
+        self as u32
     }
 }

@@ -88,12 +88,8 @@ pub struct PaxosModelCfg {
     pub network: NetworkKind,
     /// Whether the network may also lose any message.
     pub lossy: bool,
-    #[serde(serialize_with = "serialize_bugs")]
+    #[serde(serialize_with = "crate::bugs::serialize")]
     pub bugs: BugSet,
-}
-
-fn serialize_bugs<S: serde::Serializer>(bugs: &BugSet, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(bugs.iter().map(Bug::name))
 }
 
 impl Default for PaxosModelCfg {

@@ -1,0 +1,121 @@
+//! The Raft bug zoo: classic mistakes, each planted behind one `if bugs.has(..)` at the line it
+//! corrupts, off by default. Each names the property that must catch it; `models/raft.rs` asserts
+//! that the checker does.
+
+use super::model::property::*;
+use crate::bugs::PlantedBug;
+use serde::Serialize;
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Bug {
+    /// Leader commits an entry of an earlier term once a majority stores it (Figure 8).
+    Figure8Commit,
+    /// Voter grants its vote without the up-to-date check.
+    VoteWithoutLogCheck,
+    /// Current term and vote are not saved; a restart forgets them (Stateright's examples/raft.rs).
+    TermNotPersisted,
+    /// Candidate counts every vote message, so a duplicated vote counts twice.
+    CountDuplicateVotes,
+    /// Leader counts an Appended response sent in an earlier term.
+    StaleAppendResponse,
+    /// Follower truncates its log after `prev_index` on every AppendEntries, also a stale one.
+    TruncateOnStaleAppend,
+    /// Follower sets its commit index to the leader's, past the entries this message verified.
+    FollowerCommitPastPrefix,
+    /// Leader does not step down when it sees a higher term.
+    LeaderKeepsLeading,
+    /// Follower acknowledges entries before saving them.
+    LogNotPersisted,
+    /// Follower appends entries without the consistency check.
+    NoConsistencyCheck,
+    /// Leader answers a Get from its own log, without committing a read entry.
+    StaleRead,
+    /// Leader never sends heartbeats: entries after its first message are never replicated.
+    NoHeartbeat,
+}
+
+impl Bug {
+    pub const ALL: [Bug; 12] = [
+        Bug::Figure8Commit,
+        Bug::VoteWithoutLogCheck,
+        Bug::TermNotPersisted,
+        Bug::CountDuplicateVotes,
+        Bug::StaleAppendResponse,
+        Bug::TruncateOnStaleAppend,
+        Bug::FollowerCommitPastPrefix,
+        Bug::LeaderKeepsLeading,
+        Bug::LogNotPersisted,
+        Bug::NoConsistencyCheck,
+        Bug::StaleRead,
+        Bug::NoHeartbeat,
+    ];
+}
+
+impl PlantedBug for Bug {
+    const LIST: &'static [Bug] = &Bug::ALL;
+
+    fn name(self) -> &'static str {
+        match self {
+            Bug::Figure8Commit => "figure8-commit",
+            Bug::VoteWithoutLogCheck => "vote-without-log-check",
+            Bug::TermNotPersisted => "term-not-persisted",
+            Bug::CountDuplicateVotes => "count-duplicate-votes",
+            Bug::StaleAppendResponse => "stale-append-response",
+            Bug::TruncateOnStaleAppend => "truncate-on-stale-append",
+            Bug::FollowerCommitPastPrefix => "follower-commit-past-prefix",
+            Bug::LeaderKeepsLeading => "leader-keeps-leading",
+            Bug::LogNotPersisted => "log-not-persisted",
+            Bug::NoConsistencyCheck => "no-consistency-check",
+            Bug::StaleRead => "stale-read",
+            Bug::NoHeartbeat => "no-heartbeat",
+        }
+    }
+
+    fn breaks(self) -> &'static str {
+        match self {
+            Bug::Figure8Commit => LEADER_COMPLETENESS,
+            Bug::VoteWithoutLogCheck => LEADER_COMPLETENESS,
+            Bug::TermNotPersisted => ELECTION_SAFETY,
+            Bug::CountDuplicateVotes => ELECTION_SAFETY,
+            Bug::StaleAppendResponse => COMMITTED_DURABLE,
+            Bug::TruncateOnStaleAppend => COMMITTED_DURABLE,
+            Bug::FollowerCommitPastPrefix => STATE_MACHINE_SAFETY,
+            Bug::LeaderKeepsLeading => LEADER_APPEND_ONLY,
+            Bug::LogNotPersisted => COMMITTED_DURABLE,
+            Bug::NoConsistencyCheck => LOG_MATCHING,
+            Bug::StaleRead => LINEARIZABLE,
+            Bug::NoHeartbeat => EVENTUALLY_COMMITTED,
+        }
+    }
+
+    fn why(self) -> &'static str {
+        match self {
+            Bug::Figure8Commit => "Raft §5.4.2: a majority storing an entry of an earlier term does not make it safe; a server with a later-term last entry can still win and overwrite it. Only entries of the leader's own term are committed by counting",
+            Bug::VoteWithoutLogCheck => "the notes' log coherency: a voter must deny a candidate whose log is less complete than its own, or a leader without a committed entry can be elected",
+            Bug::TermNotPersisted => "current term and vote are persistent state (Figure 2): a server that forgets its vote in a crash can vote twice in one term and elect two leaders",
+            Bug::CountDuplicateVotes => "votes are counted per voter, not per message: on a network that duplicates, one vote counted twice fakes a majority",
+            Bug::StaleAppendResponse => "a response from an earlier term describes a log that a later leader may have changed since; counting it commits an entry a majority does not hold",
+            Bug::TruncateOnStaleAppend => "Figure 2 deletes entries only on a conflict: truncating after prev_index on a stale or duplicated AppendEntries removes entries that are already committed",
+            Bug::FollowerCommitPastPrefix => "Figure 2: commitIndex = min(leaderCommit, index of last new entry); entries past what this message verified may still be stale ones from another leader",
+            Bug::LeaderKeepsLeading => "a server that sees a higher term must become a follower (Figure 2, all servers); a leader that keeps leading rewrites its log with another leader's entries",
+            Bug::LogNotPersisted => "a follower must save the entries before it acknowledges them: a crash then loses entries the leader counted as stored, and a committed entry is held by a minority",
+            Bug::NoConsistencyCheck => "the consistency check is what gives Log Matching by induction: appending without it puts an entry after a prefix that differs from the leader's",
+            Bug::StaleRead => "a leader that answers reads from its own state may have been replaced without knowing it, and returns a value older than a completed write",
+            Bug::NoHeartbeat => "entries reach followers only in AppendEntries: a leader that never sends its periodic AppendEntries never replicates, and nothing is committed",
+        }
+    }
+
+    fn bit(self) -> u32 {
+        self as u32
+    }
+}
+
+impl fmt::Display for Bug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A set of planted Raft bugs, usually empty.
+pub type BugSet = crate::bugs::BugSet<Bug>;

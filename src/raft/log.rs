@@ -1,0 +1,99 @@
+//! The replicated log: entries `(index, term, data)` as in the notes, with index 1 first. The
+//! rules that read or change a log are here, each as one function.
+
+use super::{Bug, BugSet, Index, Op, OpKind, Term, Value};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One log entry: the term of the leader that created it, and the client's operation. Its index is
+/// its position in the log (1-based).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Entry {
+    pub term: Term,
+    pub op: Op,
+}
+
+impl fmt::Debug for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "t{}:{:?}", self.term, self.op)
+    }
+}
+
+pub type Log = Vec<Entry>;
+
+/// The index of the last entry (0 for an empty log).
+pub fn last_index(log: &[Entry]) -> Index {
+    log.len() as Index
+}
+
+/// The term of the last entry (0 for an empty log).
+pub fn last_term(log: &[Entry]) -> Term {
+    log.last().map_or(0, |e| e.term)
+}
+
+/// The term of the entry at `index`; index 0 ("before the first entry") has term 0.
+pub fn term_at(log: &[Entry], index: Index) -> Option<Term> {
+    match index {
+        0 => Some(0),
+        i => log.get(usize::from(i) - 1).map(|e| e.term),
+    }
+}
+
+/// The entry at `index` (1-based).
+pub fn entry_at(log: &[Entry], index: Index) -> Option<&Entry> {
+    usize::from(index).checked_sub(1).and_then(|i| log.get(i))
+}
+
+/// The notes' vote-denial rule ("log coherency": deny votes if the candidate has a less complete
+/// log; Raft §5.4.1): voter v denies candidate c when `(t_v > t_c) or (t_v = t_c and i_v > i_c)`,
+/// with t and i the term and index of each one's last entry.
+pub fn deny_vote(voter_last_term: Term, voter_last_index: Index, cand_last_term: Term, cand_last_index: Index) -> bool {
+    voter_last_term > cand_last_term || (voter_last_term == cand_last_term && voter_last_index > cand_last_index)
+}
+
+/// Figure 2, AppendEntries step 2 (the consistency check, Raft §5.3): reply false if the log does
+/// not contain an entry at `prev_index` whose term matches `prev_term`.
+pub fn matches(log: &[Entry], prev_index: Index, prev_term: Term) -> bool {
+    term_at(log, prev_index) == Some(prev_term)
+}
+
+/// Figure 2, AppendEntries steps 3–4, after the consistency check passed: if an existing entry
+/// conflicts with a new one (same index, different terms), delete it and all that follow; append
+/// any new entries not already in the log. Entries that already match are kept, so a stale or
+/// duplicated AppendEntries never shortens the log. Returns whether the log changed.
+pub fn append_after(log: &mut Log, prev_index: Index, entries: &[Entry], bugs: BugSet) -> bool {
+    let before = log.clone();
+    if bugs.has(Bug::TruncateOnStaleAppend) {
+        // The bug: "make the log equal to the leader's from prev_index on" — which also removes
+        // matching entries past those sent, e.g. committed ones, on a stale or duplicate message.
+        log.truncate(usize::from(prev_index));
+        log.extend_from_slice(entries);
+        return *log != before;
+    }
+    for (k, e) in entries.iter().enumerate() {
+        let at = usize::from(prev_index) + k; // 0-based position of index prev_index + k + 1
+        match log.get(at) {
+            Some(existing) if existing.term == e.term => {}
+            Some(_) => {
+                log.truncate(at);
+                log.push(*e);
+            }
+            None => log.push(*e),
+        }
+    }
+    *log != before
+}
+
+/// Whether the log already holds the operation (a leader appends each client request once:
+/// clients retry, and the network duplicates).
+pub fn contains_op(log: &[Entry], op: &Op) -> bool {
+    log.iter().any(|e| e.op == *op)
+}
+
+/// The register's value after applying the entries up to `index`: the last Put's value.
+pub fn value_at(log: &[Entry], index: Index) -> Option<Value> {
+    log.iter().take(usize::from(index)).rev().find_map(|e| match e.op.kind {
+        OpKind::Put(v) => Some(v),
+        OpKind::Get => None,
+    })
+}

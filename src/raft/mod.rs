@@ -1,0 +1,113 @@
+//! Raft ("In Search of an Understandable Consensus Algorithm", extended version, Figure 2) as a
+//! pure Stateright actor, with the course notes' rules named where they apply.
+//!
+//! - [`log`]: the replicated log — entries `(index, term, data)`, the notes' vote-denial rule,
+//!   the consistency check and truncation;
+//! - [`server`]: one `step` per role (follower, candidate, leader), as etcd's raft does;
+//! - [`client`]: issues register operations and waits for the leader's reply;
+//! - [`actor`]: the `Actor` hosting servers and clients;
+//! - [`model`]: the one model builder, its properties and bounds; [`reduction`]: its sound
+//!   reductions; [`bug`]: the planted bugs.
+//!
+//! Nothing here knows of sockets, files or clocks: timers, sends and saves are `Out` commands.
+
+pub mod actor;
+pub mod bug;
+pub mod client;
+pub mod log;
+pub mod model;
+pub mod reduction;
+pub mod server;
+
+pub use actor::{RaftActor, RaftState, RaftStorage, RaftTimer};
+pub use bug::{Bug, BugSet};
+pub use log::{Entry, Log};
+pub use model::{RaftModel, RaftModelCfg};
+
+use serde::{Deserialize, Serialize};
+use stateright::actor::Id;
+use stateright::{Rewrite, RewritePlan};
+use std::fmt;
+
+/// A term number. Terms only grow; the model bounds them with `max_term`.
+pub type Term = u8;
+/// A log index; the first entry has index 1, and index 0 stands for "before the first entry".
+pub type Index = u8;
+/// A value clients write into the replicated register.
+pub type Value = char;
+
+/// A client operation on the replicated register, as it travels in log entries.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Op {
+    /// The client's number (0, 1, …), not its actor id, so that symmetry over servers keeps it.
+    pub client: u8,
+    /// The client's request number: 1, 2, … (one outstanding request per client).
+    pub seq: u8,
+    pub kind: OpKind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum OpKind {
+    Put(Value),
+    Get,
+}
+
+impl fmt::Debug for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            OpKind::Put(v) => write!(f, "put{}.{}={v}", self.client, self.seq),
+            OpKind::Get => write!(f, "get{}.{}", self.client, self.seq),
+        }
+    }
+}
+
+/// The messages of Figure 2, and the client's.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum RaftMsg {
+    /// Candidate → servers: vote for me in `term`; my log ends at (`last_index`, `last_term`).
+    RequestVote { term: Term, last_index: Index, last_term: Term },
+    /// Voter → candidate: the answer, with the voter's term.
+    Vote { term: Term, granted: bool },
+    /// Leader → follower: the entries after (`prev_index`, `prev_term`) (at most one here), and
+    /// the leader's commit index.
+    AppendEntries { term: Term, prev_index: Index, prev_term: Term, entries: Vec<Entry>, commit: Index },
+    /// Follower → leader: `Ok(match_index)` when its log matches the leader's up to there,
+    /// `Err(prev_index)` when the consistency check failed at `prev_index`.
+    Appended { term: Term, result: Result<Index, Index> },
+    /// Client → servers: please commit this operation (only a leader acts on it).
+    Request(Op),
+    /// Leader → client: the operation `seq` is committed; for a Get, the register's value then.
+    Reply { seq: u8, value: Option<Value> },
+}
+
+impl fmt::Debug for RaftMsg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use RaftMsg::*;
+        match self {
+            RequestVote { term, last_index, last_term } => {
+                write!(f, "RequestVote(t{term}, last {last_index}@t{last_term})")
+            }
+            Vote { term, granted } => write!(f, "Vote(t{term}, {})", if *granted { "yes" } else { "no" }),
+            AppendEntries { term, prev_index, prev_term, entries, commit } => {
+                write!(f, "AppendEntries(t{term}, prev {prev_index}@t{prev_term}, {entries:?}, commit {commit})")
+            }
+            Appended { term, result: Ok(m) } => write!(f, "Appended(t{term}, ok up to {m})"),
+            Appended { term, result: Err(p) } => write!(f, "Appended(t{term}, mismatch at {p})"),
+            Request(op) => write!(f, "Request({op:?})"),
+            Reply { seq, value: None } => write!(f, "Reply({seq})"),
+            Reply { seq, value: Some(v) } => write!(f, "Reply({seq}, {v})"),
+        }
+    }
+}
+
+impl Rewrite<Id> for RaftMsg {
+    /// No message carries a server id: the sender and receiver are the envelope's.
+    fn rewrite<S>(&self, _plan: &RewritePlan<Id, S>) -> Self {
+        self.clone()
+    }
+}
+
+/// The size of a majority of `n` servers.
+pub fn majority(n: usize) -> usize {
+    n / 2 + 1
+}

@@ -1,0 +1,549 @@
+//! The one place where the Raft model is defined: [`RaftModelCfg::into_model`] builds the
+//! [`RaftModel`] (the actor model, its properties, its bound and its reductions) for the tests,
+//! the CLI, the Explorer and the benchmarks.
+//!
+//! Actor layout: servers `0..S`, then clients.
+
+use super::actor::{RaftActor, RaftState, RaftStorage, RaftTimer};
+use super::client::{self, ClientCfg};
+use super::log::{self, Entry};
+use super::server::{ServerCfg, ServerState};
+use super::{majority, Bug, BugSet, Index, OpKind, RaftMsg, Term, Value};
+use crate::bugs::PlantedBug;
+use serde::Serialize;
+use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network};
+use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
+use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
+use stateright::{Model, Path, Property, Rewrite, RewritePlan};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+pub type RaftActorModel = ActorModel<RaftActor, RaftModelCfg, RaftHistory>;
+pub type RaftSysState = ActorModelState<RaftActor, RaftHistory>;
+pub type RaftAction = ActorModelAction<RaftMsg, RaftTimer, ()>;
+
+/// Property names (the paper's Figure 3, and the mission's), shared by the model, the bug zoo,
+/// the CLI and the tests.
+pub mod property {
+    pub const ELECTION_SAFETY: &str = "election safety";
+    pub const LEADER_APPEND_ONLY: &str = "leader append-only";
+    pub const LOG_MATCHING: &str = "log matching";
+    pub const LEADER_COMPLETENESS: &str = "leader completeness";
+    pub const STATE_MACHINE_SAFETY: &str = "state machine safety";
+    pub const COMMITTED_DURABLE: &str = "committed entries durable";
+    pub const LINEARIZABLE: &str = "linearizable";
+    pub const LEADER_ELECTED: &str = "leader elected";
+    pub const ENTRY_COMMITTED: &str = "entry committed";
+    pub const LEADER_REPLACED: &str = "leader replaced after a crash";
+    pub const EVENTUALLY_COMMITTED: &str = "requests eventually committed";
+}
+use property::*;
+
+/// A Raft configuration and its bounds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RaftModelCfg {
+    pub servers: usize,
+    /// Clients, each issuing `requests` operations one after the other (Put, Get, Put, …).
+    pub clients: usize,
+    pub requests: u8,
+    /// Bound: no server goes beyond this term (so at most this many elections).
+    pub max_term: Term,
+    /// Bound: no log grows beyond this many entries (None: only the requests bound it).
+    pub max_log: Option<Index>,
+    /// Bound: crash-restarts of servers in total (also at once). A crashed server restarts from
+    /// what it saved.
+    pub crashes: usize,
+    /// Whether the network may also lose any message. It always reorders and duplicates.
+    pub lossy: bool,
+    #[serde(serialize_with = "crate::bugs::serialize")]
+    pub bugs: BugSet,
+}
+
+impl Default for RaftModelCfg {
+    /// The bound of `quorum check raft`: 3 servers, terms ≤ 2, one client with one request, one
+    /// crash-restart, a network that reorders and duplicates.
+    fn default() -> Self {
+        RaftModelCfg {
+            servers: 3,
+            clients: 1,
+            requests: 1,
+            max_term: 2,
+            max_log: None,
+            crashes: 1,
+            lossy: false,
+            bugs: BugSet::NONE,
+        }
+    }
+}
+
+/// A configuration that cannot be checked.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum CfgError {
+    #[error("--servers must be between 1 and 9, got {0}")]
+    Servers(usize),
+    #[error("--clients must be at most 26, got {0}")]
+    Clients(usize),
+    #[error("--requests must be at most 4, got {0}")]
+    Requests(u8),
+    #[error("--max-term must be between 1 and 20, got {0}")]
+    MaxTerm(Term),
+    #[error("--max-log must be between 1 and 20, got {0}")]
+    MaxLog(Index),
+    #[error("--crashes {0} exceeds the {1} servers")]
+    Crashes(usize, usize),
+}
+
+impl RaftModelCfg {
+    pub fn with_bug(mut self, bug: Bug) -> Self {
+        self.bugs = self.bugs.with(bug);
+        self
+    }
+
+    pub fn validate(&self) -> Result<(), CfgError> {
+        if !(1..=9).contains(&self.servers) {
+            return Err(CfgError::Servers(self.servers));
+        }
+        if self.clients > 26 {
+            return Err(CfgError::Clients(self.clients));
+        }
+        if self.requests > 4 {
+            return Err(CfgError::Requests(self.requests));
+        }
+        if !(1..=20).contains(&self.max_term) {
+            return Err(CfgError::MaxTerm(self.max_term));
+        }
+        if let Some(m) = self.max_log.filter(|m| !(1..=20).contains(m)) {
+            return Err(CfgError::MaxLog(m));
+        }
+        if self.crashes > self.servers {
+            return Err(CfgError::Crashes(self.crashes, self.servers));
+        }
+        Ok(())
+    }
+
+    pub fn server_ids(&self) -> Vec<Id> {
+        (0..self.servers).map(Id::from).collect()
+    }
+
+    pub fn client_ids(&self) -> Vec<Id> {
+        (self.servers..self.servers + self.clients).map(Id::from).collect()
+    }
+
+    pub fn is_server(&self, id: Id) -> bool {
+        usize::from(id) < self.servers
+    }
+
+    /// The client number of actor `id`, if it is a client.
+    pub fn client_number(&self, id: Id) -> Option<usize> {
+        usize::from(id).checked_sub(self.servers).filter(|c| *c < self.clients)
+    }
+
+    /// A short name for an actor: s0, s1, … for servers, c3, … for clients (letter and id).
+    pub fn actor_name(&self, id: Id) -> String {
+        format!("{}{}", if self.is_server(id) { 's' } else { 'c' }, usize::from(id))
+    }
+
+    pub fn describe(&self) -> String {
+        let bugs = self.bugs.names();
+        format!(
+            "{} servers, terms <= {}, {} client{} x {} request{}, logs <= {}, {} crash-restart{}, reordering duplicating{} network{}",
+            self.servers,
+            self.max_term,
+            self.clients,
+            if self.clients == 1 { "" } else { "s" },
+            self.requests,
+            if self.requests == 1 { "" } else { "s" },
+            self.max_log.map_or("requests".to_owned(), |m| m.to_string()),
+            self.crashes,
+            if self.crashes == 1 { "" } else { "s" },
+            if self.lossy { " lossy" } else { "" },
+            if bugs.is_empty() { String::new() } else { format!(", bugs: {}", bugs.join(",")) },
+        )
+    }
+
+    /// Builds the model. Call [`validate`](Self::validate) first.
+    pub fn into_model(self) -> RaftModel {
+        let servers = self.server_ids();
+        let clients = self.client_ids();
+        let bugs = self.bugs;
+        let server = ServerCfg { servers: servers.clone(), clients: clients.clone(), bugs };
+        let history = RaftHistory::new(self.clients);
+        let lossy = if self.lossy { LossyNetwork::Yes } else { LossyNetwork::No };
+        let actors = ActorModel::new(self.clone(), history)
+            .actors(servers.iter().map(|_| RaftActor::Server(server.clone())))
+            .actors((0..self.clients).map(|c| {
+                RaftActor::Client(ClientCfg { number: c as u8, servers: servers.clone(), requests: self.requests })
+            }))
+            .init_network(Network::new_unordered_duplicating([]))
+            .lossy_network(lossy)
+            .max_crashes(self.crashes)
+            .record_msg_out(record_msg_out)
+            .record_msg_in(record_msg_in);
+        RaftModel { cfg: self, actors }
+    }
+}
+
+/// Auxiliary ("ghost") state, kept along each path for the properties.
+#[derive(Clone, Debug, PartialEq, Hash)]
+pub struct RaftHistory {
+    /// Every (term, server) that was leader at some point.
+    pub leaders: BTreeSet<(Term, Id)>,
+    /// Every entry some server applied (index ≤ its commit index), with the server's term when
+    /// the entry was first applied.
+    pub applied: BTreeMap<(Index, Entry), Term>,
+    /// A leader removed or changed an entry of its own log.
+    pub append_only_broken: bool,
+    /// Crash-restarts so far.
+    pub crashes: u8,
+    /// The term of a leader that crashed, if one did.
+    pub crashed_leader: Option<Term>,
+    /// Per client: operations invoked and operations returned.
+    pub invoked: Vec<u8>,
+    pub returned: Vec<u8>,
+    pub lin: LinearizabilityTester<Id, Register<Option<Value>>>,
+}
+
+impl RaftHistory {
+    fn new(clients: usize) -> Self {
+        RaftHistory {
+            leaders: BTreeSet::new(),
+            applied: BTreeMap::new(),
+            append_only_broken: false,
+            crashes: 0,
+            crashed_leader: None,
+            invoked: vec![0; clients],
+            returned: vec![0; clients],
+            lin: LinearizabilityTester::new(Register(None)),
+        }
+    }
+}
+
+impl Rewrite<Id> for RaftHistory {
+    /// Symmetry permutes servers only: client ids in `lin` stay.
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        RaftHistory { leaders: self.leaders.iter().map(|(t, id)| (*t, plan.rewrite(id))).collect(), ..self.clone() }
+    }
+}
+
+fn record_msg_out(cfg: &RaftModelCfg, h: &RaftHistory, env: Envelope<&RaftMsg>) -> Option<RaftHistory> {
+    let RaftMsg::Request(op) = env.msg else { return None };
+    let c = cfg.client_number(env.src)?;
+    if h.invoked.get(c).is_none_or(|n| *n >= op.seq) {
+        return None; // the same request sent to another server
+    }
+    let mut h = h.clone();
+    h.invoked[c] = op.seq;
+    let invocation = match op.kind {
+        OpKind::Put(v) => RegisterOp::Write(Some(v)),
+        OpKind::Get => RegisterOp::Read,
+    };
+    let _ = h.lin.on_invoke(env.src, invocation);
+    Some(h)
+}
+
+/// Records a reply only when the client takes it: the one for its operation in flight.
+fn record_msg_in(cfg: &RaftModelCfg, h: &RaftHistory, env: Envelope<&RaftMsg>) -> Option<RaftHistory> {
+    let RaftMsg::Reply { seq, value } = env.msg else { return None };
+    let c = cfg.client_number(env.dst)?;
+    if h.returned.get(c).is_none_or(|n| n + 1 != *seq) || h.invoked.get(c).is_none_or(|n| n < seq) {
+        return None;
+    }
+    let mut h = h.clone();
+    h.returned[c] = *seq;
+    let ret = if seq % 2 == 1 { RegisterRet::WriteOk } else { RegisterRet::ReadOk(*value) };
+    let _ = h.lin.on_return(env.dst, ret);
+    Some(h)
+}
+
+/// The Raft model: the actor model of [`RaftModelCfg`], its properties, the ghost state they read
+/// ([`RaftHistory`], updated after every step), the bound, and the sound reductions of
+/// [`super::reduction`].
+#[derive(Clone)]
+pub struct RaftModel {
+    pub cfg: RaftModelCfg,
+    pub actors: RaftActorModel,
+}
+
+/// Server `i`'s state, unless it is down.
+pub fn server_state(s: &RaftSysState, i: usize) -> Option<&ServerState> {
+    if s.crashed.get(i).copied().unwrap_or(true) {
+        return None;
+    }
+    match s.actor_states.get(i).map(|a| &**a) {
+        Some(RaftState::Server(st)) => Some(st),
+        _ => None,
+    }
+}
+
+/// Server `i`'s log: what it holds if it is up, what it saved if it is down.
+pub fn server_log<'a>(s: &'a RaftSysState, i: usize) -> &'a [Entry] {
+    match server_state(s, i) {
+        Some(st) => &st.log,
+        None => durable_log(s, i),
+    }
+}
+
+/// What server `i` has on disk.
+pub fn durable_log<'a>(s: &'a RaftSysState, i: usize) -> &'a [Entry] {
+    match s.actor_storages.get(i) {
+        Some(Some(RaftStorage { log, .. })) => log,
+        _ => &[],
+    }
+}
+
+impl RaftModel {
+    /// Updates the ghost state after `action` led from `last` to `next`.
+    fn observe(&self, last: &RaftSysState, action: &RaftAction, next: &mut RaftSysState) {
+        let mut h = next.history.clone();
+        if let ActorModelAction::Crash(id) = action {
+            h.crashes = h.crashes.saturating_add(1);
+            if let Some(st) = server_state(last, usize::from(*id)).filter(|st| st.is_leader()) {
+                h.crashed_leader = Some(st.term);
+            }
+        }
+        for i in 0..self.cfg.servers {
+            let Some(st) = server_state(next, i) else { continue };
+            if st.is_leader() {
+                h.leaders.insert((st.term, Id::from(i)));
+                if let Some(before) = server_state(last, i).filter(|b| b.is_leader()) {
+                    if !st.log.starts_with(&before.log) {
+                        h.append_only_broken = true;
+                    }
+                }
+            }
+            for index in 1..=st.commit {
+                if let Some(e) = log::entry_at(&st.log, index) {
+                    h.applied.entry((index, *e)).or_insert(st.term);
+                }
+            }
+        }
+        if h != next.history {
+            next.history = h;
+        }
+    }
+}
+
+impl Model for RaftModel {
+    type State = RaftSysState;
+    type Action = RaftAction;
+
+    fn init_states(&self) -> Vec<RaftSysState> {
+        let mut states = self.actors.init_states();
+        for s in &mut states {
+            self.remove_dead_messages(s);
+        }
+        states
+    }
+
+    fn actions(&self, state: &RaftSysState, actions: &mut Vec<RaftAction>) {
+        self.actors.actions(state, actions);
+        let crashes_left = usize::from(state.history.crashes) < self.cfg.crashes;
+        // Only servers crash, and only as often as the bound says (Stateright's max_crashes
+        // bounds the servers down at once, not the crashes in total).
+        actions.retain(|a| match a {
+            ActorModelAction::Crash(id) => crashes_left && self.cfg.is_server(*id),
+            _ => true,
+        });
+    }
+
+    fn next_state(&self, last: &RaftSysState, action: RaftAction) -> Option<RaftSysState> {
+        let mut next = self.actors.next_state(last, action.clone())?;
+        self.observe(last, &action, &mut next);
+        self.remove_dead_messages(&mut next);
+        // A step that changed nothing (e.g. a heartbeat repeating messages already in flight) is
+        // no step: without this, states with nothing left to do would not count as terminal.
+        if next == *last {
+            return None;
+        }
+        Some(next)
+    }
+
+    fn format_action(&self, action: &RaftAction) -> String {
+        describe_action(&self.cfg, action)
+    }
+
+    fn format_step(&self, last: &RaftSysState, action: RaftAction) -> Option<String> {
+        self.actors.format_step(last, action)
+    }
+
+    fn as_svg(&self, path: Path<RaftSysState, RaftAction>) -> Option<String> {
+        let steps = path.into_vec();
+        let init = steps.first()?.0.clone();
+        let actions: Vec<RaftAction> = steps.into_iter().filter_map(|(_, a)| a).collect();
+        self.actors.as_svg(Path::from_actions(&self.actors, init, actions.iter())?)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        let mut ps = vec![
+            Property::always(ELECTION_SAFETY, |_: &Self, s: &RaftSysState| election_safety(&s.history)),
+            Property::always(LEADER_APPEND_ONLY, |_: &Self, s: &RaftSysState| !s.history.append_only_broken),
+            Property::always(LOG_MATCHING, log_matching),
+            Property::always(LEADER_COMPLETENESS, leader_completeness),
+            Property::always(STATE_MACHINE_SAFETY, |_: &Self, s: &RaftSysState| state_machine_safety(&s.history)),
+            Property::always(COMMITTED_DURABLE, committed_durable),
+            Property::always(LINEARIZABLE, |_: &Self, s: &RaftSysState| s.history.lin.serialized_history().is_some()),
+            Property::sometimes(LEADER_ELECTED, |_: &Self, s: &RaftSysState| !s.history.leaders.is_empty()),
+        ];
+        if self.cfg.clients > 0 && self.cfg.requests > 0 {
+            ps.push(Property::sometimes(ENTRY_COMMITTED, |_: &Self, s: &RaftSysState| !s.history.applied.is_empty()));
+        }
+        if self.cfg.crashes > 0 && self.cfg.max_term >= 2 {
+            ps.push(Property::sometimes(LEADER_REPLACED, leader_replaced));
+        }
+        if !self.cfg.lossy && self.cfg.crashes == 0 {
+            ps.push(Property::eventually(EVENTUALLY_COMMITTED, requests_committed_or_last_election_failed));
+        }
+        ps
+    }
+
+    fn within_boundary(&self, s: &RaftSysState) -> bool {
+        let max_log = self.cfg.max_log.map_or(usize::MAX, usize::from);
+        (0..self.cfg.servers).all(|i| {
+            let up = match &*s.actor_states[i] {
+                RaftState::Server(st) => st.term <= self.cfg.max_term && st.log.len() <= max_log,
+                RaftState::Client(_) => true,
+            };
+            let saved = match &s.actor_storages[i] {
+                Some(st) => st.term <= self.cfg.max_term && st.log.len() <= max_log,
+                None => true,
+            };
+            up && saved
+        })
+    }
+}
+
+/// Figure 3, Election Safety: at most one leader can be elected in a given term — over the
+/// whole history, not only among the leaders of the current state.
+pub fn election_safety(h: &RaftHistory) -> bool {
+    let terms: Vec<Term> = h.leaders.iter().map(|(t, _)| *t).collect();
+    terms.windows(2).all(|w| w[0] != w[1])
+}
+
+/// Figure 3, Log Matching: if two logs contain an entry with the same index and term, the logs
+/// are identical in all entries up through that index.
+pub fn log_matching(m: &RaftModel, s: &RaftSysState) -> bool {
+    let logs: Vec<&[Entry]> = (0..m.cfg.servers).map(|i| server_log(s, i)).collect();
+    logs.iter().enumerate().all(|(i, a)| {
+        logs[i + 1..].iter().all(|b| {
+            let common = a.len().min(b.len());
+            match (0..common).rev().find(|&k| a[k].term == b[k].term) {
+                Some(k) => a[..=k] == b[..=k],
+                None => true,
+            }
+        })
+    })
+}
+
+/// Figure 3, Leader Completeness: an entry committed in a term is present in the logs of the
+/// leaders of all later terms (and of that term).
+pub fn leader_completeness(m: &RaftModel, s: &RaftSysState) -> bool {
+    (0..m.cfg.servers).filter_map(|i| server_state(s, i)).filter(|l| l.is_leader()).all(|l| {
+        s.history
+            .applied
+            .iter()
+            .filter(|(_, &term)| term <= l.term)
+            .all(|((index, e), _)| log::entry_at(&l.log, *index) == Some(e))
+    })
+}
+
+/// Figure 3, State Machine Safety: no two servers ever apply different entries at one index.
+pub fn state_machine_safety(h: &RaftHistory) -> bool {
+    let indices: Vec<Index> = h.applied.keys().map(|(i, _)| *i).collect();
+    indices.windows(2).all(|w| w[0] != w[1])
+}
+
+/// The mission's "committed entries durable": every applied entry is on the disks of a majority
+/// of servers, whatever crashed since.
+pub fn committed_durable(m: &RaftModel, s: &RaftSysState) -> bool {
+    s.history.applied.keys().all(|(index, e)| {
+        let holders = (0..m.cfg.servers).filter(|&i| log::entry_at(durable_log(s, i), *index) == Some(e)).count();
+        holders >= majority(m.cfg.servers)
+    })
+}
+
+/// A leader crashed, and a later term has a leader.
+fn leader_replaced(m: &RaftModel, s: &RaftSysState) -> bool {
+    s.history.crashed_leader.is_some_and(|t| {
+        (0..m.cfg.servers).filter_map(|i| server_state(s, i)).any(|l| l.is_leader() && l.term > t)
+    })
+}
+
+/// Liveness, as far as a bounded check can state it: in every terminal state (no message left
+/// whose delivery changes anything, no election left within the term bound), every client's
+/// requests are answered — unless the last election the bound allows ended in a split vote.
+fn requests_committed_or_last_election_failed(m: &RaftModel, s: &RaftSysState) -> bool {
+    let all_answered = s.history.returned.iter().all(|n| *n >= m.cfg.requests);
+    let leader_in_last_term =
+        (0..m.cfg.servers).filter_map(|i| server_state(s, i)).any(|l| l.is_leader() && l.term == m.cfg.max_term);
+    all_answered || !leader_in_last_term
+}
+
+/// One step of a trace, with actors named s0, s1, … and c3, ….
+pub fn describe_action(cfg: &RaftModelCfg, action: &RaftAction) -> String {
+    let n = |id: &Id| cfg.actor_name(*id);
+    match action {
+        ActorModelAction::Deliver { src, dst, msg } => format!("{} -> {} : {msg:?}", n(src), n(dst)),
+        ActorModelAction::Drop(env) => format!("network drops {} -> {} : {:?}", n(&env.src), n(&env.dst), env.msg),
+        ActorModelAction::Timeout(id, RaftTimer::Election) => format!("{} election timeout", n(id)),
+        ActorModelAction::Timeout(id, RaftTimer::Heartbeat) => format!("{} heartbeat", n(id)),
+        ActorModelAction::Crash(id) => format!("{} crashes", n(id)),
+        ActorModelAction::Recover(id) => format!("{} restarts from its saved state", n(id)),
+        ActorModelAction::SelectRandom { actor, .. } => format!("{} chooses", n(actor)),
+    }
+}
+
+/// The system state in a few lines: each server, each client, and what is committed.
+pub fn describe_state(cfg: &RaftModelCfg, s: &RaftSysState) -> String {
+    let mut out = String::new();
+    for (i, a) in s.actor_states.iter().enumerate() {
+        let down = if s.crashed.get(i).copied().unwrap_or(false) { " (crashed)" } else { "" };
+        let _ = writeln!(out, "  {}: {a:?}{down}", cfg.actor_name(Id::from(i)));
+    }
+    let applied: Vec<String> = s.history.applied.keys().map(|(i, e)| format!("{i}:{e:?}")).collect();
+    let _ = write!(out, "  applied: [{}]", applied.join(", "));
+    out
+}
+
+/// The smallest bound at which the checker shows `bug`: where `quorum check raft --bug NAME`
+/// starts and the bug tests in models/ run.
+pub fn bug_config(bug: Bug) -> RaftModelCfg {
+    let base = RaftModelCfg { crashes: 0, ..RaftModelCfg::default() };
+    let cfg = match bug {
+        Bug::TermNotPersisted | Bug::LogNotPersisted => RaftModelCfg { crashes: 1, ..base },
+        Bug::CountDuplicateVotes | Bug::NoHeartbeat | Bug::LeaderKeepsLeading => base,
+        Bug::StaleRead => RaftModelCfg { requests: 2, ..base },
+        Bug::VoteWithoutLogCheck | Bug::NoConsistencyCheck => RaftModelCfg { requests: 2, ..base },
+        Bug::TruncateOnStaleAppend | Bug::FollowerCommitPastPrefix | Bug::StaleAppendResponse => {
+            RaftModelCfg { requests: 2, max_term: 3, ..base }
+        }
+        Bug::Figure8Commit => RaftModelCfg { requests: 2, max_term: 4, crashes: 1, ..base },
+    };
+    cfg.with_bug(bug)
+}
+
+impl RaftModelCfg {
+    /// Model-checks this configuration as `opts` say (see [`crate::check::run`]).
+    pub fn check(&self, opts: &crate::check::CheckOptions) -> crate::check::CheckReport {
+        let config = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        let describe = crate::check::Describe {
+            protocol: "raft",
+            config,
+            action: &|a| describe_action(self, a),
+            state: &|s| describe_state(self, s),
+            symmetry: super::reduction::representative,
+            canonical: super::reduction::forget_last_delivery,
+        };
+        crate::check::run(self.clone().into_model(), opts, &describe)
+    }
+}
+
+impl Bug {
+    pub fn from_name(name: &str) -> Option<Bug> {
+        <Bug as PlantedBug>::from_name(name)
+    }
+}
+
+/// The value a client's Put writes (for the docs and tests).
+pub fn put_value(client: u8, seq: u8) -> Value {
+    client::value(client, seq)
+}

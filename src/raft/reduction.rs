@@ -1,0 +1,229 @@
+//! The sound reductions of the Raft model (docs/architecture.md and docs/raft.md say why each is
+//! sound): dead messages removed from the network, the duplicating network's last delivery
+//! forgotten, and symmetry over servers.
+
+use super::actor::RaftState;
+use super::log;
+use super::model::{RaftModel, RaftSysState};
+use super::server::{self, Role, ServerState};
+use super::{Bug, RaftMsg};
+use stateright::actor::{ActorModelState, Envelope, Id, Network};
+use stateright::util::DenseNatMap;
+use stateright::{Rewrite, RewritePlan};
+use std::borrow::Cow;
+
+impl RaftModel {
+    /// Removes every message [`is_dead`] from the network.
+    pub(crate) fn remove_dead_messages(&self, s: &mut RaftSysState) {
+        let keep: Vec<bool> = match &s.network {
+            Network::UnorderedDuplicating(set, _) => set.iter().map(|env| !is_dead(self, s, env)).collect(),
+            _ => return, // the Raft model always uses the duplicating network
+        };
+        if keep.iter().all(|k| *k) {
+            return;
+        }
+        if let Network::UnorderedDuplicating(set, _) = &mut s.network {
+            let mut keep = keep.into_iter();
+            set.retain(|_| keep.next().unwrap_or(true));
+        }
+    }
+}
+
+/// How a server looks to a message that reaches it: its state if it is up, and if it is down, the
+/// state it will restart with (a follower with what it saved).
+fn receiver<'a>(s: &'a RaftSysState, i: usize) -> Option<Cow<'a, ServerState>> {
+    let crashed = s.crashed.get(i).copied().unwrap_or(false);
+    match (&**s.actor_states.get(i)?, crashed) {
+        (RaftState::Server(st), false) => Some(Cow::Borrowed(st)),
+        (RaftState::Server(_), true) => {
+            Some(Cow::Owned(ServerState::restore(s.actor_storages.get(i).and_then(|o| o.as_ref()))))
+        }
+        _ => None,
+    }
+}
+
+/// Whether server `i` is up and still leading (or running for leader, with `candidate`) in `term`.
+/// Once it is not, it never will be in that term again: a server leads or runs only in a term
+/// it started itself, and a restart makes it a follower.
+fn still(s: &RaftSysState, i: usize, term: u8, candidate: bool) -> Option<&ServerState> {
+    super::model::server_state(s, i).filter(|st| {
+        st.term == term && if candidate { st.is_candidate() } else { st.is_leader() }
+    })
+}
+
+/// A message is dead when delivering it is a no-op now and in every future: the receiver has
+/// moved past it for good. Facts that a crash can undo (commit index, role) count only as far as
+/// they survive one, and a planted bug that could revive a message disables the rule it would
+/// break.
+pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool {
+    use RaftMsg::*;
+    let bugs = m.cfg.bugs;
+    let (dst, src) = (usize::from(env.dst), usize::from(env.src));
+    if let Some(c) = m.cfg.client_number(env.dst) {
+        // Replies: the client has moved past this request.
+        let done = match s.actor_states.get(dst).map(|a| &**a) {
+            Some(RaftState::Client(done)) => *done,
+            _ => return false,
+        };
+        return match &env.msg {
+            Reply { seq, .. } => *seq <= done,
+            _ => true,
+        } && c < m.cfg.clients;
+    }
+    if let Request(op) = &env.msg {
+        // Requests: their client has its answer.
+        return matches!(
+            m.cfg.client_ids().get(usize::from(op.client)).and_then(|c| s.actor_states.get(usize::from(*c))).map(|a| &**a),
+            Some(RaftState::Client(done)) if *done >= op.seq
+        );
+    }
+    let Some(r) = receiver(s, dst) else { return false };
+    let Some(t) = server::msg_term(&env.msg) else { return true };
+    if bugs.has(Bug::TermNotPersisted) {
+        return false; // terms can go back: nothing is stale for good
+    }
+    if t < r.term {
+        // Ignored by every server (`server::step`), and terms only grow.
+        return !(bugs.has(Bug::StaleAppendResponse) && matches!(env.msg, Appended { .. }));
+    }
+    if t > r.term {
+        return false; // it moves the receiver to a new term
+    }
+    let voter = env.src;
+    match &env.msg {
+        RequestVote { .. } => match r.voted_for {
+            None => false,
+            Some(v) if v != voter => true, // denied now and for the rest of the term
+            Some(_) => vote_is_useless(m, s, src, dst, t),
+        },
+        Vote { granted, .. } => !granted || vote_is_useless(m, s, dst, src, t),
+        AppendEntries { prev_index, prev_term, entries, commit, .. } => {
+            if bugs.has(Bug::StaleAppendResponse) || bugs.has(Bug::LogNotPersisted) || r.role != Role::Follower {
+                return false;
+            }
+            let consistent = if bugs.has(Bug::NoConsistencyCheck) {
+                *prev_index <= log::last_index(&r.log)
+            } else {
+                log::matches(&r.log, *prev_index, *prev_term)
+            };
+            if !consistent {
+                return false; // the log may still come to match
+            }
+            let mut appended = r.log.clone();
+            if log::append_after(&mut appended, *prev_index, entries, bugs) {
+                return false;
+            }
+            let last_new = *prev_index + entries.len() as u8;
+            let mut committed = r.clone().into_owned();
+            server::advance_follower_commit(&mut committed, &server_cfg(m), *commit, last_new);
+            if committed.commit != r.commit || m.cfg.crashes > 0 {
+                return false; // a restart forgets the commit index: the message may restore it
+            }
+            match still(s, src, t, false) {
+                None => true,
+                Some(leader) => leader_knows(leader, dst, Ok(last_new)),
+            }
+        }
+        Appended { result, .. } => {
+            if bugs.has(Bug::StaleAppendResponse) {
+                return false;
+            }
+            match still(s, dst, t, false) {
+                None => true,
+                Some(leader) => leader_knows(leader, src, *result),
+            }
+        }
+        Request(_) | Reply { .. } => true,
+    }
+}
+
+fn server_cfg(m: &RaftModel) -> server::ServerCfg {
+    server::ServerCfg { servers: m.cfg.server_ids(), clients: m.cfg.client_ids(), bugs: m.cfg.bugs }
+}
+
+/// A vote (or a repeated grant) from `voter` is of no use to `candidate` in `term`: it is no
+/// longer a candidate there, or it counted this voter already.
+fn vote_is_useless(m: &RaftModel, s: &RaftSysState, candidate: usize, voter: usize, term: u8) -> bool {
+    match still(s, candidate, term, true) {
+        None => true,
+        Some(c) => match &c.role {
+            Role::Candidate { votes } => !m.cfg.bugs.has(Bug::CountDuplicateVotes) && votes.contains(&Id::from(voter)),
+            _ => true,
+        },
+    }
+}
+
+/// The leader already knows what this acknowledgement from `follower` says, for good: matchIndex
+/// only grows, and a mismatch at or below it is stale.
+fn leader_knows(leader: &ServerState, follower: usize, result: Result<u8, u8>) -> bool {
+    let Role::Leader { progress } = &leader.role else { return true };
+    let Some(p) = progress.get(follower) else { return true };
+    match result {
+        Ok(m) => p.matched >= m && p.next > m,
+        Err(prev) => prev <= p.matched,
+    }
+}
+
+/// Forgets which message was delivered last. The duplicating network keeps it only so that a
+/// delivery changing nothing else still yields a new state; no action or property reads it.
+pub fn forget_last_delivery(s: &RaftSysState) -> RaftSysState {
+    let mut s = s.clone();
+    if let Network::UnorderedDuplicating(_, last) = &mut s.network {
+        *last = None;
+    }
+    s
+}
+
+/// Symmetry reduction over servers, which are interchangeable: nothing in Raft depends on which
+/// server is which (no rule compares server ids). Servers are renumbered in the order of their
+/// signature — state, saved state, crashed, timers, and the messages they send and receive — and
+/// every id in the state is rewritten accordingly; clients keep their ids. Also forgets the last
+/// delivery, as [`forget_last_delivery`] does.
+pub fn representative(s: &RaftSysState) -> RaftSysState {
+    let servers: Vec<usize> =
+        (0..s.actor_states.len()).filter(|&i| matches!(*s.actor_states[i], RaftState::Server(_))).collect();
+    let mut links: Vec<Vec<(bool, bool, &RaftMsg)>> = vec![Vec::new(); servers.len()];
+    if let Network::UnorderedDuplicating(set, _) = &s.network {
+        for env in set.iter() {
+            let (src, dst) = (usize::from(env.src), usize::from(env.dst));
+            if let Some(l) = links.get_mut(src) {
+                l.push((false, dst < servers.len(), &env.msg));
+            }
+            if let Some(l) = links.get_mut(dst) {
+                l.push((true, src < servers.len(), &env.msg));
+            }
+        }
+    }
+    for l in &mut links {
+        l.sort();
+    }
+    let key = |i: usize| {
+        (&s.actor_states[i], &s.actor_storages[i], s.crashed[i], format!("{:?}", s.timers_set[i]), &links[i])
+    };
+    let mut order = servers.clone();
+    order.sort_by(|&i, &j| key(i).cmp(&key(j)));
+    if order == servers {
+        return forget_last_delivery(s);
+    }
+    let n = s.actor_states.len();
+    let mut map: Vec<Id> = (0..n).map(Id::from).collect();
+    for (new, &old) in servers.iter().zip(&order) {
+        map[old] = Id::from(*new);
+    }
+    let plan: RewritePlan<Id, DenseNatMap<Id, Id>> =
+        RewritePlan::new(DenseNatMap::from(map), |id, m| m.get(*id).copied().unwrap_or(*id));
+    let mut network = s.network.rewrite(&plan);
+    if let Network::UnorderedDuplicating(_, last) = &mut network {
+        *last = None;
+    }
+    ActorModelState {
+        actor_states: plan.reindex(&s.actor_states),
+        network,
+        timers_set: plan.reindex(&s.timers_set),
+        random_choices: plan.reindex(&s.random_choices),
+        crashed: plan.reindex(&s.crashed),
+        history: s.history.rewrite(&plan),
+        actor_storages: plan.reindex(&s.actor_storages),
+    }
+}
+

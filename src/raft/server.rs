@@ -1,0 +1,401 @@
+//! A Raft server (Figure 2): its state, and one `step` per role — [`step_follower`],
+//! [`step_candidate`], [`step_leader`] — after the rules that apply to all servers
+//! ([`step`]). Each rule of the paper and of the notes is one function below, with a comment
+//! citing it.
+
+use super::actor::{RaftActor, RaftStorage, RaftTimer};
+use super::log::{self, Entry, Log};
+use super::{majority, Bug, BugSet, Index, Op, OpKind, RaftMsg, Term};
+use serde::{Deserialize, Serialize};
+use stateright::actor::{Id, Out};
+use std::fmt;
+use std::time::Duration;
+
+/// What a server knows of the cluster. Not part of the state: it never changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerCfg {
+    /// Every server, itself included.
+    pub servers: Vec<Id>,
+    /// The clients, by client number.
+    pub clients: Vec<Id>,
+    pub bugs: BugSet,
+}
+
+/// The leader's view of one follower (Figure 2, volatile state on leaders).
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Progress {
+    /// nextIndex: the next entry to send.
+    pub next: Index,
+    /// matchIndex: the highest entry known to be replicated there.
+    pub matched: Index,
+}
+
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Role {
+    Follower,
+    /// The servers that granted their vote in this term (sorted, itself included).
+    Candidate { votes: Vec<Id> },
+    /// One entry per server, indexed by server id (its own is unused).
+    Leader { progress: Vec<Progress> },
+}
+
+/// A server's state. `term`, `voted_for` and `log` are persistent (Figure 2) and saved in the
+/// step that changes them, before any message of that step leaves; `role` and `commit` are
+/// volatile and reset by a restart.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ServerState {
+    pub term: Term,
+    pub voted_for: Option<Id>,
+    pub log: Log,
+    pub commit: Index,
+    pub role: Role,
+}
+
+impl ServerState {
+    /// A server starting (or restarting) as a follower from what it saved.
+    pub fn restore(saved: Option<&RaftStorage>) -> ServerState {
+        let (term, voted_for, log) = saved.map_or((0, None, Vec::new()), |s| (s.term, s.voted_for, s.log.clone()));
+        ServerState { term, voted_for, log, commit: 0, role: Role::Follower }
+    }
+
+    pub fn durable(&self) -> RaftStorage {
+        RaftStorage { term: self.term, voted_for: self.voted_for, log: self.log.clone() }
+    }
+
+    pub fn is_leader(&self) -> bool {
+        matches!(self.role, Role::Leader { .. })
+    }
+
+    pub fn is_candidate(&self) -> bool {
+        matches!(self.role, Role::Candidate { .. })
+    }
+}
+
+impl fmt::Debug for ServerState {
+    /// One line per server, e.g. `L t2 voted s1 log [t1:put0.1=A] commit 1`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let role = match &self.role {
+            Role::Follower => "F".to_owned(),
+            Role::Candidate { votes } => {
+                let v: Vec<String> = votes.iter().map(|i| format!("s{}", usize::from(*i))).collect();
+                format!("C(votes {})", v.join(","))
+            }
+            Role::Leader { progress } => {
+                let p: Vec<String> = progress.iter().map(|p| format!("{}/{}", p.next, p.matched)).collect();
+                format!("L(next/match {})", p.join(" "))
+            }
+        };
+        write!(f, "{role} t{}", self.term)?;
+        if let Some(v) = self.voted_for {
+            write!(f, " voted s{}", usize::from(v))?;
+        }
+        write!(f, " log {:?} commit {}", self.log, self.commit)
+    }
+}
+
+pub const ELECTION_TIMEOUT: std::ops::Range<Duration> = Duration::from_millis(150)..Duration::from_millis(300);
+pub const HEARTBEAT_INTERVAL: std::ops::Range<Duration> = Duration::from_millis(50)..Duration::from_millis(51);
+
+/// The term a server message carries (client messages carry none).
+pub fn msg_term(msg: &RaftMsg) -> Option<Term> {
+    use RaftMsg::*;
+    match msg {
+        RequestVote { term, .. } | Vote { term, .. } | AppendEntries { term, .. } | Appended { term, .. } => {
+            Some(*term)
+        }
+        Request(_) | Reply { .. } => None,
+    }
+}
+
+/// Handles one message: the rules for all servers, then the role's own step.
+pub fn step(s: &mut ServerState, cfg: &ServerCfg, id: Id, src: Id, msg: RaftMsg, o: &mut Out<RaftActor>) {
+    if let Some(t) = msg_term(&msg) {
+        if t > s.term {
+            observe_higher_term(s, cfg, t, o);
+        } else if t < s.term && !(cfg.bugs.has(Bug::StaleAppendResponse) && matches!(msg, RaftMsg::Appended { .. })) {
+            return ignore_stale_term();
+        }
+    }
+    match s.role {
+        Role::Follower => step_follower(s, cfg, id, src, msg, o),
+        Role::Candidate { .. } => step_candidate(s, cfg, id, src, msg, o),
+        Role::Leader { .. } => step_leader(s, cfg, id, src, msg, o),
+    }
+}
+
+/// Figure 2, rules for all servers: "if RPC request or response contains term T > currentTerm:
+/// set currentTerm = T, convert to follower" (and the vote of the new term is still free).
+pub fn observe_higher_term(s: &mut ServerState, cfg: &ServerCfg, term: Term, o: &mut Out<RaftActor>) {
+    s.term = term;
+    s.voted_for = None;
+    if s.is_leader() && cfg.bugs.has(Bug::LeaderKeepsLeading) {
+        return; // the bug: keeps its role (and its followers' progress) in the new term
+    }
+    become_follower(s, o);
+}
+
+/// A message from an older term is ignored, requests included: its sender learns the newer
+/// term from the newer term's own messages (etcd does the same; Figure 2 would answer false).
+fn ignore_stale_term() {}
+
+fn become_follower(s: &mut ServerState, o: &mut Out<RaftActor>) {
+    if s.is_leader() {
+        o.cancel_timer(RaftTimer::Heartbeat);
+        o.set_timer(RaftTimer::Election, ELECTION_TIMEOUT);
+    }
+    s.role = Role::Follower;
+}
+
+pub fn step_follower(s: &mut ServerState, cfg: &ServerCfg, _id: Id, src: Id, msg: RaftMsg, o: &mut Out<RaftActor>) {
+    match msg {
+        RaftMsg::RequestVote { term, last_index, last_term } => handle_request_vote(s, cfg, src, term, last_index, last_term, o),
+        RaftMsg::AppendEntries { term, prev_index, prev_term, entries, commit } => {
+            handle_append_entries(s, cfg, src, term, prev_index, prev_term, &entries, commit, o)
+        }
+        _ => {} // votes and acknowledgements of an earlier role; client requests go to the leader
+    }
+}
+
+pub fn step_candidate(s: &mut ServerState, cfg: &ServerCfg, id: Id, src: Id, msg: RaftMsg, o: &mut Out<RaftActor>) {
+    match msg {
+        RaftMsg::Vote { granted: true, .. } => count_vote(s, cfg, id, src, o),
+        RaftMsg::RequestVote { term, last_index, last_term } => handle_request_vote(s, cfg, src, term, last_index, last_term, o),
+        RaftMsg::AppendEntries { term, prev_index, prev_term, entries, commit } => {
+            // Raft §5.2: a candidate that hears from the leader of its term becomes a follower.
+            become_follower(s, o);
+            handle_append_entries(s, cfg, src, term, prev_index, prev_term, &entries, commit, o)
+        }
+        _ => {}
+    }
+}
+
+pub fn step_leader(s: &mut ServerState, cfg: &ServerCfg, id: Id, src: Id, msg: RaftMsg, o: &mut Out<RaftActor>) {
+    match msg {
+        RaftMsg::Appended { result, .. } => handle_appended(s, cfg, id, src, result, o),
+        RaftMsg::Request(op) => handle_request(s, cfg, id, op, o),
+        RaftMsg::RequestVote { term, last_index, last_term } => handle_request_vote(s, cfg, src, term, last_index, last_term, o),
+        RaftMsg::AppendEntries { term, prev_index, prev_term, entries, commit } if cfg.bugs.has(Bug::LeaderKeepsLeading) => {
+            // Only reachable with the bug: a "leader" that kept its role in a newer term obeys
+            // that term's real leader and rewrites its own log.
+            handle_append_entries(s, cfg, src, term, prev_index, prev_term, &entries, commit, o)
+        }
+        _ => {}
+    }
+}
+
+/// The election timer fired: a follower or candidate starts an election.
+pub fn on_election_timeout(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<RaftActor>) {
+    if s.is_leader() {
+        return;
+    }
+    start_election(s, cfg, id, o);
+    o.set_timer(RaftTimer::Election, ELECTION_TIMEOUT);
+}
+
+/// The notes' election, steps 1–3 (Raft §5.2): increment the current term, vote for self, request
+/// votes from every other server with the index and term of the last log entry.
+pub fn start_election(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<RaftActor>) {
+    s.term += 1;
+    s.voted_for = Some(id);
+    s.role = Role::Candidate { votes: vec![id] };
+    let msg = RaftMsg::RequestVote { term: s.term, last_index: log::last_index(&s.log), last_term: log::last_term(&s.log) };
+    for &peer in cfg.servers.iter().filter(|p| **p != id) {
+        o.send(peer, msg.clone());
+    }
+    if cfg.servers.len() == 1 {
+        become_leader(s, cfg, id, o);
+    }
+}
+
+/// RequestVote receiver (Figure 2): grant if the vote of this term is free or already this
+/// candidate's, and the candidate's log is at least as up-to-date as ours (the notes'
+/// vote-denial rule, [`log::deny_vote`]).
+#[allow(clippy::too_many_arguments)]
+pub fn handle_request_vote(
+    s: &mut ServerState,
+    cfg: &ServerCfg,
+    candidate: Id,
+    term: Term,
+    last_index: Index,
+    last_term: Term,
+    o: &mut Out<RaftActor>,
+) {
+    let free = s.voted_for.is_none_or(|v| v == candidate);
+    let log_ok = cfg.bugs.has(Bug::VoteWithoutLogCheck)
+        || !log::deny_vote(log::last_term(&s.log), log::last_index(&s.log), last_term, last_index);
+    let granted = free && log_ok;
+    if granted {
+        s.voted_for = Some(candidate);
+    }
+    o.send(candidate, RaftMsg::Vote { term, granted });
+}
+
+/// The notes' "I'm leader: receive majority votes" (Raft §5.2). Votes are counted per voter.
+pub fn count_vote(s: &mut ServerState, cfg: &ServerCfg, id: Id, voter: Id, o: &mut Out<RaftActor>) {
+    let Role::Candidate { votes } = &mut s.role else { return };
+    if cfg.bugs.has(Bug::CountDuplicateVotes) {
+        votes.push(voter); // the bug: a duplicated message is one more vote
+        votes.sort();
+    } else if let Err(at) = votes.binary_search(&voter) {
+        votes.insert(at, voter);
+    }
+    if votes.len() >= majority(cfg.servers.len()) {
+        become_leader(s, cfg, id, o);
+    }
+}
+
+/// Raft §5.2–5.3: a new leader initialises nextIndex to its last index + 1 and matchIndex to 0,
+/// and announces itself at once with an empty AppendEntries (a heartbeat).
+pub fn become_leader(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<RaftActor>) {
+    let next = log::last_index(&s.log) + 1;
+    s.role = Role::Leader { progress: vec![Progress { next, matched: 0 }; cfg.servers.len()] };
+    o.cancel_timer(RaftTimer::Election);
+    send_heartbeats(s, cfg, id, o);
+    if !cfg.bugs.has(Bug::NoHeartbeat) {
+        o.set_timer(RaftTimer::Heartbeat, HEARTBEAT_INTERVAL);
+    }
+}
+
+/// The heartbeat timer fired: the leader sends every follower its next AppendEntries.
+pub fn on_heartbeat(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<RaftActor>) {
+    if s.is_leader() {
+        send_heartbeats(s, cfg, id, o);
+        o.set_timer(RaftTimer::Heartbeat, HEARTBEAT_INTERVAL);
+    }
+}
+
+fn send_heartbeats(s: &ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<RaftActor>) {
+    for &peer in cfg.servers.iter().filter(|p| **p != id) {
+        send_append(s, peer, o);
+    }
+}
+
+/// Figure 2, AppendEntries RPC arguments: the entry before nextIndex (its index and term), the
+/// entry at nextIndex if any (at most one per message here), and the leader's commit index.
+pub fn send_append(s: &ServerState, to: Id, o: &mut Out<RaftActor>) {
+    let Role::Leader { progress } = &s.role else { return };
+    let Some(p) = progress.get(usize::from(to)) else { return };
+    let prev_index = p.next.saturating_sub(1);
+    let prev_term = log::term_at(&s.log, prev_index).unwrap_or(0);
+    let entries: Vec<Entry> = log::entry_at(&s.log, p.next).copied().into_iter().collect();
+    o.send(to, RaftMsg::AppendEntries { term: s.term, prev_index, prev_term, entries, commit: s.commit });
+}
+
+/// AppendEntries receiver (Figure 2, steps 2–5): the consistency check, then the append
+/// ([`log::append_after`]), then the commit index.
+#[allow(clippy::too_many_arguments)]
+pub fn handle_append_entries(
+    s: &mut ServerState,
+    cfg: &ServerCfg,
+    leader: Id,
+    term: Term,
+    prev_index: Index,
+    prev_term: Term,
+    entries: &[Entry],
+    leader_commit: Index,
+    o: &mut Out<RaftActor>,
+) {
+    let consistent = if cfg.bugs.has(Bug::NoConsistencyCheck) {
+        prev_index <= log::last_index(&s.log) // the bug: any prefix of the right length will do
+    } else {
+        log::matches(&s.log, prev_index, prev_term)
+    };
+    if !consistent {
+        o.send(leader, RaftMsg::Appended { term, result: Err(prev_index) });
+        return;
+    }
+    log::append_after(&mut s.log, prev_index, entries, cfg.bugs);
+    let last_new = prev_index + entries.len() as Index;
+    advance_follower_commit(s, cfg, leader_commit, last_new);
+    o.send(leader, RaftMsg::Appended { term, result: Ok(last_new) });
+}
+
+/// Figure 2, AppendEntries step 5: "if leaderCommit > commitIndex, set commitIndex =
+/// min(leaderCommit, index of last new entry)" — only what this message verified.
+pub fn advance_follower_commit(s: &mut ServerState, cfg: &ServerCfg, leader_commit: Index, last_new: Index) {
+    let verified = if cfg.bugs.has(Bug::FollowerCommitPastPrefix) { log::last_index(&s.log) } else { last_new };
+    let commit = leader_commit.min(verified);
+    if commit > s.commit {
+        s.commit = commit;
+    }
+}
+
+/// AppendEntries response at the leader (Raft §5.3): on success, the follower holds our log up
+/// to `m`; on a mismatch at the entry before nextIndex, step nextIndex back by one. Responses
+/// that no longer fit what the leader knows (reordered or duplicated) change nothing.
+pub fn handle_appended(
+    s: &mut ServerState,
+    cfg: &ServerCfg,
+    id: Id,
+    follower: Id,
+    result: Result<Index, Index>,
+    o: &mut Out<RaftActor>,
+) {
+    let Role::Leader { progress } = &mut s.role else { return };
+    let Some(p) = progress.get_mut(usize::from(follower)) else { return };
+    match result {
+        Ok(m) => {
+            p.matched = p.matched.max(m);
+            p.next = p.next.max(m + 1);
+            advance_leader_commit(s, cfg, id, o);
+        }
+        Err(prev) if prev > p.matched && prev + 1 == p.next => p.next = prev,
+        Err(_) => {}
+    }
+}
+
+/// Figure 2, rules for leaders, and the notes' log integrity: commit index N once a majority
+/// stores entry N *and* it is from the leader's current term (Raft §5.4.2: only entries of the
+/// current term are committed by counting replicas; earlier ones are committed with them).
+pub fn advance_leader_commit(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<RaftActor>) {
+    let Role::Leader { progress } = &s.role else { return };
+    let stored = |n: Index| {
+        cfg.servers.iter().filter(|&&p| p == id || progress.get(usize::from(p)).is_some_and(|pr| pr.matched >= n)).count()
+    };
+    let old = s.commit;
+    let mut n = log::last_index(&s.log);
+    while n > old {
+        let of_current_term = log::term_at(&s.log, n) == Some(s.term);
+        // The bug (Figure 8): any entry stored on a majority is taken as committed.
+        if (of_current_term || cfg.bugs.has(Bug::Figure8Commit)) && stored(n) >= majority(cfg.servers.len()) {
+            s.commit = n;
+            break;
+        }
+        n -= 1;
+    }
+    for index in old + 1..=s.commit {
+        reply_committed(s, cfg, index, o);
+    }
+}
+
+/// Raft §8: once the entry of a client's operation is committed, its leader answers the client;
+/// a Get is answered with the register's value at that point of the log.
+fn reply_committed(s: &ServerState, cfg: &ServerCfg, index: Index, o: &mut Out<RaftActor>) {
+    let Some(e) = log::entry_at(&s.log, index) else { return };
+    let Some(&client) = cfg.clients.get(usize::from(e.op.client)) else { return };
+    let value = match e.op.kind {
+        OpKind::Put(_) => None,
+        OpKind::Get => log::value_at(&s.log, index),
+    };
+    o.send(client, RaftMsg::Reply { seq: e.op.seq, value });
+}
+
+/// A client request at the leader (Raft §5.3, §8): append it once (clients retry and the network
+/// duplicates); if it is already committed, answer again.
+pub fn handle_request(s: &mut ServerState, cfg: &ServerCfg, id: Id, op: Op, o: &mut Out<RaftActor>) {
+    if cfg.bugs.has(Bug::StaleRead) && op.kind == OpKind::Get {
+        // The bug: answers from its own log, without committing anything.
+        if let Some(&client) = cfg.clients.get(usize::from(op.client)) {
+            o.send(client, RaftMsg::Reply { seq: op.seq, value: log::value_at(&s.log, log::last_index(&s.log)) });
+        }
+        return;
+    }
+    match s.log.iter().position(|e| e.op == op) {
+        Some(at) if (at as Index) < s.commit => reply_committed(s, cfg, at as Index + 1, o),
+        Some(_) => {} // answered when it commits
+        None => {
+            s.log.push(Entry { term: s.term, op });
+            advance_leader_commit(s, cfg, id, o); // a single server is its own majority
+        }
+    }
+}
