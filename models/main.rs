@@ -6,3 +6,4 @@
 
 mod paxos;
 mod paxos_mirror;
+mod raft;

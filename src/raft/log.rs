@@ -94,6 +94,6 @@ pub fn contains_op(log: &[Entry], op: &Op) -> bool {
 pub fn value_at(log: &[Entry], index: Index) -> Option<Value> {
     log.iter().take(usize::from(index)).rev().find_map(|e| match e.op.kind {
         OpKind::Put(v) => Some(v),
-        OpKind::Get => None,
+        OpKind::Get | OpKind::Noop => None,
     })
 }

@@ -50,6 +50,8 @@ pub struct Op {
 pub enum OpKind {
     Put(Value),
     Get,
+    /// The blank entry a new leader appends at the start of its term (Raft §8).
+    Noop,
 }
 
 impl fmt::Debug for Op {
@@ -57,6 +59,7 @@ impl fmt::Debug for Op {
         match self.kind {
             OpKind::Put(v) => write!(f, "put{}.{}={v}", self.client, self.seq),
             OpKind::Get => write!(f, "get{}.{}", self.client, self.seq),
+            OpKind::Noop => write!(f, "noop"),
         }
     }
 }

@@ -245,15 +245,25 @@ pub fn count_vote(s: &mut ServerState, cfg: &ServerCfg, id: Id, voter: Id, o: &m
 }
 
 /// Raft §5.2–5.3: a new leader initialises nextIndex to its last index + 1 and matchIndex to 0,
-/// and announces itself at once with an empty AppendEntries (a heartbeat).
+/// and announces itself at once with an AppendEntries (a heartbeat) carrying its no-op entry.
 pub fn become_leader(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<RaftActor>) {
     let next = log::last_index(&s.log) + 1;
     s.role = Role::Leader { progress: vec![Progress { next, matched: 0 }; cfg.servers.len()] };
     o.cancel_timer(RaftTimer::Election);
+    append_noop(s, cfg, id, o);
     send_heartbeats(s, cfg, id, o);
     if !cfg.bugs.has(Bug::NoHeartbeat) {
         o.set_timer(RaftTimer::Heartbeat, HEARTBEAT_INTERVAL);
     }
+}
+
+/// Raft §8: a leader appends a blank no-op entry at the start of its term. Entries of earlier
+/// terms are committed only together with one of the current term (§5.4.2), so without it a
+/// leader holding an earlier term's entry and getting no new request would never commit it — the
+/// liveness check finds exactly that path.
+pub fn append_noop(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<RaftActor>) {
+    s.log.push(Entry { term: s.term, op: Op { client: 0, seq: 0, kind: OpKind::Noop } });
+    advance_leader_commit(s, cfg, id, o); // a single server is its own majority
 }
 
 /// The heartbeat timer fired: the leader sends every follower its next AppendEntries.
@@ -376,6 +386,7 @@ fn reply_committed(s: &ServerState, cfg: &ServerCfg, index: Index, o: &mut Out<R
     let value = match e.op.kind {
         OpKind::Put(_) => None,
         OpKind::Get => log::value_at(&s.log, index),
+        OpKind::Noop => return,
     };
     o.send(client, RaftMsg::Reply { seq: e.op.seq, value });
 }

