@@ -1,6 +1,6 @@
 //! `quorum explore`: the Explorer serves the same model as `check`, and with `--bug` the printed
-//! deep link leads to the counterexample's last state. Plain HTTP over loopback; the browser test
-//! of the page itself belongs to the Explorer issue.
+//! deep link leads to the counterexample's last state. Plain HTTP over loopback; tests/browser.rs
+//! drives the page itself in headless Chromium.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

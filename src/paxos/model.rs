@@ -14,7 +14,7 @@ use stateright::{Model, Path, Property, Rewrite, RewritePlan};
 
 pub use super::reduction::{forget_last_delivery, is_dead, representative};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
 pub type PaxosActorModel = ActorModel<PaxosActor, PaxosModelCfg, PaxosHistory>;
 pub type PaxosSysState = ActorModelState<PaxosActor, PaxosHistory>;
@@ -347,7 +347,7 @@ impl Model for PaxosModel {
 }
 
 /// Auxiliary ("ghost") state, recorded from the messages actors send and receive.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct PaxosHistory {
     /// Every vote ever cast: (ballot, value, acceptor), from the Accepted messages sent.
     pub votes: BTreeSet<(Ballot, Value, Id)>,
@@ -359,6 +359,24 @@ pub struct PaxosHistory {
     pub accept_requests: BTreeSet<Ballot>,
     /// The clients' operations (linearizability).
     pub lin: LinearizabilityTester<Id, Decree>,
+}
+
+impl fmt::Debug for PaxosHistory {
+    /// One line per field, in the notation of the actor states (`0:b1.3=A` is acceptor 0's vote
+    /// for A in ballot b1.3), so that the Explorer's pretty-printed state stays short.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let votes: Vec<String> = self.votes.iter().map(|(b, v, a)| format!("{}:{b:?}={v}", usize::from(*a))).collect();
+        let proposed: Vec<String> = self.proposed.iter().map(|v| v.to_string()).collect();
+        let learned: Vec<String> = self.learned.iter().map(|(l, v)| format!("{}:{v}", usize::from(*l))).collect();
+        let requests: Vec<String> = self.accept_requests.iter().map(|b| format!("{b:?}")).collect();
+        f.debug_struct("PaxosHistory")
+            .field("votes", &format_args!("[{}]", votes.join(" ")))
+            .field("proposed", &format_args!("[{}]", proposed.join(" ")))
+            .field("learned", &format_args!("[{}]", learned.join(" ")))
+            .field("accept_requests", &format_args!("[{}]", requests.join(" ")))
+            .field("lin", &format_args!("{:?}", self.lin))
+            .finish()
+    }
 }
 
 impl Default for PaxosHistory {
