@@ -3,6 +3,7 @@
 
 use quorum::check::{CheckOptions, CheckReport, Status, Strategy};
 use quorum::raft::model::{bug_config, property::*, RaftModelCfg};
+use quorum::bugs::PlantedBug;
 use quorum::raft::Bug;
 use stateright::Model;
 
@@ -123,9 +124,18 @@ macro_rules! bug_tests {
 }
 
 bug_tests! {
+    #[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+    figure8_commit_breaks_leader_completeness: Bug::Figure8Commit, 19;
     voting_without_the_log_check_breaks_leader_completeness: Bug::VoteWithoutLogCheck, 8;
     a_term_forgotten_in_a_crash_breaks_election_safety: Bug::TermNotPersisted, 8;
     counting_a_duplicated_vote_breaks_election_safety: Bug::CountDuplicateVotes, 8;
+    truncating_on_a_stale_append_loses_a_committed_entry: Bug::TruncateOnStaleAppend, 11;
+    a_follower_committing_before_the_check_breaks_state_machine_safety: Bug::FollowerCommitPastPrefix, 14;
+    a_leader_keeping_its_role_in_a_new_term_breaks_leader_append_only: Bug::LeaderKeepsLeading, 7;
+    acknowledging_unsaved_entries_loses_a_committed_entry: Bug::LogNotPersisted, 5;
+    appending_without_the_consistency_check_breaks_log_matching: Bug::NoConsistencyCheck, 11;
+    answering_reads_from_the_leader_log_is_not_linearizable: Bug::StaleRead, 15;
+    a_leader_without_heartbeats_never_commits: Bug::NoHeartbeat, 10;
 }
 
 #[test]
@@ -141,5 +151,5 @@ const STATES_T2_PUT_GET: usize = 113_006;
 const STATES_DEFAULT: usize = 1_066_516;
 const STATES_T3: usize = 555_886;
 const STATES_TWO_CLIENTS: usize = 470_639;
-const STATES_FIGURE8: usize = 0;
+const STATES_FIGURE8: usize = 470_089;
 const STATES_SYMMETRY: (usize, usize) = (0, 0);

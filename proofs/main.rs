@@ -1,3 +1,5 @@
 //! Proofs beyond the bounds: proptest suites for inductive invariants.
 
 mod paxos;
+mod raft;
+mod walk;

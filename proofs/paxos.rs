@@ -13,12 +13,12 @@
 //! *every* enabled step to each drawn state and requires the invariant again.
 
 use proptest::prelude::*;
+use crate::walk::{last, walk};
 use proptest::strategy::ValueTree;
 use quorum::paxos::actor::{PaxosState, PaxosStorage};
 use quorum::paxos::model::{chosen_values, PaxosModel, PaxosSysState};
 use quorum::paxos::{majority, Ballot, Bug, PaxosModelCfg, PaxosMsg, Proposal, Value};
 use stateright::actor::Id;
-use stateright::Model;
 use std::collections::BTreeSet;
 
 fn cfg() -> PaxosModelCfg {
@@ -140,42 +140,8 @@ pub fn inv(cfg: &PaxosModelCfg, s: &PaxosSysState) -> Result<(), &'static str> {
     parts.into_iter().find(|(_, ok)| !ok).map_or(Ok(()), |(name, _)| Err(name))
 }
 
-/// A random walk: `choices[i]` picks among the enabled steps of the i-th state. Returns every
-/// state on the way.
-fn walk(model: &PaxosModel, choices: &[usize]) -> Vec<PaxosSysState> {
-    let mut path = vec![model.init_states().remove(0)];
-    let mut actions = Vec::new();
-    for c in choices {
-        let state = path.last().expect("the walk starts somewhere");
-        actions.clear();
-        model.actions(state, &mut actions);
-        let next: Vec<_> =
-            actions.drain(..).filter_map(|a| model.next_state(state, a)).filter(|n| model.within_boundary(n)).collect();
-        if next.is_empty() {
-            break;
-        }
-        path.push(next[c % next.len()].clone());
-    }
-    path
-}
-
-fn last(mut path: Vec<PaxosSysState>) -> PaxosSysState {
-    path.pop().expect("the walk starts somewhere")
-}
-
-/// Checks that `inv` holds in `s` and in every successor; returns the broken conjunct if not.
 fn preserved(model: &PaxosModel, s: &PaxosSysState) -> Result<(), String> {
-    inv(&model.cfg, s).map_err(|c| format!("drawn state breaks \"{c}\""))?;
-    let mut actions = Vec::new();
-    model.actions(s, &mut actions);
-    for a in actions {
-        if let Some(next) = model.next_state(s, a.clone()) {
-            if model.within_boundary(&next) {
-                inv(&model.cfg, &next).map_err(|c| format!("{a:?} breaks \"{c}\""))?;
-            }
-        }
-    }
-    Ok(())
+    crate::walk::preserved(model, s, |s| inv(&model.cfg, s))
 }
 
 proptest! {

@@ -21,7 +21,7 @@ pub enum Bug {
     StaleAppendResponse,
     /// Follower truncates its log after `prev_index` on every AppendEntries, also a stale one.
     TruncateOnStaleAppend,
-    /// Follower sets its commit index to the leader's, past the entries this message verified.
+    /// Follower takes the leader's commit index before the consistency check verified anything.
     FollowerCommitPastPrefix,
     /// Leader does not step down when it sees a higher term.
     LeaderKeepsLeading,
@@ -97,7 +97,7 @@ impl PlantedBug for Bug {
             Bug::CountDuplicateVotes => "votes are counted per voter, not per message: on a network that duplicates, one vote counted twice fakes a majority",
             Bug::StaleAppendResponse => "a response from an earlier term describes a log that a later leader may have changed since; counting it commits an entry a majority does not hold",
             Bug::TruncateOnStaleAppend => "Figure 2 deletes entries only on a conflict: truncating after prev_index on a stale or duplicated AppendEntries removes entries that are already committed",
-            Bug::FollowerCommitPastPrefix => "Figure 2: commitIndex = min(leaderCommit, index of last new entry); entries past what this message verified may still be stale ones from another leader",
+            Bug::FollowerCommitPastPrefix => "Figure 2: commitIndex = min(leaderCommit, index of last new entry), after the consistency check; entries this message did not verify may be stale ones from another leader",
             Bug::LeaderKeepsLeading => "a server that sees a higher term must become a follower (Figure 2, all servers); a leader that keeps leading rewrites its log with another leader's entries",
             Bug::LogNotPersisted => "a follower must save the entries before it acknowledges them: a crash then loses entries the leader counted as stored, and a committed entry is held by a minority",
             Bug::NoConsistencyCheck => "the consistency check is what gives Log Matching by induction: appending without it puts an entry after a prefix that differs from the leader's",

@@ -552,16 +552,17 @@ pub fn describe_state(cfg: &RaftModelCfg, s: &RaftSysState) -> String {
 pub fn bug_config(bug: Bug) -> RaftModelCfg {
     let base = RaftModelCfg { crashes: 0, ..RaftModelCfg::default() };
     let cfg = match bug {
-        Bug::TermNotPersisted | Bug::LogNotPersisted => RaftModelCfg { crashes: 1, ..base },
+        // The leaders' no-op entries are all the log these need.
+        Bug::TermNotPersisted | Bug::LogNotPersisted => RaftModelCfg { clients: 0, crashes: 1, ..base },
         // With 3 servers a candidate needs one vote besides its own: a duplicate only counts
         // twice towards a majority of 5.
         Bug::CountDuplicateVotes => RaftModelCfg { servers: 5, clients: 0, max_term: 1, ..base },
-        Bug::NoHeartbeat | Bug::LeaderKeepsLeading => base,
+        Bug::NoHeartbeat | Bug::LeaderKeepsLeading | Bug::TruncateOnStaleAppend => base,
         Bug::StaleRead => RaftModelCfg { requests: 2, ..base },
-        Bug::VoteWithoutLogCheck | Bug::NoConsistencyCheck => RaftModelCfg { requests: 2, ..base },
-        Bug::TruncateOnStaleAppend | Bug::FollowerCommitPastPrefix | Bug::StaleAppendResponse => {
-            RaftModelCfg { requests: 2, max_term: 3, ..base }
-        }
+        Bug::VoteWithoutLogCheck => RaftModelCfg { requests: 2, ..base },
+        // Three leaders' no-op entries: two that differ at one index, and one that reads both.
+        Bug::NoConsistencyCheck | Bug::FollowerCommitPastPrefix => RaftModelCfg { clients: 0, max_term: 3, ..base },
+        Bug::StaleAppendResponse => RaftModelCfg { clients: 0, max_term: 4, ..base },
         // The leaders' no-op entries are enough: no client, no crash (see docs/raft.md).
         Bug::Figure8Commit => RaftModelCfg { clients: 0, max_term: 4, ..base },
     };

@@ -98,7 +98,11 @@ pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool
         },
         Vote { granted, .. } => !granted || vote_is_useless(m, s, dst, src, t),
         AppendEntries { prev_index, prev_term, entries, commit, .. } => {
-            if bugs.has(Bug::StaleAppendResponse) || bugs.has(Bug::LogNotPersisted) || r.role != Role::Follower {
+            if bugs.has(Bug::StaleAppendResponse)
+                || bugs.has(Bug::LogNotPersisted)
+                || bugs.has(Bug::FollowerCommitPastPrefix)
+                || r.role != Role::Follower
+            {
                 return false;
             }
             let consistent = if bugs.has(Bug::NoConsistencyCheck) {
@@ -115,7 +119,7 @@ pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool
             }
             let last_new = *prev_index + entries.len() as u8;
             let mut committed = r.clone().into_owned();
-            server::advance_follower_commit(&mut committed, &server_cfg(m), *commit, last_new);
+            server::advance_follower_commit(&mut committed, *commit, last_new);
             if committed.commit != r.commit || m.cfg.crashes > 0 {
                 return false; // a restart forgets the commit index: the message may restore it
             }
@@ -135,10 +139,6 @@ pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool
         }
         Request(_) | Reply { .. } => true,
     }
-}
-
-fn server_cfg(m: &RaftModel) -> server::ServerCfg {
-    server::ServerCfg { servers: m.cfg.server_ids(), clients: m.cfg.client_ids(), bugs: m.cfg.bugs }
 }
 
 /// A vote (or a repeated grant) from `voter` is of no use to `candidate` in `term`: it is no
@@ -174,40 +174,122 @@ pub fn forget_last_delivery(s: &RaftSysState) -> RaftSysState {
     s
 }
 
-/// Symmetry reduction over servers, which are interchangeable: nothing in Raft depends on which
-/// server is which (no rule compares server ids). Servers are renumbered in the order of their
-/// signature — state, saved state, crashed, timers, and the messages they send and receive — and
-/// every id in the state is rewritten accordingly; clients keep their ids. Also forgets the last
-/// delivery, as [`forget_last_delivery`] does.
-pub fn representative(s: &RaftSysState) -> RaftSysState {
-    let servers: Vec<usize> =
-        (0..s.actor_states.len()).filter(|&i| matches!(*s.actor_states[i], RaftState::Server(_))).collect();
-    let mut links: Vec<Vec<(bool, bool, &RaftMsg)>> = vec![Vec::new(); servers.len()];
-    if let Network::UnorderedDuplicating(set, _) = &s.network {
-        for env in set.iter() {
-            let (src, dst) = (usize::from(env.src), usize::from(env.dst));
-            if let Some(l) = links.get_mut(src) {
-                l.push((false, dst < servers.len(), &env.msg));
+/// A server's signature without server ids: its state and saved state with every server id
+/// replaced by "itself" or "another", its timers, whether it is down, and the messages it sends
+/// and receives (which carry no ids). Equal for servers that a permutation could swap, so
+/// sorting by it does not depend on how servers are numbered.
+fn signature(s: &RaftSysState, i: usize) -> String {
+    use std::fmt::Write as _;
+    let me = Id::from(i);
+    let who = |v: Option<Id>| match v {
+        None => "-",
+        Some(v) if v == me => "me",
+        Some(_) => "other",
+    };
+    let mut sig = String::new();
+    if let RaftState::Server(st) = &*s.actor_states[i] {
+        let role = match &st.role {
+            Role::Follower => "F".to_owned(),
+            Role::Candidate { votes } => format!("C{}{}", votes.len(), votes.contains(&me)),
+            Role::Leader { progress } => {
+                let mut p: Vec<_> = progress.iter().enumerate().filter(|(k, _)| *k != i).map(|(_, p)| *p).collect();
+                p.sort();
+                format!("L{:?}", p.iter().map(|p| (p.next, p.matched)).collect::<Vec<_>>())
             }
-            if let Some(l) = links.get_mut(dst) {
-                l.push((true, src < servers.len(), &env.msg));
+        };
+        let _ = write!(sig, "{role} {} {} {:?} {}|", st.term, who(st.voted_for), st.log, st.commit);
+    }
+    if let Some(saved) = &s.actor_storages[i] {
+        let _ = write!(sig, "{} {} {:?}|", saved.term, who(saved.voted_for), saved.log);
+    }
+    let _ = write!(sig, "{} {:?}|", s.crashed[i], s.timers_set[i]);
+    let mut links: Vec<(bool, bool, &RaftMsg)> = Vec::new();
+    if let Network::UnorderedDuplicating(set, _) = &s.network {
+        let n = s.actor_storages.len();
+        let server = |id: Id| usize::from(id) < n && matches!(*s.actor_states[usize::from(id)], RaftState::Server(_));
+        for env in set.iter() {
+            if env.src == me {
+                links.push((false, server(env.dst), &env.msg));
+            }
+            if env.dst == me {
+                links.push((true, server(env.src), &env.msg));
             }
         }
     }
-    for l in &mut links {
-        l.sort();
-    }
-    let key = |i: usize| {
-        (&s.actor_states[i], &s.actor_storages[i], s.crashed[i], format!("{:?}", s.timers_set[i]), &links[i])
-    };
+    links.sort();
+    let _ = write!(sig, "{links:?}");
+    sig
+}
+
+/// Symmetry reduction over servers, which are interchangeable: nothing in Raft depends on which
+/// server is which (no rule compares server ids). The representative is canonical — the same for
+/// every numbering of the servers — so that the state count does not depend on the order in which
+/// threads visit states: servers are sorted by their id-free [`signature`], and among servers
+/// with equal signatures every order is tried and the one whose rewritten state hashes lowest
+/// wins. Clients keep their ids. Also forgets the last delivery, as [`forget_last_delivery`] does.
+pub fn representative(s: &RaftSysState) -> RaftSysState {
+    let servers: Vec<usize> =
+        (0..s.actor_states.len()).filter(|&i| matches!(*s.actor_states[i], RaftState::Server(_))).collect();
+    let sigs: Vec<String> = servers.iter().map(|&i| signature(s, i)).collect();
     let mut order = servers.clone();
-    order.sort_by(|&i, &j| key(i).cmp(&key(j)));
-    if order == servers {
-        return forget_last_delivery(s);
+    order.sort_by(|&i, &j| sigs[i].cmp(&sigs[j]));
+    // Orders that differ only within groups of equal signatures.
+    let mut candidates = vec![order.clone()];
+    let mut start = 0;
+    while start < order.len() {
+        let end = (start..order.len()).find(|&k| sigs[order[k]] != sigs[order[start]]).unwrap_or(order.len());
+        if end - start > 1 {
+            let mut grown = Vec::new();
+            for c in &candidates {
+                for perm in permutations(&c[start..end]) {
+                    let mut c = c.clone();
+                    c[start..end].copy_from_slice(&perm);
+                    grown.push(c);
+                }
+            }
+            candidates = grown;
+        }
+        start = end;
     }
+    let mut best: Option<(u64, RaftSysState)> = None;
+    for order in candidates {
+        let r = renumber(s, &servers, &order);
+        let h = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            r.hash(&mut hasher);
+            hasher.finish()
+        };
+        if best.as_ref().is_none_or(|(b, _)| h < *b) {
+            best = Some((h, r));
+        }
+    }
+    best.map_or_else(|| forget_last_delivery(s), |(_, r)| r)
+}
+
+/// Every order of `items`.
+fn permutations(items: &[usize]) -> Vec<Vec<usize>> {
+    if items.len() <= 1 {
+        return vec![items.to_vec()];
+    }
+    let mut out = Vec::new();
+    for (k, &first) in items.iter().enumerate() {
+        let mut rest = items.to_vec();
+        rest.remove(k);
+        for mut p in permutations(&rest) {
+            p.insert(0, first);
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The state with server `order[k]` renumbered as `servers[k]`, every id rewritten, and the last
+/// delivery forgotten.
+fn renumber(s: &RaftSysState, servers: &[usize], order: &[usize]) -> RaftSysState {
     let n = s.actor_states.len();
     let mut map: Vec<Id> = (0..n).map(Id::from).collect();
-    for (new, &old) in servers.iter().zip(&order) {
+    for (new, &old) in servers.iter().zip(order) {
         map[old] = Id::from(*new);
     }
     let plan: RewritePlan<Id, DenseNatMap<Id, Id>> =
@@ -226,4 +308,3 @@ pub fn representative(s: &RaftSysState) -> RaftSysState {
         actor_storages: plan.reindex(&s.actor_storages),
     }
 }
-

@@ -305,6 +305,10 @@ pub fn handle_append_entries(
     leader_commit: Index,
     o: &mut Out<RaftActor>,
 ) {
+    if cfg.bugs.has(Bug::FollowerCommitPastPrefix) {
+        // The bug: takes the leader's commit index before anything is verified.
+        advance_follower_commit(s, leader_commit, log::last_index(&s.log));
+    }
     let consistent = if cfg.bugs.has(Bug::NoConsistencyCheck) {
         prev_index <= log::last_index(&s.log) // the bug: any prefix of the right length will do
     } else {
@@ -316,15 +320,14 @@ pub fn handle_append_entries(
     }
     log::append_after(&mut s.log, prev_index, entries, cfg.bugs);
     let last_new = prev_index + entries.len() as Index;
-    advance_follower_commit(s, cfg, leader_commit, last_new);
+    advance_follower_commit(s, leader_commit, last_new);
     o.send(leader, RaftMsg::Appended { term, result: Ok(last_new) });
 }
 
 /// Figure 2, AppendEntries step 5: "if leaderCommit > commitIndex, set commitIndex =
 /// min(leaderCommit, index of last new entry)" — only what this message verified.
-pub fn advance_follower_commit(s: &mut ServerState, cfg: &ServerCfg, leader_commit: Index, last_new: Index) {
-    let verified = if cfg.bugs.has(Bug::FollowerCommitPastPrefix) { log::last_index(&s.log) } else { last_new };
-    let commit = leader_commit.min(verified);
+pub fn advance_follower_commit(s: &mut ServerState, leader_commit: Index, last_new: Index) {
+    let commit = leader_commit.min(last_new);
     if commit > s.commit {
         s.commit = commit;
     }
