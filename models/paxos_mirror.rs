@@ -45,12 +45,13 @@ fn plain(network: NetworkKind) -> MirrorCfg {
 }
 
 /// Two clients with every self-send through the network, as in `plain`, but dead messages
-/// removed: no under-approximation left, and it finishes on the two non-duplicating networks.
+/// removed: the shape without the under-approximation of local self-sends.
 fn networked(network: NetworkKind) -> MirrorCfg {
     MirrorCfg { clients: 2, remove_dead: true, ..plain(network) }
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
 fn mirror_two_clients_networked_self_sends_nonduplicating_network_is_linearizable_and_agrees() {
     assert_all_hold(networked(NetworkKind::UnorderedNonduplicating), 417_844);
 }
@@ -58,6 +59,13 @@ fn mirror_two_clients_networked_self_sends_nonduplicating_network_is_linearizabl
 #[test]
 fn mirror_two_clients_networked_self_sends_ordered_network_is_linearizable_and_agrees() {
     assert_all_hold(networked(NetworkKind::Ordered), 106_982);
+}
+
+/// About a minute in a release build: the largest check of the mirror.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn mirror_two_clients_networked_self_sends_duplicating_network_is_linearizable_and_agrees() {
+    assert_all_hold(networked(NetworkKind::UnorderedDuplicating), 2_764_561);
 }
 
 #[test]
