@@ -10,38 +10,77 @@
 //! register, acknowledging it would not be linearizable), `ReadOk(v)` becomes `GetOk`.
 //!
 //! Each server proposes at most `max_round` ballots (1 by default: like the example, a server
-//! starts one ballot per request and does not retry). No symmetry reduction and no dead-message
-//! removal: the comparison is with the plain actor model.
+//! starts one ballot per request and does not retry). No symmetry reduction (ballots compare
+//! server ids, so servers are not interchangeable). Two choices make it finish at 2 clients, both
+//! on by default and documented in docs/architecture.md:
+//! - [`SelfDelivery::Local`]: a server hands its messages to itself at once instead of through
+//!   the network, as the example does (a change of model shape, an under-approximation of the
+//!   networked server);
+//! - dead-message removal with the same per-role rules as [`PaxosModel`](super::PaxosModel) (a
+//!   sound reduction).
 
 use super::acceptor::{self, AcceptorState};
 use super::learner::{self, LearnerCfg, LearnerState};
 use super::model::property::{AGREEMENT, LINEARIZABLE, VALUE_CHOSEN};
 use super::model::{chosen_by_votes, NetworkKind};
 use super::proposer::{self, ProposerCfg, ProposerState};
+use super::reduction::{
+    accept_is_dead, accepted_is_dead, chosen_is_dead, prepare_is_dead, promise_is_stale, remove_dead,
+};
 use super::{Ballot, BugSet, PaxosActor, PaxosMsg, PaxosTimer, Value};
 use stateright::actor::register::{RegisterActor, RegisterActorState, RegisterMsg};
-use stateright::actor::{Actor, ActorModel, Command, Envelope, Id, Out};
+use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Command, Envelope, Id, Out};
 use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
-use stateright::Expectation;
+use stateright::{Model, Path, Property};
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 pub type MirrorMsg = RegisterMsg<u64, Value, PaxosMsg>;
-pub type MirrorModel = ActorModel<RegisterActor<PaxosServer>, MirrorCfg, MirrorHistory>;
+pub type MirrorActor = RegisterActor<PaxosServer>;
+pub type MirrorActorModel = ActorModel<MirrorActor, MirrorCfg, MirrorHistory>;
+pub type MirrorSysState = ActorModelState<MirrorActor, MirrorHistory>;
+pub type MirrorAction = ActorModelAction<MirrorMsg, PaxosTimer, ()>;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct MirrorCfg {
     pub clients: usize,
     pub max_round: u8,
     pub network: NetworkKind,
+    /// How a server's messages to itself travel.
+    pub self_delivery: SelfDelivery,
+    /// Whether messages that no handler can act on again are removed from the network.
+    pub remove_dead: bool,
     pub bugs: BugSet,
 }
 
 impl Default for MirrorCfg {
+    /// The example's bound: 2 clients, one ballot per server, a network that reorders but does
+    /// not duplicate; self-sends handled locally, as the example does, and dead messages removed.
     fn default() -> Self {
-        MirrorCfg { clients: 2, max_round: 1, network: NetworkKind::UnorderedNonduplicating, bugs: BugSet::NONE }
+        MirrorCfg {
+            clients: 2,
+            max_round: 1,
+            network: NetworkKind::UnorderedNonduplicating,
+            self_delivery: SelfDelivery::Local,
+            remove_dead: true,
+            bugs: BugSet::NONE,
+        }
     }
+}
+
+/// How a server's messages to itself (its proposer's Prepare to its own acceptor, that
+/// acceptor's Promise back, …) are delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelfDelivery {
+    /// Handled in the same step, in the order sent, as the example simulates its self-sends and
+    /// as a server would call its own roles. This is a different model, not a reduction: the
+    /// behaviours in which a server's message to itself is overtaken by another message are not
+    /// explored (an under-approximation of [`SelfDelivery::Network`]).
+    Local,
+    /// Sent through the network like any other message.
+    Network,
 }
 
 pub const SERVERS: usize = 3;
@@ -50,6 +89,7 @@ pub const SERVERS: usize = 3;
 #[derive(Clone, Debug, PartialEq)]
 pub struct PaxosServer {
     pub servers: Vec<Id>,
+    pub self_delivery: SelfDelivery,
     pub bugs: BugSet,
 }
 
@@ -78,9 +118,20 @@ impl PaxosServer {
     }
 
     /// Translates a role's commands into the server's, and forgets the requests it answers.
-    fn forward(&self, inner: Out<PaxosActor>, s: &mut ServerState, o: &mut Out<Self>) {
+    /// Messages to itself go to `local` when they are delivered locally.
+    fn forward(
+        &self,
+        id: Id,
+        inner: Out<PaxosActor>,
+        s: &mut ServerState,
+        o: &mut Out<Self>,
+        local: &mut VecDeque<MirrorMsg>,
+    ) {
         for c in inner {
             match c {
+                Command::Send(dst, m) if dst == id && self.self_delivery == SelfDelivery::Local => {
+                    local.push_back(RegisterMsg::Internal(m))
+                }
                 Command::Send(dst, PaxosMsg::Decided(v)) => s.puts.retain(|(c, req, pv)| {
                     let answered = *c == dst && *pv == v;
                     if answered {
@@ -129,6 +180,31 @@ impl Actor for PaxosServer {
 
     fn on_msg(&self, id: Id, state: &mut Cow<ServerState>, src: Id, msg: MirrorMsg, o: &mut Out<Self>) {
         let mut s = (**state).clone();
+        let mut local = VecDeque::new();
+        let inner = self.handle(id, &mut s, src, msg);
+        self.forward(id, inner, &mut s, o, &mut local);
+        self.deliver_locally(id, &mut s, local, o);
+        if s != **state {
+            *state.to_mut() = s;
+        }
+    }
+
+    fn on_timeout(&self, id: Id, state: &mut Cow<ServerState>, _timer: &PaxosTimer, o: &mut Out<Self>) {
+        let mut s = (**state).clone();
+        let mut inner = Out::<PaxosActor>::new();
+        let mut local = VecDeque::new();
+        proposer::on_retry(&mut s.proposer, id, &self.proposer_cfg(), &mut inner);
+        self.forward(id, inner, &mut s, o, &mut local);
+        self.deliver_locally(id, &mut s, local, o);
+        if s != **state {
+            *state.to_mut() = s;
+        }
+    }
+}
+
+impl PaxosServer {
+    /// Runs the rule of the role `msg` is for, into the roles' own commands.
+    fn handle(&self, id: Id, s: &mut ServerState, src: Id, msg: MirrorMsg) -> Out<PaxosActor> {
         let mut inner = Out::<PaxosActor>::new();
         let cfg = self.proposer_cfg();
         let lcfg = LearnerCfg { acceptors: self.servers.len(), proposers: &self.servers, bugs: self.bugs };
@@ -157,19 +233,15 @@ impl Actor for PaxosServer {
             },
             RegisterMsg::PutOk(_) | RegisterMsg::GetOk(..) => {}
         }
-        self.forward(inner, &mut s, o);
-        if s != **state {
-            *state.to_mut() = s;
-        }
+        inner
     }
 
-    fn on_timeout(&self, id: Id, state: &mut Cow<ServerState>, _timer: &PaxosTimer, o: &mut Out<Self>) {
-        let mut s = (**state).clone();
-        let mut inner = Out::<PaxosActor>::new();
-        proposer::on_retry(&mut s.proposer, id, &self.proposer_cfg(), &mut inner);
-        self.forward(inner, &mut s, o);
-        if s != **state {
-            *state.to_mut() = s;
+    /// Handles the messages this server sent itself, in the order sent, until none is left
+    /// (each rule sends finitely many, and each answer moves a role forward, so this ends).
+    fn deliver_locally(&self, id: Id, s: &mut ServerState, mut local: VecDeque<MirrorMsg>, o: &mut Out<Self>) {
+        while let Some(msg) = local.pop_front() {
+            let inner = self.handle(id, s, id, msg);
+            self.forward(id, inner, s, o, &mut local);
         }
     }
 }
@@ -179,6 +251,26 @@ impl Actor for PaxosServer {
 pub struct MirrorHistory {
     pub votes: BTreeSet<(Ballot, Value, Id)>,
     pub lin: LinearizabilityTester<Id, Register<Value>>,
+    /// The request each client waits for an answer to. A client takes only the answer to that
+    /// request and ignores any other, so only that answer is a return in `lin`.
+    pub awaiting: BTreeMap<Id, u64>,
+}
+
+impl MirrorHistory {
+    /// No votes, no operations; the register starts with the default value, as in the example.
+    pub fn new() -> Self {
+        MirrorHistory {
+            votes: BTreeSet::new(),
+            lin: LinearizabilityTester::new(Register(Value::default())),
+            awaiting: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for MirrorHistory {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// The values chosen: those a majority of servers voted for in one ballot.
@@ -189,11 +281,13 @@ pub fn mirror_chosen(h: &MirrorHistory) -> BTreeSet<Value> {
 fn record_out(_: &MirrorCfg, h: &MirrorHistory, env: Envelope<&MirrorMsg>) -> Option<MirrorHistory> {
     let mut h = h.clone();
     match env.msg {
-        RegisterMsg::Put(_, v) => {
+        RegisterMsg::Put(req, v) => {
             let _ = h.lin.on_invoke(env.src, RegisterOp::Write(*v));
+            h.awaiting.insert(env.src, *req);
         }
-        RegisterMsg::Get(_) => {
+        RegisterMsg::Get(req) => {
             let _ = h.lin.on_invoke(env.src, RegisterOp::Read);
+            h.awaiting.insert(env.src, *req);
         }
         RegisterMsg::Internal(PaxosMsg::Accepted(b, v)) if !h.votes.contains(&(*b, *v, env.src)) => {
             h.votes.insert((*b, *v, env.src));
@@ -203,13 +297,21 @@ fn record_out(_: &MirrorCfg, h: &MirrorHistory, env: Envelope<&MirrorMsg>) -> Op
     Some(h)
 }
 
+/// Records an answer as the client sees it: only the answer to the request it waits for (the one
+/// `RegisterActor::Client` acts on). Stateright's `RegisterMsg::record_returns` records every
+/// delivered answer, which on the ordered network — where ignoring a message is still a step —
+/// makes a late duplicate acknowledgement look like the return of the client's next operation.
 fn record_in(_: &MirrorCfg, h: &MirrorHistory, env: Envelope<&MirrorMsg>) -> Option<MirrorHistory> {
-    let ret = match env.msg {
-        RegisterMsg::PutOk(_) => RegisterRet::WriteOk,
-        RegisterMsg::GetOk(_, v) => RegisterRet::ReadOk(*v),
+    let (req, ret) = match env.msg {
+        RegisterMsg::PutOk(req) => (req, RegisterRet::WriteOk),
+        RegisterMsg::GetOk(req, v) => (req, RegisterRet::ReadOk(*v)),
         _ => return None,
     };
+    if h.awaiting.get(&env.dst) != Some(req) {
+        return None;
+    }
     let mut h = h.clone();
+    h.awaiting.remove(&env.dst);
     let _ = h.lin.on_return(env.dst, ret);
     Some(h)
 }
@@ -217,23 +319,158 @@ fn record_in(_: &MirrorCfg, h: &MirrorHistory, env: Envelope<&MirrorMsg>) -> Opt
 impl MirrorCfg {
     pub fn into_model(self) -> MirrorModel {
         let servers: Vec<Id> = (0..SERVERS).map(Id::from).collect();
-        let bugs = self.bugs;
-        let history =
-            MirrorHistory { votes: BTreeSet::new(), lin: LinearizabilityTester::new(Register(Value::default())) };
-        ActorModel::new(self.clone(), history)
-            .actors((0..SERVERS).map(|_| RegisterActor::Server(PaxosServer { servers: servers.clone(), bugs })))
+        let (bugs, self_delivery) = (self.bugs, self.self_delivery);
+        let actors = ActorModel::new(self.clone(), MirrorHistory::new())
+            .actors(
+                (0..SERVERS)
+                    .map(|_| RegisterActor::Server(PaxosServer { servers: servers.clone(), self_delivery, bugs })),
+            )
             .actors((0..self.clients).map(|_| RegisterActor::Client { put_count: 1, server_count: SERVERS }))
             .init_network(self.network.network())
-            .within_boundary(|cfg, s| {
-                s.actor_states.iter().all(|a| match &**a {
-                    RegisterActorState::Server(s) => s.proposer.round <= cfg.max_round,
-                    _ => true,
-                })
-            })
             .record_msg_out(record_out)
-            .record_msg_in(record_in)
-            .property(Expectation::Always, LINEARIZABLE, |_, s| s.history.lin.serialized_history().is_some())
-            .property(Expectation::Always, AGREEMENT, |_, s| mirror_chosen(&s.history).len() <= 1)
-            .property(Expectation::Sometimes, VALUE_CHOSEN, |_, s| !mirror_chosen(&s.history).is_empty())
+            .record_msg_in(record_in);
+        MirrorModel { cfg: self, actors }
+    }
+}
+
+/// The mirror: the actor model of [`MirrorCfg`], its properties and bound, and (with
+/// `remove_dead`) the removal of dead messages after every step, which Stateright's
+/// `ActorModel` has no hook for.
+#[derive(Clone)]
+pub struct MirrorModel {
+    pub cfg: MirrorCfg,
+    pub actors: MirrorActorModel,
+}
+
+impl MirrorModel {
+    fn remove_dead_messages(&self, s: &mut MirrorSysState) {
+        if self.cfg.remove_dead {
+            let ActorModelState { network, actor_states, .. } = s;
+            remove_dead(network, |env| is_dead(self.cfg.bugs, actor_states, env));
+        }
+    }
+}
+
+/// The server whose state `id` is, if it is a server.
+fn server(states: &[Arc<RegisterActorState<ServerState, u64>>], id: Id) -> Option<&ServerState> {
+    match states.get(usize::from(id)).map(|s| &**s) {
+        Some(RegisterActorState::Server(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// A message of the mirror is dead when delivering it is a no-op now and in every future: the
+/// same per-role rules as the Paxos model's (servers do not crash here, so their current state is
+/// what counts), and an answer to a request its client no longer waits for (request ids are
+/// never reused, so the client ignores it forever, and `record_in` does not record it).
+fn is_dead(bugs: BugSet, states: &[Arc<RegisterActorState<ServerState, u64>>], env: &Envelope<MirrorMsg>) -> bool {
+    use PaxosMsg::*;
+    let Some(dst) = states.get(usize::from(env.dst)) else { return false };
+    match (&env.msg, &**dst) {
+        (RegisterMsg::Internal(m), RegisterActorState::Server(s)) => match m {
+            Prepare(b) => prepare_is_dead(&s.acceptor, b, env.dst, server(states, env.src).map(|p| &p.proposer)),
+            Accept(b, v) => accept_is_dead(&s.acceptor, bugs, b, *v),
+            Promise(b, _) => promise_is_stale(&s.proposer, b, env.src),
+            Accepted(b, v) => accepted_is_dead(&s.learner, bugs, &(*b, *v, env.src)),
+            Chosen(_) => chosen_is_dead(&s.proposer),
+            _ => true, // servers never send each other client messages
+        },
+        (RegisterMsg::Put(..) | RegisterMsg::Get(_), RegisterActorState::Server(_)) => false,
+        (RegisterMsg::PutOk(req) | RegisterMsg::GetOk(req, _), RegisterActorState::Client { awaiting, .. }) => {
+            *awaiting != Some(*req)
+        }
+        _ => true, // a message the receiver never handles
+    }
+}
+
+impl Model for MirrorModel {
+    type State = MirrorSysState;
+    type Action = MirrorAction;
+
+    fn init_states(&self) -> Vec<MirrorSysState> {
+        let mut states = self.actors.init_states();
+        for s in &mut states {
+            self.remove_dead_messages(s);
+        }
+        states
+    }
+
+    fn actions(&self, state: &MirrorSysState, actions: &mut Vec<MirrorAction>) {
+        self.actors.actions(state, actions)
+    }
+
+    fn next_state(&self, last: &MirrorSysState, action: MirrorAction) -> Option<MirrorSysState> {
+        let mut next = self.actors.next_state(last, action)?;
+        self.remove_dead_messages(&mut next);
+        Some(next)
+    }
+
+    fn format_action(&self, action: &MirrorAction) -> String {
+        self.actors.format_action(action)
+    }
+
+    fn format_step(&self, last: &MirrorSysState, action: MirrorAction) -> Option<String> {
+        self.actors.format_step(last, action)
+    }
+
+    fn as_svg(&self, path: Path<MirrorSysState, MirrorAction>) -> Option<String> {
+        let steps = path.into_vec();
+        let init = steps.first()?.0.clone();
+        let actions: Vec<MirrorAction> = steps.into_iter().filter_map(|(_, a)| a).collect();
+        self.actors.as_svg(Path::from_actions(&self.actors, init, actions.iter())?)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        vec![
+            Property::always(LINEARIZABLE, |_: &Self, s: &MirrorSysState| s.history.lin.serialized_history().is_some()),
+            Property::always(AGREEMENT, |_: &Self, s: &MirrorSysState| mirror_chosen(&s.history).len() <= 1),
+            Property::sometimes(VALUE_CHOSEN, |_: &Self, s: &MirrorSysState| !mirror_chosen(&s.history).is_empty()),
+        ]
+    }
+
+    /// The bound: no server beyond `max_round` ballots.
+    fn within_boundary(&self, s: &MirrorSysState) -> bool {
+        s.actor_states.iter().all(|a| match &**a {
+            RegisterActorState::Server(s) => s.proposer.round <= self.cfg.max_round,
+            _ => true,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example's false counterexample on the ordered network, as a history: client 3 writes
+    /// A, is acknowledged, reads, and a second acknowledgement of its write (from another
+    /// server) arrives before the read's answer. The client ignores it; Stateright's
+    /// `record_returns` takes it as the read's return and the history stops being linearizable,
+    /// `record_in` ignores it as the client does.
+    #[test]
+    fn a_late_duplicate_acknowledgement_is_not_the_return_of_the_next_operation() {
+        let cfg = MirrorCfg::default();
+        let (client, s0, s1) = (Id::from(3), Id::from(0), Id::from(1));
+        let steps: [(bool, Id, Id, MirrorMsg); 5] = [
+            (true, client, s0, RegisterMsg::Put(3, 'A')),
+            (false, s0, client, RegisterMsg::PutOk(3)),
+            (true, client, s1, RegisterMsg::Get(6)),
+            (false, s1, client, RegisterMsg::PutOk(3)), // the late duplicate
+            (false, s1, client, RegisterMsg::GetOk(6, 'A')),
+        ];
+        let mut ours = MirrorHistory::new();
+        let mut theirs = MirrorHistory::new().lin;
+        for (out, src, dst, msg) in &steps {
+            let env = Envelope { src: *src, dst: *dst, msg };
+            let (next, next_theirs) = if *out {
+                (record_out(&cfg, &ours, env), RegisterMsg::record_invocations(&cfg, &theirs, env))
+            } else {
+                (record_in(&cfg, &ours, env), RegisterMsg::record_returns(&cfg, &theirs, env))
+            };
+            ours = next.unwrap_or(ours);
+            theirs = next_theirs.unwrap_or(theirs);
+        }
+        assert!(theirs.serialized_history().is_none(), "Stateright's recorder takes the duplicate as a return");
+        assert!(ours.lin.serialized_history().is_some(), "the client's history is linearizable");
+        assert!(ours.awaiting.is_empty(), "every operation returned");
     }
 }

@@ -5,38 +5,71 @@
 use super::acceptor::AcceptorState;
 use super::actor::{PaxosState, PaxosStorage};
 use super::client::ClientState;
+use super::learner::LearnerState;
 use super::model::{PaxosModel, PaxosSysState};
 use super::proposer::{Phase, ProposerState};
-use super::{Ballot, Bug, PaxosMsg, Value};
+use super::{Ballot, Bug, BugSet, PaxosMsg, Value};
 use stateright::actor::{ActorModelState, Envelope, Id, Network};
 use stateright::util::DenseNatMap;
 use stateright::{Rewrite, RewritePlan};
 use std::sync::Arc;
 
 impl PaxosModel {
-    /// Removes every message [`is_dead`] from the network. On an ordered network too: delivering a
-    /// dead message only takes it out of its channel, so removing it at once is one of the
-    /// orders the network allows, and any later delivery order stays possible.
+    /// Removes every message [`is_dead`] from the network (see [`remove_dead`]).
     pub(crate) fn remove_dead_messages(&self, s: &mut PaxosSysState) {
         let ActorModelState { network, actor_states, actor_storages, .. } = s;
-        let dead = |env: &Envelope<PaxosMsg>| is_dead(self, actor_states, actor_storages, env);
-        match network {
-            Network::UnorderedDuplicating(set, _) => set.retain(|env| !dead(env)),
-            Network::UnorderedNonDuplicating(bag) => bag.retain(|env, _| !dead(env)),
-            Network::Ordered(channels) => {
-                for (&(src, dst), queue) in channels.iter_mut() {
-                    queue.retain(|msg| !dead(&Envelope { src, dst, msg: msg.clone() }));
-                }
-                channels.retain(|_, queue| !queue.is_empty()); // Stateright keeps no empty flow
+        remove_dead(network, |env| is_dead(self, actor_states, actor_storages, env));
+    }
+}
+
+/// Removes every message `dead` says no handler can ever act on. On an ordered network too:
+/// delivering a dead message only takes it out of its channel, so removing it at once is one of
+/// the orders the network allows, and any later delivery order stays possible.
+pub(crate) fn remove_dead<M>(network: &mut Network<M>, dead: impl Fn(&Envelope<M>) -> bool)
+where
+    M: Clone + Eq + std::hash::Hash,
+{
+    match network {
+        Network::UnorderedDuplicating(set, _) => set.retain(|env| !dead(env)),
+        Network::UnorderedNonDuplicating(bag) => bag.retain(|env, _| !dead(env)),
+        Network::Ordered(channels) => {
+            for (&(src, dst), queue) in channels.iter_mut() {
+                queue.retain(|msg| !dead(&Envelope { src, dst, msg: msg.clone() }));
             }
+            channels.retain(|_, queue| !queue.is_empty()); // Stateright keeps no empty flow
         }
     }
 }
 
 /// A Promise for ballot `b` from `acceptor` can no longer change proposer `p`: `p` moved on to a
 /// later round or out of phase 1, or already counted that acceptor (rounds only grow).
-fn promise_is_stale(p: &ProposerState, b: &Ballot, acceptor: Id) -> bool {
+pub(crate) fn promise_is_stale(p: &ProposerState, b: &Ballot, acceptor: Id) -> bool {
     b.round < p.round || (b.round == p.round && (p.phase != Phase::Preparing || p.promises.contains(&acceptor)))
+}
+
+/// Phase 1(b) never acts on a Prepare below the promise `a` keeps; one equal to it is answered
+/// again, but with a Promise that its proposer (`None`: the sender is no proposer) has no use
+/// for any more, so the re-answer changes nothing either.
+pub(crate) fn prepare_is_dead(a: &AcceptorState, b: &Ballot, acceptor: Id, proposer: Option<&ProposerState>) -> bool {
+    a.promised.is_some_and(|p| *b < p)
+        || (a.promised == Some(*b) && proposer.is_none_or(|p| promise_is_stale(p, b, acceptor)))
+}
+
+/// Phase 2(b) never acts on an Accept below the promise, nor on one already voted for. A bug
+/// that makes the acceptor ignore its promise could revive any Accept.
+pub(crate) fn accept_is_dead(a: &AcceptorState, bugs: BugSet, b: &Ballot, v: Value) -> bool {
+    !bugs.has(Bug::AcceptorIgnoresPromise) && (a.promised.is_some_and(|p| *b < p) || a.accepted == Some((*b, v)))
+}
+
+/// A proposer that knows the decision ignores every further report of it.
+pub(crate) fn chosen_is_dead(p: &ProposerState) -> bool {
+    p.decided.is_some()
+}
+
+/// Phase 3: a learner that learned ignores every vote, and counts each acceptor's vote once
+/// (unless a bug makes it count duplicates).
+pub(crate) fn accepted_is_dead(l: &LearnerState, bugs: BugSet, vote: &(Ballot, Value, Id)) -> bool {
+    l.learned.is_some() || (!bugs.has(Bug::LearnerCountsDuplicates) && l.votes.contains(vote))
 }
 
 /// A message is dead when delivering it is a no-op now and in every future: the receiver has
@@ -55,30 +88,22 @@ pub fn is_dead(
         Some(PaxosStorage::Acceptor(a)) => *a,
         _ => AcceptorState::default(),
     };
-    let below_promise = |b: &Ballot| durable_acceptor.promised.is_some_and(|p| *b < p);
     match (&env.msg, &**state) {
-        // Below the promise: ignored. Equal to it: answered again, but with a Promise its
-        // proposer has no use for any more (then the re-answer changes nothing).
         (Prepare(b), PaxosState::Acceptor(_)) => {
-            below_promise(b)
-                || (durable_acceptor.promised == Some(*b)
-                    && states.get(usize::from(env.src)).is_some_and(|p| match &**p {
-                        PaxosState::Proposer(p) => promise_is_stale(p, b, env.dst),
-                        _ => true,
-                    }))
+            let Some(sender) = states.get(usize::from(env.src)) else { return false };
+            let proposer = match &**sender {
+                PaxosState::Proposer(p) => Some(p),
+                _ => None,
+            };
+            prepare_is_dead(&durable_acceptor, b, env.dst, proposer)
         }
-        (Accept(b, v), PaxosState::Acceptor(_)) => {
-            !cfg.bugs.has(Bug::AcceptorIgnoresPromise)
-                && (below_promise(b) || durable_acceptor.accepted == Some((*b, *v)))
-        }
+        (Accept(b, v), PaxosState::Acceptor(_)) => accept_is_dead(&durable_acceptor, cfg.bugs, b, *v),
         (Promise(b, _), PaxosState::Proposer(p)) => promise_is_stale(p, b, env.src),
-        (Chosen(_), PaxosState::Proposer(p)) => p.decided.is_some(),
+        (Chosen(_), PaxosState::Proposer(p)) => chosen_is_dead(p),
         (Propose(_), PaxosState::Proposer(p)) => p.clients.contains(&env.src),
         (Accepted(b, v), PaxosState::Learner(l)) => {
             matches!(storage, Some(PaxosStorage::Learner { .. }))
-                || (!cfg.crashable(i)
-                    && (l.learned.is_some()
-                        || (!cfg.bugs.has(Bug::LearnerCountsDuplicates) && l.votes.contains(&(*b, *v, env.src)))))
+                || (!cfg.crashable(i) && accepted_is_dead(l, cfg.bugs, &(*b, *v, env.src)))
         }
         (Read, PaxosState::Learner(l)) => {
             matches!(states.get(usize::from(env.src)).map(|c| &**c), Some(PaxosState::Client(ClientState::Done)))
