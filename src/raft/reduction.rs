@@ -176,37 +176,36 @@ pub fn forget_last_delivery(s: &RaftSysState) -> RaftSysState {
 
 /// A server's signature without server ids: its state and saved state with every server id
 /// replaced by "itself" or "another", its timers, whether it is down, and the messages it sends
-/// and receives (which carry no ids). Equal for servers that a permutation could swap, so
-/// sorting by it does not depend on how servers are numbered.
-fn signature(s: &RaftSysState, i: usize) -> String {
-    use std::fmt::Write as _;
+/// and receives (which carry no ids), hashed. Equal for servers that a permutation could swap,
+/// so sorting by it does not depend on how servers are numbered.
+fn signature(s: &RaftSysState, i: usize) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
     let me = Id::from(i);
     let who = |v: Option<Id>| match v {
-        None => "-",
-        Some(v) if v == me => "me",
-        Some(_) => "other",
+        None => 0u8,
+        Some(v) if v == me => 1,
+        Some(_) => 2,
     };
-    let mut sig = String::new();
     if let RaftState::Server(st) = &*s.actor_states[i] {
-        let role = match &st.role {
-            Role::Follower => "F".to_owned(),
-            Role::Candidate { votes } => format!("C{}{}", votes.len(), votes.contains(&me)),
+        match &st.role {
+            Role::Follower => 0u8.hash(&mut h),
+            Role::Candidate { votes } => (1u8, votes.len(), votes.contains(&me)).hash(&mut h),
             Role::Leader { progress } => {
                 let mut p: Vec<_> = progress.iter().enumerate().filter(|(k, _)| *k != i).map(|(_, p)| *p).collect();
                 p.sort();
-                format!("L{:?}", p.iter().map(|p| (p.next, p.matched)).collect::<Vec<_>>())
+                (2u8, p).hash(&mut h);
             }
-        };
-        let _ = write!(sig, "{role} {} {} {:?} {}|", st.term, who(st.voted_for), st.log, st.commit);
+        }
+        (st.term, who(st.voted_for), &st.log, st.commit).hash(&mut h);
     }
-    if let Some(saved) = &s.actor_storages[i] {
-        let _ = write!(sig, "{} {} {:?}|", saved.term, who(saved.voted_for), saved.log);
-    }
-    let _ = write!(sig, "{} {:?}|", s.crashed[i], s.timers_set[i]);
+    s.actor_storages[i].as_ref().map(|saved| (saved.term, who(saved.voted_for), &saved.log)).hash(&mut h);
+    (s.crashed[i], &s.timers_set[i]).hash(&mut h);
     let mut links: Vec<(bool, bool, &RaftMsg)> = Vec::new();
     if let Network::UnorderedDuplicating(set, _) = &s.network {
-        let n = s.actor_storages.len();
-        let server = |id: Id| usize::from(id) < n && matches!(*s.actor_states[usize::from(id)], RaftState::Server(_));
+        let server = |id: Id| {
+            s.actor_states.get(usize::from(id)).is_some_and(|a| matches!(**a, RaftState::Server(_)))
+        };
         for env in set.iter() {
             if env.src == me {
                 links.push((false, server(env.dst), &env.msg));
@@ -217,8 +216,8 @@ fn signature(s: &RaftSysState, i: usize) -> String {
         }
     }
     links.sort();
-    let _ = write!(sig, "{links:?}");
-    sig
+    links.hash(&mut h);
+    h.finish()
 }
 
 /// Symmetry reduction over servers, which are interchangeable: nothing in Raft depends on which
@@ -230,7 +229,7 @@ fn signature(s: &RaftSysState, i: usize) -> String {
 pub fn representative(s: &RaftSysState) -> RaftSysState {
     let servers: Vec<usize> =
         (0..s.actor_states.len()).filter(|&i| matches!(*s.actor_states[i], RaftState::Server(_))).collect();
-    let sigs: Vec<String> = servers.iter().map(|&i| signature(s, i)).collect();
+    let sigs: Vec<u64> = servers.iter().map(|&i| signature(s, i)).collect();
     let mut order = servers.clone();
     order.sort_by(|&i, &j| sigs[i].cmp(&sigs[j]));
     // Orders that differ only within groups of equal signatures.
@@ -250,6 +249,9 @@ pub fn representative(s: &RaftSysState) -> RaftSysState {
             candidates = grown;
         }
         start = end;
+    }
+    if candidates.len() == 1 {
+        return renumber(s, &servers, &order);
     }
     let mut best: Option<(u64, RaftSysState)> = None;
     for order in candidates {
