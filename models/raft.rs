@@ -143,6 +143,7 @@ bug_tests! {
     appending_without_the_consistency_check_breaks_log_matching: Bug::NoConsistencyCheck, 11;
     answering_reads_from_the_leader_log_is_not_linearizable: Bug::StaleRead, 15;
     a_leader_without_heartbeats_never_commits: Bug::NoHeartbeat, 10;
+    a_stale_success_taken_for_the_whole_log_loses_a_committed_entry: Bug::StaleAppendResponse, 6;
 }
 
 #[test]

@@ -17,7 +17,8 @@ pub enum Bug {
     TermNotPersisted,
     /// Candidate counts every vote message, so a duplicated vote counts twice.
     CountDuplicateVotes,
-    /// Leader counts an Appended response sent in an earlier term.
+    /// Leader takes a success response as acknowledging its whole log, which may have grown since
+    /// the AppendEntries it answers was sent.
     StaleAppendResponse,
     /// Follower truncates its log after `prev_index` on every AppendEntries, also a stale one.
     TruncateOnStaleAppend,
@@ -95,7 +96,7 @@ impl PlantedBug for Bug {
             Bug::VoteWithoutLogCheck => "the notes' log coherency: a voter must deny a candidate whose log is less complete than its own, or a leader without a committed entry can be elected",
             Bug::TermNotPersisted => "current term and vote are persistent state (Figure 2): a server that forgets its vote in a crash can vote twice in one term and elect two leaders",
             Bug::CountDuplicateVotes => "votes are counted per voter, not per message: on a network that duplicates, one vote counted twice fakes a majority",
-            Bug::StaleAppendResponse => "a response from an earlier term describes a log that a later leader may have changed since; counting it commits an entry a majority does not hold",
+            Bug::StaleAppendResponse => "a response describes the follower's log when it answered an older, shorter AppendEntries: matchIndex must be prev_index + entries sent, not the leader's log length now, or an entry held by a minority is committed",
             Bug::TruncateOnStaleAppend => "Figure 2 deletes entries only on a conflict: truncating after prev_index on a stale or duplicated AppendEntries removes entries that are already committed",
             Bug::FollowerCommitPastPrefix => "Figure 2: commitIndex = min(leaderCommit, index of last new entry), after the consistency check; entries this message did not verify may be stale ones from another leader",
             Bug::LeaderKeepsLeading => "a server that sees a higher term must become a follower (Figure 2, all servers); a leader that keeps leading rewrites its log with another leader's entries",

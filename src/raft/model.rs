@@ -557,12 +557,11 @@ pub fn bug_config(bug: Bug) -> RaftModelCfg {
         // With 3 servers a candidate needs one vote besides its own: a duplicate only counts
         // twice towards a majority of 5.
         Bug::CountDuplicateVotes => RaftModelCfg { servers: 5, clients: 0, max_term: 1, ..base },
-        Bug::NoHeartbeat | Bug::LeaderKeepsLeading | Bug::TruncateOnStaleAppend => base,
+        Bug::NoHeartbeat | Bug::LeaderKeepsLeading | Bug::TruncateOnStaleAppend | Bug::StaleAppendResponse => base,
         Bug::StaleRead => RaftModelCfg { requests: 2, ..base },
         Bug::VoteWithoutLogCheck => RaftModelCfg { requests: 2, ..base },
         // Three leaders' no-op entries: two that differ at one index, and one that reads both.
         Bug::NoConsistencyCheck | Bug::FollowerCommitPastPrefix => RaftModelCfg { clients: 0, max_term: 3, ..base },
-        Bug::StaleAppendResponse => RaftModelCfg { clients: 0, max_term: 4, ..base },
         // The leaders' no-op entries are enough: no client, no crash (see docs/raft.md).
         Bug::Figure8Commit => RaftModelCfg { clients: 0, max_term: 4, ..base },
     };

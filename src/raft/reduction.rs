@@ -83,8 +83,7 @@ pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool
         return false; // terms can go back: nothing is stale for good
     }
     if t < r.term {
-        // Ignored by every server (`server::step`), and terms only grow.
-        return !(bugs.has(Bug::StaleAppendResponse) && matches!(env.msg, Appended { .. }));
+        return true; // ignored by every server (`server::step`), and terms only grow
     }
     if t > r.term {
         return false; // it moves the receiver to a new term
@@ -98,8 +97,7 @@ pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool
         },
         Vote { granted, .. } => !granted || vote_is_useless(m, s, dst, src, t),
         AppendEntries { prev_index, prev_term, entries, commit, .. } => {
-            if bugs.has(Bug::StaleAppendResponse)
-                || bugs.has(Bug::LogNotPersisted)
+            if bugs.has(Bug::LogNotPersisted)
                 || bugs.has(Bug::FollowerCommitPastPrefix)
                 || r.role != Role::Follower
             {

@@ -112,7 +112,7 @@ pub fn step(s: &mut ServerState, cfg: &ServerCfg, id: Id, src: Id, msg: RaftMsg,
     if let Some(t) = msg_term(&msg) {
         if t > s.term {
             observe_higher_term(s, cfg, t, o);
-        } else if t < s.term && !(cfg.bugs.has(Bug::StaleAppendResponse) && matches!(msg, RaftMsg::Appended { .. })) {
+        } else if t < s.term {
             return ignore_stale_term();
         }
     }
@@ -344,6 +344,11 @@ pub fn handle_appended(
     result: Result<Index, Index>,
     o: &mut Out<RaftActor>,
 ) {
+    // The bug: "success" taken as covering the whole log, which may have grown since.
+    let result = match result {
+        Ok(_) if cfg.bugs.has(Bug::StaleAppendResponse) => Ok(log::last_index(&s.log)),
+        other => other,
+    };
     let Role::Leader { progress } = &mut s.role else { return };
     let Some(p) = progress.get_mut(usize::from(follower)) else { return };
     match result {
