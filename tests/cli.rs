@@ -142,7 +142,7 @@ fn assert_bad_input(args: &[&str], needle: &str) {
 #[test]
 fn bad_flags_and_impossible_configs_exit_2_with_a_clear_error() {
     assert_bad_input(&["frobnicate"], "unrecognized subcommand");
-    assert_bad_input(&["check", "raft"], "invalid value 'raft'");
+    assert_bad_input(&["check", "zab"], "invalid value 'zab'");
     assert_bad_input(&["check", "paxos", "--frobnicate"], "--frobnicate");
     assert_bad_input(&["check", "paxos", "--acceptors", "x"], "--acceptors");
     assert_bad_input(&["check", "paxos", "--acceptors", "0"], "acceptors must be at least 1");
@@ -157,12 +157,78 @@ fn bad_flags_and_impossible_configs_exit_2_with_a_clear_error() {
     assert_bad_input(&["explore", "paxos", "--addr", "not-an-address"], "cannot serve on not-an-address");
     assert_bad_input(&["check", "paxos", "--network", "nonsense"], "--network");
     assert_bad_input(&["check", "paxos", "--strategy", "nonsense"], "--strategy");
-    assert_bad_input(&["bugs", "raft"], "invalid value 'raft'");
+    assert_bad_input(&["bugs", "zab"], "invalid value 'zab'");
+    assert_bad_input(&["check", "raft", "--servers", "0"], "--servers must be between 1 and 9");
+    assert_bad_input(&["check", "raft", "--max-term", "0"], "--max-term");
+    assert_bad_input(&["check", "raft", "--max-log", "0"], "--max-log");
+    assert_bad_input(&["check", "raft", "--requests", "9"], "--requests");
+    assert_bad_input(&["check", "raft", "--crashes", "4"], "--crashes 4 exceeds the 3 servers");
+    assert_bad_input(&["check", "raft", "--servers", "x"], "--servers");
+    assert_bad_input(&["check", "raft", "--acceptors", "3"], "--acceptors applies to paxos, not raft");
+    assert_bad_input(&["check", "paxos", "--max-term", "3"], "--max-term applies to raft, not paxos");
+    assert_bad_input(&["check", "raft", "--bug", "figure-9"], "unknown bug 'figure-9'; the Raft bugs are");
+}
+
+#[test]
+fn check_raft_small_bound_exits_0_with_a_complete_json_report() {
+    let out = quorum(&["check", "raft", "--crashes", "0", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = last_json(&out);
+    assert_eq!(r["protocol"], "raft");
+    assert_eq!(r["complete"], true);
+    assert_eq!(r["unique_states"], 24_941);
+    assert_eq!(r["config"]["servers"], 3);
+    assert_eq!(r["config"]["max_term"], 2);
+    assert_all_as_expected(&r);
+    assert_eq!(property(&r, "requests eventually committed")["status"], "holds");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("checking raft"));
+}
+
+#[test]
+fn bugs_raft_json_lists_each_bug_with_the_property_it_breaks() {
+    let out = quorum(&["bugs", "raft", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let bugs: Value = serde_json::from_slice(&out.stdout).expect("one JSON array");
+    let bugs = bugs.as_array().expect("an array");
+    assert_eq!(bugs.len(), 12);
+    assert!(bugs.iter().any(|b| b["name"] == "figure8-commit" && b["breaks"] == "leader completeness"));
+}
+
+/// `quorum check raft --bug NAME` for every name `bugs raft --json` lists: exit 1, that property
+/// violated, the counterexample as numbered steps.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn every_raft_bug_exits_1_with_its_property_violated_and_numbered_steps() {
+    let out = quorum(&["bugs", "raft", "--json"]);
+    let bugs: Value = serde_json::from_slice(&out.stdout).expect("one JSON array");
+    for b in bugs.as_array().expect("an array") {
+        let name = b["name"].as_str().expect("a name");
+        let out = quorum(&["check", "raft", "--bug", name, "--json"]);
+        assert_eq!(out.status.code(), Some(1), "--bug {name}");
+        let r = last_json(&out);
+        let p = property(&r, b["breaks"].as_str().expect("a property"));
+        assert_eq!(p["status"], "violated", "--bug {name}: {p}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("Counterexample for") && stdout.contains("    1. "), "--bug {name}:\n{stdout}");
+    }
+}
+
+/// The headline of `quorum check raft`: the default bound (with a crash-restart) is checked
+/// completely and everything holds.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn check_raft_default_bound_exits_0_complete() {
+    let out = quorum(&["check", "raft", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let r = last_json(&out);
+    assert_eq!(r["complete"], true);
+    assert_eq!(r["unique_states"], 836_960);
+    assert_all_as_expected(&r);
 }
 
 #[test]
 fn help_exits_0() {
-    for args in [&["--help"][..], &["check", "--help"], &["bugs", "--help"], &["explore", "--help"]] {
+    for args in [&["--help"][..], &["check", "--help"], &["bugs", "--help"], &["explore", "--help"], &["bugs", "raft"]] {
         assert_eq!(quorum(args).status.code(), Some(0), "{args:?}");
     }
 }
