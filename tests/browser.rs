@@ -386,3 +386,46 @@ fn paxos_bug_link_shows_the_violating_state() {
         &["Acceptor(promised b1.4, accepted b1.4=B)", "accept_requests: [b1.3 b1.4]"],
     );
 }
+
+const RAFT_PROPERTIES: &[&str] = &[
+    "election safety",
+    "leader append-only",
+    "log matching",
+    "leader completeness",
+    "state machine safety",
+    "committed entries durable",
+    "linearizable",
+    "leader elected",
+    "entry committed",
+    "requests eventually committed",
+];
+
+#[test]
+fn raft_explorer_lists_properties_and_steps_through_compact_states() {
+    explorer_shows(
+        "raft_explorer",
+        Walk {
+            args: &["explore", "raft", "--crashes", "0"],
+            properties: RAFT_PROPERTIES,
+            // Every server starts as a follower of term 0 with an empty log.
+            init_shows: "F t0 log [] commit 0",
+            // Server 0's election timer fires: it becomes a candidate of term 1 and votes for itself.
+            action: "s0 election timeout",
+            then_shows: "C(votes s0) t1 voted s0 log [] commit 0",
+            not_shown: &["voted_for: Some(", "Entry {", "Candidate {", "leaders: {"],
+        },
+    );
+}
+
+#[test]
+fn raft_bug_link_shows_the_violating_state() {
+    // docs/raft.md: the leader takes an acknowledgement of its no-op for one of its whole log and
+    // commits the Put that only it holds.
+    bug_link_shows(
+        "raft_bug_link",
+        &["explore", "raft", "--bug", "stale-append-response"],
+        "committed entries durable",
+        6,
+        &["log [t1:noop, t1:put0.1=A] commit 2", "applied: [1:t1:noop@t1 2:t1:put0.1=A@t1]"],
+    );
+}

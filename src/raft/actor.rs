@@ -35,11 +35,22 @@ impl fmt::Debug for RaftState {
 }
 
 /// Figure 2's persistent state.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct RaftStorage {
     pub term: super::Term,
     pub voted_for: Option<Id>,
     pub log: super::Log,
+}
+
+impl fmt::Debug for RaftStorage {
+    /// `saved t1 voted s0 log [t1:noop]`, in the notation of the server states.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "saved t{}", self.term)?;
+        if let Some(v) = self.voted_for {
+            write!(f, " voted s{}", usize::from(v))?;
+        }
+        write!(f, " log {:?}", self.log)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
