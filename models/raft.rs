@@ -1,9 +1,9 @@
 //! Raft: exhaustive checks within stated bounds, and the bug zoo. Every bound below is explored
 //! completely (DFS with symmetry over servers) and its unique-state count asserted.
 
+use quorum::bugs::PlantedBug;
 use quorum::check::{CheckOptions, CheckReport, Status, Strategy};
 use quorum::raft::model::{bug_config, property::*, RaftModelCfg};
-use quorum::bugs::PlantedBug;
 use quorum::raft::Bug;
 use stateright::Model;
 

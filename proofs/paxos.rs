@@ -12,8 +12,8 @@
 //! reachable states only, not arbitrary states that satisfy the invariant; the test then applies
 //! *every* enabled step to each drawn state and requires the invariant again.
 
-use proptest::prelude::*;
 use crate::walk::{last, walk};
+use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use quorum::paxos::actor::{PaxosState, PaxosStorage};
 use quorum::paxos::model::{chosen_values, PaxosModel, PaxosSysState};

@@ -33,7 +33,7 @@ fn term_and_vote(s: &RaftSysState, i: usize) -> (Term, Option<Id>) {
     }
 }
 
-/// 1. Every server has saved its term, vote and log (Figure 2's persistent state).
+/// Conjunct 1: every server has saved its term, vote and log (Figure 2's persistent state).
 pub fn saved_state_matches(m: &RaftModel, s: &RaftSysState) -> bool {
     (0..m.cfg.servers).all(|i| match (model::server_state(s, i), &s.actor_storages[i]) {
         (Some(st), Some(saved)) => (st.term, st.voted_for, &st.log) == (saved.term, saved.voted_for, &saved.log),
@@ -42,7 +42,7 @@ pub fn saved_state_matches(m: &RaftModel, s: &RaftSysState) -> bool {
     })
 }
 
-/// 2. The terms in every log only grow, and none is above its server's current term.
+/// Conjunct 2: the terms in every log only grow, and none is above its server's current term.
 pub fn log_terms_grow(m: &RaftModel, s: &RaftSysState) -> bool {
     (0..m.cfg.servers).all(|i| {
         let log = server_log(s, i);
@@ -62,22 +62,23 @@ fn appends(s: &RaftSysState) -> Vec<(Id, Term, u8, Term, Vec<Entry>)> {
         .collect()
 }
 
-/// 3. Every AppendEntries in flight agrees with every log: a log holding its entry holds its
-/// (prev_index, prev_term) too — Log Matching for the log fragments messages carry.
+/// Conjunct 3: every AppendEntries in flight agrees with every log: a log holding its entry holds
+/// its (prev_index, prev_term) too — Log Matching for the log fragments messages carry.
 pub fn appends_agree_with_logs(m: &RaftModel, s: &RaftSysState) -> bool {
     appends(s).iter().all(|(_, term, prev, prev_term, entries)| {
         entries.iter().all(|e| e.term <= *term)
             && entries.first().is_none_or(|e| {
                 (0..m.cfg.servers).all(|i| {
                     let log = server_log(s, i);
-                    log::entry_at(log, prev + 1).is_none_or(|have| have.term != e.term || log::matches(log, *prev, *prev_term))
+                    log::entry_at(log, prev + 1)
+                        .is_none_or(|have| have.term != e.term || log::matches(log, *prev, *prev_term))
                 })
             })
     })
 }
 
-/// 4. Votes are backed: a candidate counts only servers that voted for it in its term (or have
-/// moved to a later one), and a granted vote in flight was saved by its voter.
+/// Conjunct 4, votes are backed: a candidate counts only servers that voted for it in its term (or
+/// have moved to a later one), and a granted vote in flight was saved by its voter.
 pub fn votes_are_backed(m: &RaftModel, s: &RaftSysState) -> bool {
     let backs = |voter: usize, candidate: usize, term: Term| {
         let (t, v) = term_and_vote(s, voter);
@@ -161,7 +162,10 @@ fn broken_in(cfg: RaftModelCfg, bug: Bug, conjuncts: &[&str]) {
         for s in walk(&model, &choices) {
             if let Err(e) = preserved_here(&model, &s) {
                 assert!(!e.starts_with("drawn state"), "{bug}: the walk should break it one step at a time: {e}");
-                assert!(conjuncts.iter().any(|c| e.contains(c)), "{bug}: expected one of {conjuncts:?} to break, got: {e}");
+                assert!(
+                    conjuncts.iter().any(|c| e.contains(c)),
+                    "{bug}: expected one of {conjuncts:?} to break, got: {e}"
+                );
                 return;
             }
         }

@@ -228,7 +228,8 @@ fn check_raft_default_bound_exits_0_complete() {
 
 #[test]
 fn help_exits_0() {
-    for args in [&["--help"][..], &["check", "--help"], &["bugs", "--help"], &["explore", "--help"], &["bugs", "raft"]] {
+    for args in [&["--help"][..], &["check", "--help"], &["bugs", "--help"], &["explore", "--help"], &["bugs", "raft"]]
+    {
         assert_eq!(quorum(args).status.code(), Some(0), "{args:?}");
     }
 }

@@ -292,7 +292,7 @@ pub fn server_state(s: &RaftSysState, i: usize) -> Option<&ServerState> {
 }
 
 /// Server `i`'s log: what it holds if it is up, what it saved if it is down.
-pub fn server_log<'a>(s: &'a RaftSysState, i: usize) -> &'a [Entry] {
+pub fn server_log(s: &RaftSysState, i: usize) -> &[Entry] {
     match server_state(s, i) {
         Some(st) => &st.log,
         None => durable_log(s, i),
@@ -300,7 +300,7 @@ pub fn server_log<'a>(s: &'a RaftSysState, i: usize) -> &'a [Entry] {
 }
 
 /// What server `i` has on disk.
-pub fn durable_log<'a>(s: &'a RaftSysState, i: usize) -> &'a [Entry] {
+pub fn durable_log(s: &RaftSysState, i: usize) -> &[Entry] {
     match s.actor_storages.get(i) {
         Some(Some(RaftStorage { log, .. })) => log,
         _ => &[],
@@ -503,9 +503,9 @@ pub fn committed_durable(m: &RaftModel, s: &RaftSysState) -> bool {
 
 /// A leader crashed, and a later term has a leader.
 fn leader_replaced(m: &RaftModel, s: &RaftSysState) -> bool {
-    s.history.crashed_leader.is_some_and(|t| {
-        (0..m.cfg.servers).filter_map(|i| server_state(s, i)).any(|l| l.is_leader() && l.term > t)
-    })
+    s.history
+        .crashed_leader
+        .is_some_and(|t| (0..m.cfg.servers).filter_map(|i| server_state(s, i)).any(|l| l.is_leader() && l.term > t))
 }
 
 /// Liveness, as far as a bounded check can state it. Stateright's `eventually` holds on a path
@@ -531,7 +531,12 @@ fn last_election_failed(m: &RaftModel, s: &RaftSysState) -> bool {
             .iter()
             .filter(|v| {
                 v.voted_for.is_none()
-                    && !log::deny_vote(log::last_term(&v.log), log::last_index(&v.log), log::last_term(&cand.log), log::last_index(&cand.log))
+                    && !log::deny_vote(
+                        log::last_term(&v.log),
+                        log::last_index(&v.log),
+                        log::last_term(&cand.log),
+                        log::last_index(&cand.log),
+                    )
             })
             .count();
         !cand.is_candidate() || cast + open < majority(m.cfg.servers)

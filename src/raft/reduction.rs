@@ -46,9 +46,8 @@ fn receiver<'a>(s: &'a RaftSysState, i: usize) -> Option<Cow<'a, ServerState>> {
 /// Once it is not, it never will be in that term again: a server leads or runs only in a term
 /// it started itself, and a restart makes it a follower.
 fn still(s: &RaftSysState, i: usize, term: u8, candidate: bool) -> Option<&ServerState> {
-    super::model::server_state(s, i).filter(|st| {
-        st.term == term && if candidate { st.is_candidate() } else { st.is_leader() }
-    })
+    super::model::server_state(s, i)
+        .filter(|st| st.term == term && if candidate { st.is_candidate() } else { st.is_leader() })
 }
 
 /// A message is dead when delivering it is a no-op now and in every future: the receiver has
@@ -97,10 +96,7 @@ pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool
         },
         Vote { granted, .. } => !granted || vote_is_useless(m, s, dst, src, t),
         AppendEntries { prev_index, prev_term, entries, commit, .. } => {
-            if bugs.has(Bug::LogNotPersisted)
-                || bugs.has(Bug::FollowerCommitPastPrefix)
-                || r.role != Role::Follower
-            {
+            if bugs.has(Bug::LogNotPersisted) || bugs.has(Bug::FollowerCommitPastPrefix) || r.role != Role::Follower {
                 return false;
             }
             let consistent = if bugs.has(Bug::NoConsistencyCheck) {
@@ -201,9 +197,7 @@ fn signature(s: &RaftSysState, i: usize) -> u64 {
     (s.crashed[i], &s.timers_set[i]).hash(&mut h);
     let mut links: Vec<(bool, bool, &RaftMsg)> = Vec::new();
     if let Network::UnorderedDuplicating(set, _) = &s.network {
-        let server = |id: Id| {
-            s.actor_states.get(usize::from(id)).is_some_and(|a| matches!(**a, RaftState::Server(_)))
-        };
+        let server = |id: Id| s.actor_states.get(usize::from(id)).is_some_and(|a| matches!(**a, RaftState::Server(_)));
         for env in set.iter() {
             if env.src == me {
                 links.push((false, server(env.dst), &env.msg));

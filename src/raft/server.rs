@@ -34,9 +34,13 @@ pub struct Progress {
 pub enum Role {
     Follower,
     /// The servers that granted their vote in this term (sorted, itself included).
-    Candidate { votes: Vec<Id> },
+    Candidate {
+        votes: Vec<Id>,
+    },
     /// One entry per server, indexed by server id (its own is unused).
-    Leader { progress: Vec<Progress> },
+    Leader {
+        progress: Vec<Progress>,
+    },
 }
 
 /// A server's state. `term`, `voted_for` and `log` are persistent (Figure 2) and saved in the
@@ -148,7 +152,9 @@ fn become_follower(s: &mut ServerState, o: &mut Out<RaftActor>) {
 
 pub fn step_follower(s: &mut ServerState, cfg: &ServerCfg, _id: Id, src: Id, msg: RaftMsg, o: &mut Out<RaftActor>) {
     match msg {
-        RaftMsg::RequestVote { term, last_index, last_term } => handle_request_vote(s, cfg, src, term, last_index, last_term, o),
+        RaftMsg::RequestVote { term, last_index, last_term } => {
+            handle_request_vote(s, cfg, src, term, last_index, last_term, o)
+        }
         RaftMsg::AppendEntries { term, prev_index, prev_term, entries, commit } => {
             handle_append_entries(s, cfg, src, term, prev_index, prev_term, &entries, commit, o)
         }
@@ -159,7 +165,9 @@ pub fn step_follower(s: &mut ServerState, cfg: &ServerCfg, _id: Id, src: Id, msg
 pub fn step_candidate(s: &mut ServerState, cfg: &ServerCfg, id: Id, src: Id, msg: RaftMsg, o: &mut Out<RaftActor>) {
     match msg {
         RaftMsg::Vote { granted: true, .. } => count_vote(s, cfg, id, src, o),
-        RaftMsg::RequestVote { term, last_index, last_term } => handle_request_vote(s, cfg, src, term, last_index, last_term, o),
+        RaftMsg::RequestVote { term, last_index, last_term } => {
+            handle_request_vote(s, cfg, src, term, last_index, last_term, o)
+        }
         RaftMsg::AppendEntries { term, prev_index, prev_term, entries, commit } => {
             // Raft §5.2: a candidate that hears from the leader of its term becomes a follower.
             become_follower(s, o);
@@ -173,8 +181,12 @@ pub fn step_leader(s: &mut ServerState, cfg: &ServerCfg, id: Id, src: Id, msg: R
     match msg {
         RaftMsg::Appended { result, .. } => handle_appended(s, cfg, id, src, result, o),
         RaftMsg::Request(op) => handle_request(s, cfg, id, op, o),
-        RaftMsg::RequestVote { term, last_index, last_term } => handle_request_vote(s, cfg, src, term, last_index, last_term, o),
-        RaftMsg::AppendEntries { term, prev_index, prev_term, entries, commit } if cfg.bugs.has(Bug::LeaderKeepsLeading) => {
+        RaftMsg::RequestVote { term, last_index, last_term } => {
+            handle_request_vote(s, cfg, src, term, last_index, last_term, o)
+        }
+        RaftMsg::AppendEntries { term, prev_index, prev_term, entries, commit }
+            if cfg.bugs.has(Bug::LeaderKeepsLeading) =>
+        {
             // Only reachable with the bug: a "leader" that kept its role in a newer term obeys
             // that term's real leader and rewrites its own log.
             handle_append_entries(s, cfg, src, term, prev_index, prev_term, &entries, commit, o)
@@ -198,7 +210,8 @@ pub fn start_election(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<
     s.term += 1;
     s.voted_for = Some(id);
     s.role = Role::Candidate { votes: vec![id] };
-    let msg = RaftMsg::RequestVote { term: s.term, last_index: log::last_index(&s.log), last_term: log::last_term(&s.log) };
+    let msg =
+        RaftMsg::RequestVote { term: s.term, last_index: log::last_index(&s.log), last_term: log::last_term(&s.log) };
     for &peer in cfg.servers.iter().filter(|p| **p != id) {
         o.send(peer, msg.clone());
     }
@@ -368,7 +381,10 @@ pub fn handle_appended(
 pub fn advance_leader_commit(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<RaftActor>) {
     let Role::Leader { progress } = &s.role else { return };
     let stored = |n: Index| {
-        cfg.servers.iter().filter(|&&p| p == id || progress.get(usize::from(p)).is_some_and(|pr| pr.matched >= n)).count()
+        cfg.servers
+            .iter()
+            .filter(|&&p| p == id || progress.get(usize::from(p)).is_some_and(|pr| pr.matched >= n))
+            .count()
     };
     let old = s.commit;
     let mut n = log::last_index(&s.log);
