@@ -122,9 +122,13 @@ impl Actor for RaftActor {
         match self {
             RaftActor::Server(cfg) => self.server_step(cfg, state, o, |s, o| server::step(s, cfg, id, src, msg, o)),
             RaftActor::Client(cfg) => {
-                let (RaftState::Client(done), RaftMsg::Reply { seq, .. }) = (&**state, &msg) else { return };
+                let RaftState::Client(done) = &**state else { return };
                 let mut next = *done;
-                client::on_reply(&mut next, cfg, *seq, o);
+                match msg {
+                    RaftMsg::Reply { seq, .. } => client::on_reply(&mut next, cfg, seq, o),
+                    RaftMsg::Redirect { seq, leader } => client::on_redirect(done, cfg, seq, leader, o),
+                    _ => {}
+                }
                 if next != *done {
                     *state.to_mut() = RaftState::Client(next);
                 }
@@ -168,6 +172,7 @@ impl Rewrite<Id> for RaftState {
                 };
                 RaftState::Server(ServerState {
                     voted_for: s.voted_for.map(|v| rewrite_id(&v, plan)),
+                    leader: s.leader.map(|v| rewrite_id(&v, plan)),
                     role,
                     ..s.clone()
                 })

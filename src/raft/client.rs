@@ -41,6 +41,13 @@ pub fn start(cfg: &ClientCfg, o: &mut Out<RaftActor>) -> ClientState {
     0
 }
 
+/// A follower names the leader: send the operation in flight there (again).
+pub fn on_redirect(s: &ClientState, cfg: &ClientCfg, seq: u8, leader: Id, o: &mut Out<RaftActor>) {
+    if seq == *s + 1 && seq <= cfg.requests {
+        o.send(leader, RaftMsg::Request(op(cfg.number, seq)));
+    }
+}
+
 /// The reply to the operation in flight: it is complete; issue the next one.
 pub fn on_reply(s: &mut ClientState, cfg: &ClientCfg, seq: u8, o: &mut Out<RaftActor>) {
     if seq == *s + 1 && seq <= cfg.requests {

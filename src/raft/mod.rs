@@ -81,6 +81,8 @@ pub enum RaftMsg {
     Request(Op),
     /// Leader → client: the operation `seq` is committed; for a Get, the register's value then.
     Reply { seq: u8, value: Option<Value> },
+    /// Follower → client: I am not the leader; the leader of my term is this server.
+    Redirect { seq: u8, leader: Id },
 }
 
 impl fmt::Debug for RaftMsg {
@@ -99,14 +101,18 @@ impl fmt::Debug for RaftMsg {
             Request(op) => write!(f, "Request({op:?})"),
             Reply { seq, value: None } => write!(f, "Reply({seq})"),
             Reply { seq, value: Some(v) } => write!(f, "Reply({seq}, {v})"),
+            Redirect { seq, leader } => write!(f, "Redirect({seq}, to s{})", usize::from(*leader)),
         }
     }
 }
 
 impl Rewrite<Id> for RaftMsg {
-    /// No message carries a server id: the sender and receiver are the envelope's.
-    fn rewrite<S>(&self, _plan: &RewritePlan<Id, S>) -> Self {
-        self.clone()
+    /// Only a redirect names a server; other messages' servers are the envelope's.
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        match self {
+            RaftMsg::Redirect { seq, leader } => RaftMsg::Redirect { seq: *seq, leader: plan.rewrite(leader) },
+            other => other.clone(),
+        }
     }
 }
 

@@ -66,6 +66,8 @@ pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool
         };
         return match &env.msg {
             Reply { seq, .. } => *seq <= done,
+            // A redirect's delivery re-sends a request that is already in flight to every server
+            // (requests die only once answered): nothing changes.
             _ => true,
         } && c < m.cfg.clients;
     }
@@ -131,7 +133,7 @@ pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool
                 Some(leader) => leader_knows(leader, src, *result),
             }
         }
-        Request(_) | Reply { .. } => true,
+        Request(_) | Reply { .. } | Redirect { .. } => true,
     }
 }
 
@@ -191,7 +193,7 @@ fn signature(s: &RaftSysState, i: usize) -> u64 {
                 (2u8, p).hash(&mut h);
             }
         }
-        (st.term, who(st.voted_for), &st.log, st.commit).hash(&mut h);
+        (st.term, who(st.voted_for), &st.log, st.commit, who(st.leader)).hash(&mut h);
     }
     s.actor_storages[i].as_ref().map(|saved| (saved.term, who(saved.voted_for), &saved.log)).hash(&mut h);
     (s.crashed[i], &s.timers_set[i]).hash(&mut h);

@@ -53,13 +53,15 @@ pub struct ServerState {
     pub log: Log,
     pub commit: Index,
     pub role: Role,
+    /// The leader of the current term, once heard from (to redirect clients).
+    pub leader: Option<Id>,
 }
 
 impl ServerState {
     /// A server starting (or restarting) as a follower from what it saved.
     pub fn restore(saved: Option<&RaftStorage>) -> ServerState {
         let (term, voted_for, log) = saved.map_or((0, None, Vec::new()), |s| (s.term, s.voted_for, s.log.clone()));
-        ServerState { term, voted_for, log, commit: 0, role: Role::Follower }
+        ServerState { term, voted_for, log, commit: 0, role: Role::Follower, leader: None }
     }
 
     pub fn durable(&self) -> RaftStorage {
@@ -93,7 +95,11 @@ impl fmt::Debug for ServerState {
         if let Some(v) = self.voted_for {
             write!(f, " voted s{}", usize::from(v))?;
         }
-        write!(f, " log {:?} commit {}", self.log, self.commit)
+        write!(f, " log {:?} commit {}", self.log, self.commit)?;
+        match self.leader {
+            Some(l) if !self.is_leader() => write!(f, " leader s{}", usize::from(l)),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -107,7 +113,7 @@ pub fn msg_term(msg: &RaftMsg) -> Option<Term> {
         RequestVote { term, .. } | Vote { term, .. } | AppendEntries { term, .. } | Appended { term, .. } => {
             Some(*term)
         }
-        Request(_) | Reply { .. } => None,
+        Request(_) | Reply { .. } | Redirect { .. } => None,
     }
 }
 
@@ -132,6 +138,7 @@ pub fn step(s: &mut ServerState, cfg: &ServerCfg, id: Id, src: Id, msg: RaftMsg,
 pub fn observe_higher_term(s: &mut ServerState, cfg: &ServerCfg, term: Term, o: &mut Out<RaftActor>) {
     s.term = term;
     s.voted_for = None;
+    s.leader = None;
     if s.is_leader() && cfg.bugs.has(Bug::LeaderKeepsLeading) {
         return; // the bug: keeps its role (and its followers' progress) in the new term
     }
@@ -158,7 +165,8 @@ pub fn step_follower(s: &mut ServerState, cfg: &ServerCfg, _id: Id, src: Id, msg
         RaftMsg::AppendEntries { term, prev_index, prev_term, entries, commit } => {
             handle_append_entries(s, cfg, src, term, prev_index, prev_term, &entries, commit, o)
         }
-        _ => {} // votes and acknowledgements of an earlier role; client requests go to the leader
+        RaftMsg::Request(op) => redirect(s, cfg, op, o),
+        _ => {} // votes and acknowledgements of an earlier role
     }
 }
 
@@ -173,6 +181,7 @@ pub fn step_candidate(s: &mut ServerState, cfg: &ServerCfg, id: Id, src: Id, msg
             become_follower(s, o);
             handle_append_entries(s, cfg, src, term, prev_index, prev_term, &entries, commit, o)
         }
+        RaftMsg::Request(op) => redirect(s, cfg, op, o),
         _ => {}
     }
 }
@@ -209,6 +218,7 @@ pub fn on_election_timeout(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut
 pub fn start_election(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<RaftActor>) {
     s.term += 1;
     s.voted_for = Some(id);
+    s.leader = None;
     s.role = Role::Candidate { votes: vec![id] };
     let msg =
         RaftMsg::RequestVote { term: s.term, last_index: log::last_index(&s.log), last_term: log::last_term(&s.log) };
@@ -318,6 +328,7 @@ pub fn handle_append_entries(
     leader_commit: Index,
     o: &mut Out<RaftActor>,
 ) {
+    s.leader = Some(leader);
     if cfg.bugs.has(Bug::FollowerCommitPastPrefix) {
         // The bug: takes the leader's commit index before anything is verified.
         advance_follower_commit(s, leader_commit, log::last_index(&s.log));
@@ -415,6 +426,14 @@ fn reply_committed(s: &ServerState, cfg: &ServerCfg, index: Index, o: &mut Out<R
     o.send(client, RaftMsg::Reply { seq: e.op.seq, value });
 }
 
+/// A client request at a server that does not lead: redirect the client to the leader of this
+/// term if it is known (Raft §8); otherwise the client's request to the others will do.
+pub fn redirect(s: &ServerState, cfg: &ServerCfg, op: Op, o: &mut Out<RaftActor>) {
+    if let (Some(leader), Some(&client)) = (s.leader, cfg.clients.get(usize::from(op.client))) {
+        o.send(client, RaftMsg::Redirect { seq: op.seq, leader });
+    }
+}
+
 /// A client request at the leader (Raft §5.3, §8): append it once (clients retry and the network
 /// duplicates); if it is already committed, answer again.
 pub fn handle_request(s: &mut ServerState, cfg: &ServerCfg, id: Id, op: Op, o: &mut Out<RaftActor>) {
@@ -432,5 +451,50 @@ pub fn handle_request(s: &mut ServerState, cfg: &ServerCfg, id: Id, op: Op, o: &
             s.log.push(Entry { term: s.term, op });
             advance_leader_commit(s, cfg, id, o); // a single server is its own majority
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stateright::actor::Command;
+
+    fn cfg() -> ServerCfg {
+        ServerCfg { servers: (0..3).map(Id::from).collect(), clients: vec![Id::from(3)], bugs: BugSet::NONE }
+    }
+
+    fn put() -> Op {
+        Op { client: 0, seq: 1, kind: OpKind::Put('A') }
+    }
+
+    #[test]
+    fn a_follower_redirects_a_client_to_the_leader_it_heard_from() {
+        let mut s = ServerState::restore(None);
+        let mut o = Out::new();
+        let heartbeat = RaftMsg::AppendEntries { term: 1, prev_index: 0, prev_term: 0, entries: vec![], commit: 0 };
+        step(&mut s, &cfg(), Id::from(0), Id::from(2), heartbeat, &mut o);
+        assert_eq!(s.leader, Some(Id::from(2)));
+        let mut o = Out::new();
+        step(&mut s, &cfg(), Id::from(0), Id::from(3), RaftMsg::Request(put()), &mut o);
+        let sent: Vec<_> = o
+            .into_iter()
+            .filter_map(|c| match c {
+                Command::Send(dst, m) => Some((dst, m)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sent, vec![(Id::from(3), RaftMsg::Redirect { seq: 1, leader: Id::from(2) })]);
+    }
+
+    #[test]
+    fn a_follower_that_knows_no_leader_stays_silent_and_a_new_term_forgets_the_leader() {
+        let mut s = ServerState { leader: Some(Id::from(2)), term: 1, ..ServerState::restore(None) };
+        let mut o = Out::new();
+        let vote = RaftMsg::RequestVote { term: 2, last_index: 0, last_term: 0 };
+        step(&mut s, &cfg(), Id::from(0), Id::from(1), vote, &mut o);
+        assert_eq!(s.leader, None);
+        let mut o = Out::new();
+        step(&mut s, &cfg(), Id::from(0), Id::from(3), RaftMsg::Request(put()), &mut o);
+        assert!(o.into_iter().next().is_none());
     }
 }
