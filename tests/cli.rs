@@ -222,7 +222,7 @@ fn check_raft_default_bound_exits_0_complete() {
     assert_eq!(out.status.code(), Some(0));
     let r = last_json(&out);
     assert_eq!(r["complete"], true);
-    assert_eq!(r["unique_states"], 836_960);
+    assert_eq!(r["unique_states"], 904_750);
     assert_all_as_expected(&r);
 }
 

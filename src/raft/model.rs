@@ -375,8 +375,14 @@ impl Model for RaftModel {
             forget_crashed_state(&mut next, usize::from(id));
         }
         self.remove_dead_messages(&mut next);
-        // A step that changed nothing (e.g. a heartbeat repeating messages already in flight) is
-        // no step: without this, states with nothing left to do would not count as terminal.
+        // The duplicating network remembers the last delivery only to tell apart states that
+        // differ in nothing else; nothing reads it (see `reduction::forget_last_delivery`).
+        if let Network::UnorderedDuplicating(_, last_delivery) = &mut next.network {
+            *last_delivery = None;
+        }
+        // A step that changed nothing else (a heartbeat repeating messages already in flight, a
+        // redirect or denial that is dead on arrival) is no step: without this, states with
+        // nothing left to do would not count as terminal.
         if next == *last {
             return None;
         }
