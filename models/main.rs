@@ -4,6 +4,7 @@
 //! `cargo test --release` runs all of it; plain `cargo test` skips the checks marked
 //! "release suite" (they take minutes in a debug build).
 
+mod common;
 mod paxos;
 mod paxos_mirror;
 mod raft;

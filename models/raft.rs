@@ -2,38 +2,12 @@
 //! completely (DFS with symmetry over servers) and its unique-state count asserted.
 
 use quorum::bugs::PlantedBug;
-use quorum::check::{CheckOptions, CheckReport, Status, Strategy};
+use quorum::check::{CheckOptions, CheckReport};
 use quorum::raft::model::{bug_config, property::*, RaftModelCfg};
 use quorum::raft::Bug;
 use stateright::Model;
 
-fn dfs() -> CheckOptions {
-    CheckOptions { threads: 2, ..CheckOptions::default() }
-}
-
-/// Checks `cfg` exhaustively with DFS and asserts the whole bound was explored, every `always`
-/// and `eventually` property holds, every `sometimes` property has an example, and the state
-/// count is `states`.
-fn assert_exhaustively_correct(cfg: RaftModelCfg, states: usize) -> CheckReport {
-    let report = cfg.check(&dfs());
-    for p in &report.properties {
-        assert!(
-            matches!(p.status, Status::Holds | Status::Discovered),
-            "{}: property \"{}\" is {:?}:\n{}",
-            cfg.describe(),
-            p.name,
-            p.status,
-            quorum::check::render(&report)
-        );
-    }
-    assert!(report.complete, "{}: the check did not finish the bound", cfg.describe());
-    assert_eq!(report.unique_states, states, "{}: the state space changed", cfg.describe());
-    report
-}
-
-fn has(report: &CheckReport, name: &str) -> bool {
-    report.property(name).is_some()
-}
+use crate::common::{assert_exhaustively_correct, dfs, has};
 
 fn no_crash() -> RaftModelCfg {
     RaftModelCfg { crashes: 0, ..RaftModelCfg::default() }
@@ -103,21 +77,7 @@ fn symmetry_reduction_over_servers_keeps_every_verdict() {
 /// Every planted bug is caught, at its smallest bound, by the property it breaks, with a
 /// shortest counterexample of the asserted length; and the same bound without the bug is clean.
 fn assert_caught(bug: Bug, steps: usize) {
-    let cfg = bug_config(bug);
-    let opts =
-        CheckOptions { strategy: Strategy::Bfs, threads: 1, stop_at_first_failure: true, ..CheckOptions::default() };
-    let report = cfg.check(&opts);
-    let p = report.property(bug.breaks()).expect("the bug's property is checked");
-    assert_eq!(p.status, Status::Violated, "{bug} was not caught:\n{}", quorum::check::render(&report));
-    assert_eq!(p.trace.len(), steps, "{bug}: counterexample length changed:\n{}", quorum::check::render(&report));
-
-    let clean = RaftModelCfg { bugs: Default::default(), ..cfg };
-    let report = clean.check(&dfs());
-    assert!(
-        report.complete && !report.any_violated(),
-        "{bug}'s bound without the bug:\n{}",
-        quorum::check::render(&report)
-    );
+    crate::common::assert_caught(bug.name(), bug_config(bug), bug.breaks(), steps);
 }
 
 macro_rules! bug_tests {

@@ -9,3 +9,4 @@ pub mod bugs;
 pub mod check;
 pub mod paxos;
 pub mod raft;
+pub mod symmetry;

@@ -602,3 +602,15 @@ impl PaxosModelCfg {
         crate::check::run(self.clone().into_model(), opts, &describe)
     }
 }
+
+impl crate::check::Checkable for PaxosModelCfg {
+    fn check(&self, opts: &crate::check::CheckOptions) -> crate::check::CheckReport {
+        PaxosModelCfg::check(self, opts)
+    }
+    fn describe(&self) -> String {
+        PaxosModelCfg::describe(self)
+    }
+    fn without_bugs(&self) -> Self {
+        PaxosModelCfg { bugs: Default::default(), ..self.clone() }
+    }
+}

@@ -10,8 +10,6 @@ use super::model::{PaxosModel, PaxosSysState};
 use super::proposer::{Phase, ProposerState};
 use super::{Ballot, Bug, BugSet, PaxosMsg, Value};
 use stateright::actor::{ActorModelState, Envelope, Id, Network};
-use stateright::util::DenseNatMap;
-use stateright::{Rewrite, RewritePlan};
 use std::sync::Arc;
 
 impl PaxosModel {
@@ -196,23 +194,5 @@ pub fn representative(s: &PaxosSysState) -> PaxosSysState {
     if order == acceptors {
         return forget_last_delivery(s); // already in canonical order
     }
-    let mut map: Vec<Id> = (0..n).map(Id::from).collect();
-    for (new, &old) in acceptors.iter().zip(&order) {
-        map[old] = Id::from(*new);
-    }
-    let plan: RewritePlan<Id, DenseNatMap<Id, Id>> =
-        RewritePlan::new(DenseNatMap::from(map), |id, m| m.get(*id).copied().unwrap_or(*id));
-    let mut network = s.network.rewrite(&plan);
-    if let Network::UnorderedDuplicating(_, last) = &mut network {
-        *last = None;
-    }
-    ActorModelState {
-        actor_states: plan.reindex(&s.actor_states),
-        network,
-        timers_set: plan.reindex(&s.timers_set),
-        random_choices: plan.reindex(&s.random_choices),
-        crashed: plan.reindex(&s.crashed),
-        history: s.history.rewrite(&plan),
-        actor_storages: plan.reindex(&s.actor_storages),
-    }
+    crate::symmetry::renumber(s, &acceptors, &order)
 }

@@ -622,3 +622,15 @@ impl Bug {
 pub fn put_value(client: u8, seq: u8) -> Value {
     client::value(client, seq)
 }
+
+impl crate::check::Checkable for RaftModelCfg {
+    fn check(&self, opts: &crate::check::CheckOptions) -> crate::check::CheckReport {
+        RaftModelCfg::check(self, opts)
+    }
+    fn describe(&self) -> String {
+        RaftModelCfg::describe(self)
+    }
+    fn without_bugs(&self) -> Self {
+        RaftModelCfg { bugs: Default::default(), ..self.clone() }
+    }
+}

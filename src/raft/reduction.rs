@@ -7,9 +7,7 @@ use super::log;
 use super::model::{RaftModel, RaftSysState};
 use super::server::{self, Role, ServerState};
 use super::{Bug, RaftMsg};
-use stateright::actor::{ActorModelState, Envelope, Id, Network};
-use stateright::util::DenseNatMap;
-use stateright::{Rewrite, RewritePlan};
+use stateright::actor::{Envelope, Id, Network};
 use std::borrow::Cow;
 
 impl RaftModel {
@@ -245,11 +243,11 @@ pub fn representative(s: &RaftSysState) -> RaftSysState {
         start = end;
     }
     if candidates.len() == 1 {
-        return renumber(s, &servers, &order);
+        return crate::symmetry::renumber(s, &servers, &order);
     }
     let mut best: Option<(u64, RaftSysState)> = None;
     for order in candidates {
-        let r = renumber(s, &servers, &order);
+        let r = crate::symmetry::renumber(s, &servers, &order);
         let h = {
             use std::hash::{Hash, Hasher};
             let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -278,29 +276,4 @@ fn permutations(items: &[usize]) -> Vec<Vec<usize>> {
         }
     }
     out
-}
-
-/// The state with server `order[k]` renumbered as `servers[k]`, every id rewritten, and the last
-/// delivery forgotten.
-fn renumber(s: &RaftSysState, servers: &[usize], order: &[usize]) -> RaftSysState {
-    let n = s.actor_states.len();
-    let mut map: Vec<Id> = (0..n).map(Id::from).collect();
-    for (new, &old) in servers.iter().zip(order) {
-        map[old] = Id::from(*new);
-    }
-    let plan: RewritePlan<Id, DenseNatMap<Id, Id>> =
-        RewritePlan::new(DenseNatMap::from(map), |id, m| m.get(*id).copied().unwrap_or(*id));
-    let mut network = s.network.rewrite(&plan);
-    if let Network::UnorderedDuplicating(_, last) = &mut network {
-        *last = None;
-    }
-    ActorModelState {
-        actor_states: plan.reindex(&s.actor_states),
-        network,
-        timers_set: plan.reindex(&s.timers_set),
-        random_choices: plan.reindex(&s.random_choices),
-        crashed: plan.reindex(&s.crashed),
-        history: s.history.rewrite(&plan),
-        actor_storages: plan.reindex(&s.actor_storages),
-    }
 }

@@ -1,0 +1,39 @@
+//! What the protocols' symmetry reductions share: renumbering some actors of a system state and
+//! rewriting every id in it accordingly.
+
+use stateright::actor::{Actor, ActorModelState, Id, Network};
+use stateright::util::DenseNatMap;
+use stateright::{Rewrite, RewritePlan};
+
+/// The state with actor `order[k]` renumbered as `slots[k]` (the other actors keep their ids),
+/// every id in it rewritten, and the duplicating network's last delivery forgotten.
+pub fn renumber<A, H>(s: &ActorModelState<A, H>, slots: &[usize], order: &[usize]) -> ActorModelState<A, H>
+where
+    A: Actor,
+    A::State: Rewrite<Id>,
+    A::Storage: Rewrite<Id>,
+    A::Timer: Rewrite<Id>,
+    A::Random: Rewrite<Id>,
+    A::Msg: Rewrite<Id>,
+    H: Rewrite<Id>,
+{
+    let mut map: Vec<Id> = (0..s.actor_states.len()).map(Id::from).collect();
+    for (new, &old) in slots.iter().zip(order) {
+        map[old] = Id::from(*new);
+    }
+    let plan: RewritePlan<Id, DenseNatMap<Id, Id>> =
+        RewritePlan::new(DenseNatMap::from(map), |id, m| m.get(*id).copied().unwrap_or(*id));
+    let mut network = s.network.rewrite(&plan);
+    if let Network::UnorderedDuplicating(_, last) = &mut network {
+        *last = None;
+    }
+    ActorModelState {
+        actor_states: plan.reindex(&s.actor_states),
+        network,
+        timers_set: plan.reindex(&s.timers_set),
+        random_choices: plan.reindex(&s.random_choices),
+        crashed: plan.reindex(&s.crashed),
+        history: s.history.rewrite(&plan),
+        actor_storages: plan.reindex(&s.actor_storages),
+    }
+}
