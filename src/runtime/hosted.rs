@@ -1,0 +1,117 @@
+//! What the runtime needs of a protocol beyond `stateright::actor::Actor`: a status line for the
+//! logs and the stats file, and guards for the limits of the model's types.
+//!
+//! The models use `u8` terms and indices so that states stay small; a real node could overflow
+//! them (a partitioned Raft follower campaigns every ~225 ms). The protocol files stay as checked,
+//! so the runtime refuses, with a logged reason, the few inputs that would overflow.
+
+use crate::paxos::{PaxosActor, PaxosMsg, PaxosState, PaxosTimer};
+use crate::raft::server::Role;
+use crate::raft::{OpKind, RaftActor, RaftMsg, RaftState, RaftTimer};
+use serde::Serialize;
+use stateright::actor::Actor;
+
+/// A protocol-neutral summary of a node's state, logged on change and written to the stats file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Status {
+    /// e.g. follower, candidate, leader, acceptor.
+    pub role: String,
+    /// Raft: the current term; Paxos: the promised or current round.
+    pub term: u64,
+    /// Raft: the commit index; Paxos: 1 once a value is learned or decided.
+    pub commit: u64,
+    /// Raft: the log length.
+    pub log_len: u64,
+    /// The last committed or learned entry, for the log line.
+    pub last: String,
+}
+
+/// What the runtime does with an input the protocol would mishandle outside the model's bounds.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Guard {
+    Deliver,
+    /// Drop this input (counted and logged).
+    Refuse(&'static str),
+}
+
+pub trait Hosted: Actor {
+    fn status(state: &Self::State) -> Status;
+
+    fn admit_msg(_state: &Self::State, _msg: &Self::Msg) -> Guard {
+        Guard::Deliver
+    }
+
+    fn admit_timeout(_state: &Self::State, _timer: &Self::Timer) -> Guard {
+        Guard::Deliver
+    }
+}
+
+/// Raft's log holds at most 255 entries (`Index = u8`): client requests are refused once it is
+/// this long, leaving room for the no-ops of later elections.
+pub const RAFT_LOG_REQUEST_LIMIT: usize = 240;
+/// A server whose log is this long no longer campaigns: its own no-op could overflow the index.
+pub const RAFT_LOG_ELECTION_LIMIT: usize = 250;
+
+impl Hosted for RaftActor {
+    fn status(state: &RaftState) -> Status {
+        match state {
+            RaftState::Server(s) => Status {
+                role: match s.role {
+                    Role::Follower => "follower",
+                    Role::Candidate { .. } => "candidate",
+                    Role::Leader { .. } => "leader",
+                }
+                .to_owned(),
+                term: s.term.into(),
+                commit: s.commit.into(),
+                log_len: s.log.len() as u64,
+                last: crate::raft::log::entry_at(&s.log, s.commit).map_or_else(String::new, |e| format!("{e:?}")),
+            },
+            RaftState::Client(done) => Status { role: "client".into(), commit: (*done).into(), ..Status::default() },
+        }
+    }
+
+    fn admit_msg(state: &RaftState, msg: &RaftMsg) -> Guard {
+        match (state, msg) {
+            (RaftState::Server(s), RaftMsg::Request(op))
+                if s.log.len() >= RAFT_LOG_REQUEST_LIMIT && !s.log.iter().any(|e| e.op == *op) =>
+            {
+                Guard::Refuse("log full: Raft indices are u8 in this implementation")
+            }
+            (_, RaftMsg::Request(op)) if op.kind == OpKind::Noop => Guard::Refuse("clients may not send no-ops"),
+            _ => Guard::Deliver,
+        }
+    }
+
+    fn admit_timeout(state: &RaftState, timer: &RaftTimer) -> Guard {
+        match (state, timer) {
+            (RaftState::Server(s), RaftTimer::Election) if s.term == u8::MAX => {
+                Guard::Refuse("term space exhausted: Raft terms are u8 in this implementation")
+            }
+            (RaftState::Server(s), RaftTimer::Election) if s.log.len() >= RAFT_LOG_ELECTION_LIMIT => {
+                Guard::Refuse("log full: Raft indices are u8 in this implementation")
+            }
+            _ => Guard::Deliver,
+        }
+    }
+}
+
+impl Hosted for PaxosActor {
+    fn status(state: &PaxosState) -> Status {
+        let role = match state {
+            PaxosState::Acceptor(_) => "acceptor",
+            PaxosState::Proposer(_) => "proposer",
+            PaxosState::Learner(_) => "learner",
+            PaxosState::Client(_) => "client",
+        };
+        Status { role: role.to_owned(), last: format!("{state:?}"), ..Status::default() }
+    }
+
+    fn admit_msg(_state: &PaxosState, _msg: &PaxosMsg) -> Guard {
+        Guard::Deliver
+    }
+
+    fn admit_timeout(_state: &PaxosState, _timer: &PaxosTimer) -> Guard {
+        Guard::Deliver
+    }
+}
