@@ -253,13 +253,19 @@ where
                                 continue;
                             }
                             let mut out = Out::new();
+                            let probe = msg.clone();
                             self.actor.on_msg(self.id, &mut next, sender, msg, &mut out);
                             commands.extend(out);
+                            if let Some((timer, range)) = A::rearm_after(&next, sender, &probe) {
+                                commands.push(Command::SetTimer(timer, range));
+                            }
                         }
                     }
                     Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => break,
-                    // E.g. ICMP port unreachable reported on Linux for an earlier send: not fatal.
+                    // E.g. ICMP port unreachable reported on Linux for an earlier send, or a
+                    // signal (the stop flag is checked next): not failures.
                     Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => break,
                     Err(e) => {
                         tracing::warn!(node = self.cfg.id, error = %e, "recv failed");
                         break;

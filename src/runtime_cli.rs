@@ -1,0 +1,372 @@
+//! The runtime's subcommands: `node`, `cluster`, `client`, `keygen`. Exit codes: 0 success, 1 the
+//! operation failed (no reply, a node failed while running), 2 bad input (flags, addresses, key
+//! or storage files).
+
+use super::Protocol;
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Subcommand};
+use quorum::raft::server::ServerCfg;
+use quorum::raft::{BugSet, RaftActor};
+use quorum::runtime::client::{ClientError, RaftClient, SeqFile};
+use quorum::runtime::faults::FaultCfg;
+use quorum::runtime::storage::StorageError;
+use quorum::runtime::wire::ClusterKey;
+use quorum::runtime::{run_node, NodeCfg, NodeError};
+use stateright::actor::Id;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ExitCode};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Args)]
+pub struct NodeArgs {
+    protocol: Protocol,
+    /// This node's id: its position (0-based) in --peers
+    #[arg(long)]
+    id: usize,
+    /// Every server's UDP address, in id order, e.g. 127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002
+    #[arg(long, value_name = "ADDR,…")]
+    peers: String,
+    /// Directory of this node's durable state (created if missing)
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// The cluster key (from `quorum keygen`)
+    #[arg(long)]
+    key_file: PathBuf,
+    /// Client ids accepted after the servers' (clients 0..N)
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
+    /// Write counters and status as JSON to this file every 100 ms
+    #[arg(long)]
+    stats_file: Option<PathBuf>,
+    #[command(flatten)]
+    faults: FaultArgs,
+}
+
+/// The fault shim on the send path (off by default).
+#[derive(Args, Clone)]
+pub struct FaultArgs {
+    /// Probability of dropping each outgoing datagram
+    #[arg(long, default_value_t = 0.0)]
+    fault_drop: f64,
+    /// Probability of sending each outgoing datagram twice
+    #[arg(long, default_value_t = 0.0)]
+    fault_duplicate: f64,
+    /// Hold each outgoing datagram back by up to this many ms (reorders them)
+    #[arg(long, default_value_t = 0)]
+    fault_max_delay_ms: u64,
+    /// Seed of the fault shim's choices
+    #[arg(long, default_value_t = 0)]
+    fault_seed: u64,
+}
+
+#[derive(Args)]
+pub struct ClusterArgs {
+    protocol: Protocol,
+    /// Number of nodes
+    #[arg(short = 'n', default_value_t = 3)]
+    n: usize,
+    /// Node i listens on 127.0.0.1:(P+i)
+    #[arg(long, default_value_t = 7000)]
+    base_port: u16,
+    /// Holds cluster.key and node-0/, node-1/, … (created if missing; reused if present)
+    #[arg(long, default_value = "quorum-data")]
+    data_dir: PathBuf,
+    #[command(flatten)]
+    faults: FaultArgs,
+}
+
+#[derive(Args)]
+pub struct ClientArgs {
+    /// Every server's UDP address, in id order, as given to the nodes
+    #[arg(long, value_name = "ADDR,…")]
+    peers: String,
+    /// The cluster key
+    #[arg(long)]
+    key_file: PathBuf,
+    /// This client's number (its id is the number of servers + this), below the nodes' --clients
+    #[arg(long, default_value_t = 0)]
+    client: u8,
+    /// Where the last sequence number of this client number is kept [default: the key file's directory]
+    #[arg(long)]
+    seq_dir: Option<PathBuf>,
+    /// Sends of the request before giving up
+    #[arg(long, default_value_t = 10)]
+    attempts: u32,
+    /// Wait for a reply this long per attempt
+    #[arg(long, default_value_t = 500)]
+    timeout_ms: u64,
+    #[command(subcommand)]
+    op: ClientOp,
+}
+
+#[derive(Subcommand)]
+enum ClientOp {
+    /// Write one character into the register
+    Put { value: char },
+    /// Read the register (prints the value, or "(none)" if never written)
+    Get,
+}
+
+fn usage(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(2)
+}
+
+fn failed(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(1)
+}
+
+/// Parses `--peers`: addresses in id order, each resolved once, no duplicates.
+pub fn parse_peers(s: &str) -> Result<Vec<SocketAddr>> {
+    let mut out: Vec<SocketAddr> = Vec::new();
+    for part in s.split(',').map(str::trim) {
+        if part.is_empty() {
+            bail!("--peers has an empty address in '{s}'");
+        }
+        let addr = part
+            .to_socket_addrs()
+            .with_context(|| format!("bad address '{part}' in --peers (expected HOST:PORT)"))?
+            .next()
+            .ok_or_else(|| anyhow!("address '{part}' in --peers resolves to nothing"))?;
+        if out.contains(&addr) {
+            bail!("--peers lists {addr} twice");
+        }
+        out.push(addr);
+    }
+    if out.len() > 9 {
+        bail!("--peers lists {} servers; at most 9 are supported", out.len());
+    }
+    Ok(out)
+}
+
+fn faults(a: &FaultArgs) -> Result<FaultCfg> {
+    for (p, name) in [(a.fault_drop, "--fault-drop"), (a.fault_duplicate, "--fault-duplicate")] {
+        if !(0.0..=1.0).contains(&p) {
+            bail!("{name} must be a probability between 0 and 1, got {p}");
+        }
+    }
+    Ok(FaultCfg {
+        seed: a.fault_seed,
+        drop: a.fault_drop,
+        duplicate: a.fault_duplicate,
+        max_delay: Duration::from_millis(a.fault_max_delay_ms),
+    })
+}
+
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_writer(std::io::stderr).try_init();
+}
+
+fn stop_flag() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    ctrlc::set_handler(move || s.store(true, Ordering::SeqCst)).context("cannot install the signal handler")?;
+    Ok(stop)
+}
+
+pub fn node(a: NodeArgs) -> ExitCode {
+    if let Protocol::Paxos = a.protocol {
+        return usage("`quorum node paxos` is not implemented yet; use raft");
+    }
+    let servers = match parse_peers(&a.peers) {
+        Ok(s) => s,
+        Err(e) => return usage(format!("{e:#}")),
+    };
+    if a.id >= servers.len() {
+        return usage(format!("--id {} is not a server: --peers lists {} servers (ids 0..{})", a.id, servers.len(), servers.len()));
+    }
+    if a.clients > 26 {
+        return usage(format!("--clients must be at most 26, got {}", a.clients));
+    }
+    let key = match ClusterKey::read(&a.key_file) {
+        Ok(k) => k,
+        Err(e) => return usage(e),
+    };
+    let faults = match faults(&a.faults) {
+        Ok(f) => f,
+        Err(e) => return usage(e),
+    };
+    init_logs();
+    let stop = match stop_flag() {
+        Ok(s) => s,
+        Err(e) => return failed(format!("{e:#}")),
+    };
+    let n = servers.len();
+    let actor = RaftActor::Server(ServerCfg {
+        servers: (0..n).map(Id::from).collect(),
+        clients: (n..n + a.clients).map(Id::from).collect(),
+        bugs: BugSet::NONE,
+    });
+    let cfg = NodeCfg {
+        id: a.id,
+        servers,
+        clients: a.clients,
+        data_dir: a.data_dir,
+        key,
+        stats_file: a.stats_file,
+        faults,
+    };
+    match run_node(actor, &cfg, stop) {
+        Ok(()) => ExitCode::SUCCESS,
+        // Bad input: the address or the files on disk. Never start from scratch instead.
+        Err(e @ (NodeError::BadId { .. } | NodeError::Bind { .. })) => usage(e),
+        Err(NodeError::Storage(e @ StorageError::Io { .. })) => failed(e),
+        Err(e @ NodeError::Storage(_)) => usage(format!("{e}; the node will not start from an empty state")),
+        Err(e) => failed(e),
+    }
+}
+
+pub fn keygen(file: &Path) -> ExitCode {
+    match ClusterKey::write_new(file) {
+        Ok(_) => {
+            println!("wrote a new cluster key to {}", file.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => usage(e),
+    }
+}
+
+pub fn client(a: ClientArgs) -> ExitCode {
+    let servers = match parse_peers(&a.peers) {
+        Ok(s) => s,
+        Err(e) => return usage(format!("{e:#}")),
+    };
+    let key = match ClusterKey::read(&a.key_file) {
+        Ok(k) => k,
+        Err(e) => return usage(e),
+    };
+    let seq_dir = a.seq_dir.clone().unwrap_or_else(|| match a.key_file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    });
+    let seq = match SeqFile::open(&seq_dir, a.client).and_then(|f| f.next()) {
+        Ok(s) => s,
+        Err(e) => return usage(e),
+    };
+    let mut c = match RaftClient::new(servers, key, a.client) {
+        Ok(c) => c,
+        Err(e) => return failed(e),
+    };
+    c.attempts = a.attempts.max(1);
+    c.timeout = Duration::from_millis(a.timeout_ms.max(1));
+    let result = match a.op {
+        ClientOp::Put { value } => c.put(seq, value).map(|()| "ok".to_owned()),
+        ClientOp::Get => c.get(seq).map(|v| v.map_or("(none)".to_owned(), String::from)),
+    };
+    match result {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(e @ ClientError::NoReply { .. }) => failed(e),
+        Err(e) => failed(e),
+    }
+}
+
+/// Starts `n` nodes as child processes and waits for Ctrl-C (or SIGTERM), then stops them with
+/// SIGTERM (and SIGKILL after 3 s). If a node exits on its own, the others are stopped too.
+pub fn cluster(a: ClusterArgs) -> ExitCode {
+    if let Protocol::Paxos = a.protocol {
+        return usage("`quorum cluster paxos` is not implemented yet; use raft");
+    }
+    if !(1..=9).contains(&a.n) {
+        return usage(format!("-n must be between 1 and 9, got {}", a.n));
+    }
+    let Some(last_port) = a.base_port.checked_add(a.n as u16 - 1).filter(|_| a.base_port > 0) else {
+        return usage(format!("--base-port {} leaves no room for {} nodes", a.base_port, a.n));
+    };
+    let fault = match faults(&a.faults) {
+        Ok(_) => a.faults.clone(),
+        Err(e) => return usage(e),
+    };
+    match run_cluster(&a, last_port, &fault) {
+        Ok(code) => code,
+        Err(e) => failed(format!("{e:#}")),
+    }
+}
+
+struct Children(Vec<Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            #[allow(clippy::cast_possible_wrap)]
+            // SAFETY: kill(2) on our own child's pid has no memory effects.
+            unsafe {
+                libc::kill(c.id() as libc::pid_t, libc::SIGTERM);
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(3);
+        for c in &mut self.0 {
+            while Instant::now() < deadline && matches!(c.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if matches!(c.try_wait(), Ok(None)) {
+                let _ = c.kill();
+            }
+            let _ = c.wait();
+        }
+    }
+}
+
+fn run_cluster(a: &ClusterArgs, last_port: u16, f: &FaultArgs) -> Result<ExitCode> {
+    std::fs::create_dir_all(&a.data_dir).with_context(|| format!("cannot create {}", a.data_dir.display()))?;
+    let key_file = a.data_dir.join("cluster.key");
+    if !key_file.exists() {
+        ClusterKey::write_new(&key_file)?;
+    }
+    let peers: Vec<String> = (a.base_port..=last_port).map(|p| format!("127.0.0.1:{p}")).collect();
+    let peers = peers.join(",");
+    let exe = std::env::current_exe().context("cannot find the quorum executable")?;
+    let stop = stop_flag()?;
+    let mut children = Children(Vec::new());
+    for i in 0..a.n {
+        let dir = a.data_dir.join(format!("node-{i}"));
+        let child = std::process::Command::new(&exe)
+            .args(["node", "raft", "--id", &i.to_string(), "--peers", &peers])
+            .arg("--data-dir")
+            .arg(&dir)
+            .arg("--key-file")
+            .arg(&key_file)
+            .arg("--stats-file")
+            .arg(dir.join("stats.json"))
+            .args(["--fault-drop", &f.fault_drop.to_string()])
+            .args(["--fault-duplicate", &f.fault_duplicate.to_string()])
+            .args(["--fault-max-delay-ms", &f.fault_max_delay_ms.to_string()])
+            .args(["--fault-seed", &(f.fault_seed.wrapping_add(i as u64)).to_string()])
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot start node {i}"))?;
+        children.0.push(child);
+    }
+    println!("raft cluster of {} nodes on {peers} (data in {})", a.n, a.data_dir.display());
+    println!(
+        "try: {} client --peers {peers} --key-file {} put x",
+        exe.display(),
+        key_file.display()
+    );
+    println!("Ctrl-C stops the cluster");
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            drop(children);
+            eprintln!("cluster stopped");
+            return Ok(ExitCode::SUCCESS);
+        }
+        for (i, c) in children.0.iter_mut().enumerate() {
+            if let Ok(Some(status)) = c.try_wait() {
+                eprintln!("node {i} exited ({status}); stopping the cluster");
+                drop(children);
+                return Ok(ExitCode::from(1));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
