@@ -157,6 +157,7 @@ where
     let saved: Option<A::Storage> = storage.load()?;
     let epoch = next_epoch(&FileStore::open(&cfg.data_dir, "epoch")?)?;
     let socket = UdpSocket::bind(addr).map_err(|source| NodeError::Bind { addr, source })?;
+    grow_receive_buffer(&socket);
     let known = cfg.servers.len() + cfg.clients;
     let mut node = Node {
         actor: &actor,
@@ -435,5 +436,28 @@ fn log_change(id: usize, before: &Status, after: &Status) {
     }
     if after.commit > before.commit {
         tracing::info!(node = id, commit = after.commit, last = %after.last, "committed");
+    }
+}
+
+/// Asks for a 4 MiB receive buffer (the kernel caps it at `net.core.rmem_max`), so that a burst —
+/// many clients, or a flood — is queued rather than dropped while the node fsyncs. Best effort.
+fn grow_receive_buffer(socket: &UdpSocket) {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let size: libc::c_int = 4 << 20;
+        // SAFETY: setsockopt with a pointer to a live c_int and its exact size.
+        let rc = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&size as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            tracing::debug!(error = %std::io::Error::last_os_error(), "cannot grow the receive buffer");
+        }
     }
 }
