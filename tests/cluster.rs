@@ -80,6 +80,8 @@ struct Cluster {
     dir: tempfile::TempDir,
     peers: Vec<SocketAddr>,
     nodes: Vec<Option<Proc>>,
+    /// Extra flags for every node (the fault shim).
+    node_flags: Vec<String>,
 }
 
 impl Cluster {
@@ -90,7 +92,7 @@ impl Cluster {
         let out = Command::new(EXE).arg("keygen").arg(&key).output().expect("keygen runs");
         assert!(out.status.success(), "keygen: {}", String::from_utf8_lossy(&out.stderr));
         let peers = free_ports(n).into_iter().map(|p| SocketAddr::from(([127, 0, 0, 1], p))).collect();
-        Cluster { dir, peers, nodes: (0..n).map(|_| None).collect() }
+        Cluster { dir, peers, nodes: (0..n).map(|_| None).collect(), node_flags: Vec::new() }
     }
 
     fn started(n: usize) -> Cluster {
@@ -129,7 +131,8 @@ impl Cluster {
             .arg("--key-file")
             .arg(self.key_file())
             .arg("--stats-file")
-            .arg(self.stats_path(i));
+            .arg(self.stats_path(i))
+            .args(&self.node_flags);
         cmd
     }
 
@@ -284,20 +287,16 @@ fn check_linearizable(history: &[Call]) {
     assert!(tester.serialized_history().is_some(), "the history is not linearizable: {history:#?}");
 }
 
-/// Kills the leader with SIGKILL `cycles` times under a load of two clients, restarting it each
-/// time; then checks the history for linearizability and that every acknowledged put is in a
-/// majority of the nodes' saved logs.
-fn crash_restart(cycles: usize, pace: Duration, ops_per_client: u8) {
-    let mut c = Cluster::started(3);
-    let history: History = Arc::default();
-    let stop = Arc::new(AtomicBool::new(false));
-    let loaders: Vec<_> = (0..2u8)
+/// Starts two clients that each run `ops` operations (put, get, put, …, `pace` apart) until
+/// `stop`, recording them in `history`.
+fn start_load(c: &Cluster, history: &History, stop: &Arc<AtomicBool>, pace: Duration, ops: u8) -> Vec<std::thread::JoinHandle<()>> {
+    (0..2u8)
         .map(|number| {
             let mut client = c.client(number);
             let (history, stop) = (history.clone(), stop.clone());
             std::thread::spawn(move || {
                 let mut generation = 0;
-                for seq in 1..=ops_per_client {
+                for seq in 1..=ops {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
@@ -307,7 +306,17 @@ fn crash_restart(cycles: usize, pace: Duration, ops_per_client: u8) {
                 }
             })
         })
-        .collect();
+        .collect()
+}
+
+/// Kills the leader with SIGKILL `cycles` times under a load of two clients, restarting it each
+/// time; then checks the history for linearizability and that every acknowledged put is in a
+/// majority of the nodes' saved logs.
+fn crash_restart(cycles: usize, pace: Duration, ops_per_client: u8) {
+    let mut c = Cluster::started(3);
+    let history: History = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let loaders = start_load(&c, &history, &stop, pace, ops_per_client);
     // A third client proves after every restart that the cluster still serves.
     let mut probe = c.client(2);
     let mut probe_generation = 0;
@@ -316,6 +325,7 @@ fn crash_restart(cycles: usize, pace: Duration, ops_per_client: u8) {
     for cycle in 0..cycles {
         let leader = wait_for(Duration::from_secs(10), || c.leader())
             .unwrap_or_else(|| panic!("no leader before cycle {cycle}\n{}", c.logs()));
+        std::thread::sleep(Duration::from_millis(300)); // under load
         c.kill(leader);
         killed.push(leader);
         std::thread::sleep(Duration::from_millis(200));
@@ -360,6 +370,44 @@ fn crash_restart(cycles: usize, pace: Duration, ops_per_client: u8) {
         history.len(),
         acked.len()
     );
+}
+
+#[test]
+#[should_panic(expected = "not linearizable")]
+fn the_history_check_rejects_a_read_of_a_value_never_written() {
+    let t = Instant::now();
+    let ms = |m| t + Duration::from_millis(m);
+    check_linearizable(&[
+        Call { thread: (0, 0), op: RegisterOp::Write(Some('a')), put: None, invoked: ms(0), returned: Some((ms(1), RegisterRet::WriteOk)) },
+        Call { thread: (1, 0), op: RegisterOp::Read, put: None, invoked: ms(2), returned: Some((ms(3), RegisterRet::ReadOk(None))) },
+    ]);
+}
+
+#[test]
+fn cluster_behind_a_seeded_drop_duplicate_delay_shim_stays_linearizable() {
+    let mut c = Cluster::new(3);
+    c.node_flags = ["--fault-drop", "0.1", "--fault-duplicate", "0.2", "--fault-max-delay-ms", "20"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for i in 0..3 {
+        c.node_flags.extend(["--fault-seed".to_owned(), i.to_string()]);
+        c.start(i);
+        c.node_flags.truncate(6);
+    }
+    let history: History = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let loaders = start_load(&c, &history, &stop, Duration::from_millis(10), 15);
+    for l in loaders {
+        l.join().expect("a load client panicked");
+    }
+    let history = history.lock().expect("history").clone();
+    let answered = history.iter().filter(|h| h.returned.is_some()).count();
+    assert!(answered >= 20, "only {answered} of {} operations answered\n{}", history.len(), c.logs());
+    check_linearizable(&history);
+    let faults: u64 = (0..3).filter_map(|i| c.stats(i)).map(|s| s["fault_dropped"].as_u64().unwrap_or(0) + s["fault_duplicated"].as_u64().unwrap_or(0)).sum();
+    assert!(faults > 0, "the shim injected no fault");
+    eprintln!("fault shim: {answered}/{} operations answered, {faults} datagrams dropped or duplicated, linearizable", history.len());
 }
 
 #[test]
