@@ -3,8 +3,8 @@
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use quorum::check::{self, CheckOptions, CheckReport, Strategy};
 use quorum::bugs::PlantedBug;
+use quorum::check::{self, CheckOptions, CheckReport, Strategy};
 use quorum::paxos::model::{bug_config, NetworkKind, PaxosModelCfg};
 use quorum::paxos::Bug;
 use quorum::raft::model::RaftModelCfg;

@@ -160,7 +160,11 @@ fn faults(a: &FaultArgs) -> Result<FaultCfg> {
 fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn stop_flag() -> Result<Arc<AtomicBool>> {
@@ -179,7 +183,12 @@ pub fn node(a: NodeArgs) -> ExitCode {
         Err(e) => return usage(format!("{e:#}")),
     };
     if a.id >= servers.len() {
-        return usage(format!("--id {} is not a server: --peers lists {} servers (ids 0..{})", a.id, servers.len(), servers.len()));
+        return usage(format!(
+            "--id {} is not a server: --peers lists {} servers (ids 0..{})",
+            a.id,
+            servers.len(),
+            servers.len()
+        ));
     }
     if a.clients > 26 {
         return usage(format!("--clients must be at most 26, got {}", a.clients));
@@ -203,15 +212,8 @@ pub fn node(a: NodeArgs) -> ExitCode {
         clients: (n..n + a.clients).map(Id::from).collect(),
         bugs: BugSet::NONE,
     });
-    let cfg = NodeCfg {
-        id: a.id,
-        servers,
-        clients: a.clients,
-        data_dir: a.data_dir,
-        key,
-        stats_file: a.stats_file,
-        faults,
-    };
+    let cfg =
+        NodeCfg { id: a.id, servers, clients: a.clients, data_dir: a.data_dir, key, stats_file: a.stats_file, faults };
     match run_node(actor, &cfg, stop) {
         Ok(()) => ExitCode::SUCCESS,
         // Bad input: the address or the files on disk. Never start from scratch instead.
@@ -346,11 +348,7 @@ fn run_cluster(a: &ClusterArgs, last_port: u16, f: &FaultArgs) -> Result<ExitCod
         children.0.push(child);
     }
     println!("raft cluster of {} nodes on {peers} (data in {})", a.n, a.data_dir.display());
-    println!(
-        "try: {} client --peers {peers} --key-file {} put x",
-        exe.display(),
-        key_file.display()
-    );
+    println!("try: {} client --peers {peers} --key-file {} put x", exe.display(), key_file.display());
     println!("Ctrl-C stops the cluster");
     use std::io::Write as _;
     let _ = std::io::stdout().flush();

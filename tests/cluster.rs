@@ -143,7 +143,8 @@ impl Cluster {
             .append(true)
             .open(self.dir.path().join(format!("node-{i}.log")))
             .expect("open the node's log");
-        let child = self.node_command(i).stdin(Stdio::null()).stdout(Stdio::null()).stderr(log).spawn().expect("start a node");
+        let child =
+            self.node_command(i).stdin(Stdio::null()).stdout(Stdio::null()).stderr(log).spawn().expect("start a node");
         self.nodes[i] = Some(Proc(child));
     }
 
@@ -289,7 +290,13 @@ fn check_linearizable(history: &[Call]) {
 
 /// Starts two clients that each run `ops` operations (put, get, put, …, `pace` apart) until
 /// `stop`, recording them in `history`.
-fn start_load(c: &Cluster, history: &History, stop: &Arc<AtomicBool>, pace: Duration, ops: u8) -> Vec<std::thread::JoinHandle<()>> {
+fn start_load(
+    c: &Cluster,
+    history: &History,
+    stop: &Arc<AtomicBool>,
+    pace: Duration,
+    ops: u8,
+) -> Vec<std::thread::JoinHandle<()>> {
     (0..2u8)
         .map(|number| {
             let mut client = c.client(number);
@@ -361,7 +368,9 @@ fn crash_restart(cycles: usize, pace: Duration, ops_per_client: u8) {
     for (client, seq) in &acked {
         let holders = logs
             .iter()
-            .filter(|s| s.log.iter().any(|e| e.op.client == *client && e.op.seq == *seq && matches!(e.op.kind, OpKind::Put(_))))
+            .filter(|s| {
+                s.log.iter().any(|e| e.op.client == *client && e.op.seq == *seq && matches!(e.op.kind, OpKind::Put(_)))
+            })
             .count();
         assert!(holders >= 2, "acknowledged put{client}.{seq} is in {holders} of 3 logs");
     }
@@ -378,8 +387,20 @@ fn the_history_check_rejects_a_read_of_a_value_never_written() {
     let t = Instant::now();
     let ms = |m| t + Duration::from_millis(m);
     check_linearizable(&[
-        Call { thread: (0, 0), op: RegisterOp::Write(Some('a')), put: None, invoked: ms(0), returned: Some((ms(1), RegisterRet::WriteOk)) },
-        Call { thread: (1, 0), op: RegisterOp::Read, put: None, invoked: ms(2), returned: Some((ms(3), RegisterRet::ReadOk(None))) },
+        Call {
+            thread: (0, 0),
+            op: RegisterOp::Write(Some('a')),
+            put: None,
+            invoked: ms(0),
+            returned: Some((ms(1), RegisterRet::WriteOk)),
+        },
+        Call {
+            thread: (1, 0),
+            op: RegisterOp::Read,
+            put: None,
+            invoked: ms(2),
+            returned: Some((ms(3), RegisterRet::ReadOk(None))),
+        },
     ]);
 }
 
@@ -405,9 +426,15 @@ fn cluster_behind_a_seeded_drop_duplicate_delay_shim_stays_linearizable() {
     let answered = history.iter().filter(|h| h.returned.is_some()).count();
     assert!(answered >= 20, "only {answered} of {} operations answered\n{}", history.len(), c.logs());
     check_linearizable(&history);
-    let faults: u64 = (0..3).filter_map(|i| c.stats(i)).map(|s| s["fault_dropped"].as_u64().unwrap_or(0) + s["fault_duplicated"].as_u64().unwrap_or(0)).sum();
+    let faults: u64 = (0..3)
+        .filter_map(|i| c.stats(i))
+        .map(|s| s["fault_dropped"].as_u64().unwrap_or(0) + s["fault_duplicated"].as_u64().unwrap_or(0))
+        .sum();
     assert!(faults > 0, "the shim injected no fault");
-    eprintln!("fault shim: {answered}/{} operations answered, {faults} datagrams dropped or duplicated, linearizable", history.len());
+    eprintln!(
+        "fault shim: {answered}/{} operations answered, {faults} datagrams dropped or duplicated, linearizable",
+        history.len()
+    );
 }
 
 #[test]
@@ -520,7 +547,7 @@ fn a_live_node_accepts_none_of_100k_random_mutated_spoofed_or_replayed_datagrams
     let mut send = |bytes: &[u8]| {
         let _ = attacker.send_to(bytes, target);
         sent += 1;
-        if sent % 100 == 0 {
+        if sent.is_multiple_of(100) {
             // Pace the flood so that the kernel's socket buffer drops little of it.
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -639,12 +666,15 @@ fn quorum_cluster_starts_serves_and_stops_cleanly_on_sigint() {
     unsafe {
         libc::kill(child.0.id() as libc::pid_t, libc::SIGINT);
     }
-    let status = wait_for(Duration::from_secs(10), || child.0.try_wait().ok().flatten()).expect("the cluster stops within 10 s");
+    let status =
+        wait_for(Duration::from_secs(10), || child.0.try_wait().ok().flatten()).expect("the cluster stops within 10 s");
     assert!(status.success(), "{status}");
     // Every node's stats file says it stopped (its pid is gone).
     for i in 0..3 {
-        let stats: Json = serde_json::from_str(&std::fs::read_to_string(dir.path().join(format!("node-{i}/stats.json"))).expect("stats"))
-            .expect("json");
+        let stats: Json = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join(format!("node-{i}/stats.json"))).expect("stats"),
+        )
+        .expect("json");
         let pid = stats["pid"].as_u64().expect("pid") as i32;
         // SAFETY: signal 0 only checks for existence.
         let alive = unsafe { libc::kill(pid, 0) } == 0;
@@ -664,9 +694,15 @@ fn bad_flags_addresses_and_key_files_exit_2_with_a_clear_error() {
     let data = c.dir.path().join("d");
     let data = data.to_str().expect("utf-8 path");
     for (args, says) in [
-        (vec!["node", "raft", "--id", "0", "--peers", "127.0.0.1", "--data-dir", data, "--key-file", key], "bad address"),
+        (
+            vec!["node", "raft", "--id", "0", "--peers", "127.0.0.1", "--data-dir", data, "--key-file", key],
+            "bad address",
+        ),
         (vec!["node", "raft", "--id", "5", "--peers", &peers, "--data-dir", data, "--key-file", key], "--id 5"),
-        (vec!["node", "raft", "--id", "0", "--peers", &peers, "--data-dir", data, "--key-file", "/nonexistent/k"], "/nonexistent/k"),
+        (
+            vec!["node", "raft", "--id", "0", "--peers", &peers, "--data-dir", data, "--key-file", "/nonexistent/k"],
+            "/nonexistent/k",
+        ),
         (vec!["node", "raft", "--id", "0", "--peers", &peers, "--data-dir", data, "--key-file", bad_key], "hex digits"),
         (vec!["client", "--peers", "x:y", "--key-file", key, "get"], "bad address"),
         (vec!["client", "--peers", &peers, "--key-file", key, "put", "xy"], "xy"),

@@ -102,7 +102,9 @@ impl RaftClient {
                 self.socket.set_read_timeout(Some(left))?;
                 let (len, src) = match self.socket.recv_from(&mut buf) {
                     Ok(r) => r,
-                    Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => break,
+                    Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                        break
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
                     Err(e) => return Err(e.into()),
                 };

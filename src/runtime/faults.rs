@@ -26,11 +26,14 @@ impl FaultCfg {
     }
 }
 
+/// A held datagram: when it is due, a tie-breaker keeping send order, where to, what.
+type Held = Reverse<(Instant, u64, SocketAddr, Vec<u8>)>;
+
 /// Datagrams held back, by the time they are due.
 pub struct FaultShim {
     cfg: FaultCfg,
     rng: StdRng,
-    held: BinaryHeap<Reverse<(Instant, u64, SocketAddr, Vec<u8>)>>,
+    held: BinaryHeap<Held>,
     counter: u64,
     pub dropped: u64,
     pub duplicated: u64,

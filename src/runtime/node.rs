@@ -262,7 +262,9 @@ where
                             }
                         }
                     }
-                    Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => break,
+                    Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                        break
+                    }
                     // E.g. ICMP port unreachable reported on Linux for an earlier send, or a
                     // signal (the stop flag is checked next): not failures.
                     Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
@@ -316,7 +318,12 @@ where
     }
 
     /// Ends a step: logs what changed, then executes its commands.
-    fn step_done(&mut self, state: &mut A::State, next: A::State, commands: Vec<CommandOf<A>>) -> Result<(), NodeError> {
+    fn step_done(
+        &mut self,
+        state: &mut A::State,
+        next: A::State,
+        commands: Vec<CommandOf<A>>,
+    ) -> Result<(), NodeError> {
         self.stats.steps += 1;
         if next != *state {
             let status = A::status(&next);
@@ -372,7 +379,8 @@ where
             },
         };
         self.seq += 1;
-        let header = Header { cluster: self.cfg.key.cluster_id(), sender: self.cfg.id as u64, epoch: self.epoch, seq: self.seq };
+        let header =
+            Header { cluster: self.cfg.key.cluster_id(), sender: self.cfg.id as u64, epoch: self.epoch, seq: self.seq };
         let bytes = match wire::seal(&self.cfg.key, &header, msg) {
             Ok(b) => b,
             Err(e) => {
@@ -427,7 +435,12 @@ where
     }
 }
 
-type CommandOf<A> = Command<<A as stateright::actor::Actor>::Msg, <A as stateright::actor::Actor>::Timer, <A as stateright::actor::Actor>::Random, <A as stateright::actor::Actor>::Storage>;
+type CommandOf<A> = Command<
+    <A as stateright::actor::Actor>::Msg,
+    <A as stateright::actor::Actor>::Timer,
+    <A as stateright::actor::Actor>::Random,
+    <A as stateright::actor::Actor>::Storage,
+>;
 
 /// Role changes and commits at info, as the design asks.
 fn log_change(id: usize, before: &Status, after: &Status) {

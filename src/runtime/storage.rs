@@ -91,7 +91,8 @@ impl FileStore {
 
 /// The record's bytes: header, then the postcard payload.
 pub fn encode<T: Serialize>(path: &Path, value: &T) -> Result<Vec<u8>, StorageError> {
-    let payload = postcard::to_stdvec(value).map_err(|source| StorageError::Encode { path: path.to_owned(), source })?;
+    let payload =
+        postcard::to_stdvec(value).map_err(|source| StorageError::Encode { path: path.to_owned(), source })?;
     let mut out = Vec::with_capacity(HEADER + payload.len());
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());

@@ -132,7 +132,8 @@ impl ClusterKey {
 
     fn mac(&self) -> HmacSha256 {
         // HMAC takes keys of any length: this cannot fail.
-        <HmacSha256 as KeyInit>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
+        <HmacSha256 as KeyInit>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
     }
 }
 
