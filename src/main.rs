@@ -34,12 +34,13 @@ enum Command {
         json: bool,
     },
     /// Run one node of a real cluster: the same actor as in the model, over authenticated UDP,
-    /// with its state fsynced in --data-dir (raft only for now).
+    /// with its state fsynced in --data-dir.
     Node(runtime_cli::NodeArgs),
     /// Start a local cluster of `quorum node` processes on 127.0.0.1; Ctrl-C stops them all.
     Cluster(runtime_cli::ClusterArgs),
-    /// Talk to a running Raft cluster. Its state machine is a single register holding one
-    /// character: `put V` writes V, `get` reads it (keys are a later extension).
+    /// Talk to a running cluster. Raft's state machine is a single register holding one
+    /// character: `put V` writes V, `get` reads it (keys are a later extension). Paxos:
+    /// `propose V` prints the single chosen value.
     Client(runtime_cli::ClientArgs),
     /// Write a fresh random cluster key (64 hex digits) to FILE, which must not exist.
     Keygen { file: std::path::PathBuf },

@@ -7,7 +7,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use quorum::raft::server::ServerCfg;
 use quorum::raft::{BugSet, RaftActor};
-use quorum::runtime::client::{ClientError, RaftClient, SeqFile};
+use quorum::paxos::{PaxosActor, Role};
+use quorum::runtime::client::{ClientError, PaxosClient, RaftClient, SeqFile};
 use quorum::runtime::faults::FaultCfg;
 use quorum::runtime::storage::StorageError;
 use quorum::runtime::wire::ClusterKey;
@@ -39,11 +40,74 @@ pub struct NodeArgs {
     /// Client ids accepted after the servers' (clients 0..N)
     #[arg(long, default_value_t = 8)]
     clients: usize,
+    #[command(flatten)]
+    layout: LayoutArgs,
     /// Write counters and status as JSON to this file every 100 ms
     #[arg(long)]
     stats_file: Option<PathBuf>,
     #[command(flatten)]
     faults: FaultArgs,
+}
+
+/// (paxos) Which --peers play which role, in the model's order: acceptors, then proposers, then
+/// learners.
+#[derive(Args, Clone, Copy)]
+pub struct LayoutArgs {
+    /// (paxos) Number of proposers [default: 1]
+    #[arg(long)]
+    proposers: Option<usize>,
+    /// (paxos) Number of learners [default: 1]
+    #[arg(long)]
+    learners: Option<usize>,
+}
+
+/// The Paxos roles of `n` servers: acceptors `0..a`, proposers, learners (the model's layout).
+#[derive(Clone, Copy, Debug)]
+pub struct PaxosLayout {
+    acceptors: usize,
+    proposers: usize,
+    learners: usize,
+}
+
+impl PaxosLayout {
+    fn new(n: usize, l: LayoutArgs) -> Result<PaxosLayout> {
+        let (p, ls) = (l.proposers.unwrap_or(1), l.learners.unwrap_or(1));
+        if p == 0 || ls == 0 {
+            bail!("paxos needs at least one proposer and one learner");
+        }
+        match n.checked_sub(p + ls).filter(|a| *a >= 1) {
+            Some(acceptors) => Ok(PaxosLayout { acceptors, proposers: p, learners: ls }),
+            None => bail!("paxos: {n} servers in --peers leave no acceptor after {p} proposer(s) and {ls} learner(s)"),
+        }
+    }
+
+    fn ids(first: usize, count: usize) -> Vec<Id> {
+        (first..first + count).map(Id::from).collect()
+    }
+
+    fn role(&self, id: usize) -> Role {
+        let acceptors = Self::ids(0, self.acceptors);
+        let proposers = Self::ids(self.acceptors, self.proposers);
+        let learners = Self::ids(self.acceptors + self.proposers, self.learners);
+        if id < self.acceptors {
+            Role::Acceptor { learners }
+        } else if id < self.acceptors + self.proposers {
+            Role::Proposer { acceptors, first_proposer: proposers[0], own_value: None }
+        } else {
+            Role::Learner { acceptors: self.acceptors, proposers }
+        }
+    }
+
+    fn servers(&self) -> usize {
+        self.acceptors + self.proposers + self.learners
+    }
+}
+
+fn reject_layout(protocol: Protocol, l: LayoutArgs) -> Result<()> {
+    if matches!(protocol, Protocol::Raft) && (l.proposers.is_some() || l.learners.is_some()) {
+        bail!("--proposers and --learners apply to paxos, not raft");
+    }
+    Ok(())
 }
 
 /// The fault shim on the send path (off by default).
@@ -76,6 +140,8 @@ pub struct ClusterArgs {
     #[arg(long, default_value = "quorum-data")]
     data_dir: PathBuf,
     #[command(flatten)]
+    layout: LayoutArgs,
+    #[command(flatten)]
     faults: FaultArgs,
 }
 
@@ -99,6 +165,8 @@ pub struct ClientArgs {
     /// Wait for a reply this long per attempt
     #[arg(long, default_value_t = 500)]
     timeout_ms: u64,
+    #[command(flatten)]
+    layout: LayoutArgs,
     #[command(subcommand)]
     op: ClientOp,
 }
@@ -109,6 +177,9 @@ enum ClientOp {
     Put { value: char },
     /// Read the register (prints the value, or "(none)" if never written)
     Get,
+    /// Paxos: propose one character; prints the chosen value (maybe another client's), as
+    /// decided by the proposer and read back from a learner
+    Propose { value: char },
 }
 
 fn usage(msg: impl std::fmt::Display) -> ExitCode {
@@ -176,8 +247,8 @@ fn stop_flag() -> Result<Arc<AtomicBool>> {
 }
 
 pub fn node(a: NodeArgs) -> ExitCode {
-    if let Protocol::Paxos = a.protocol {
-        return usage("`quorum node paxos` is not implemented yet; use raft");
+    if let Err(e) = reject_layout(a.protocol, a.layout) {
+        return usage(e);
     }
     let servers = match parse_peers(&a.peers) {
         Ok(s) => s,
@@ -208,14 +279,27 @@ pub fn node(a: NodeArgs) -> ExitCode {
         Err(e) => return failed(format!("{e:#}")),
     };
     let n = servers.len();
-    let actor = RaftActor::Server(ServerCfg {
-        servers: (0..n).map(Id::from).collect(),
-        clients: (n..n + a.clients).map(Id::from).collect(),
-        bugs: BugSet::NONE,
-    });
+    let paxos = match a.protocol {
+        Protocol::Raft => None,
+        Protocol::Paxos => match PaxosLayout::new(n, a.layout) {
+            Ok(l) => Some(l),
+            Err(e) => return usage(e),
+        },
+    };
     let cfg =
         NodeCfg { id: a.id, servers, clients: a.clients, data_dir: a.data_dir, key, stats_file: a.stats_file, faults };
-    match run_node(actor, &cfg, stop) {
+    let result = match paxos {
+        None => {
+            let actor = RaftActor::Server(ServerCfg {
+                servers: (0..n).map(Id::from).collect(),
+                clients: (n..n + a.clients).map(Id::from).collect(),
+                bugs: BugSet::NONE,
+            });
+            run_node(actor, &cfg, stop)
+        }
+        Some(layout) => run_node(PaxosActor { role: layout.role(a.id), bugs: quorum::paxos::BugSet::NONE }, &cfg, stop),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         // Bad input: the address or the files on disk. Never start from scratch instead.
         Err(e @ (NodeError::BadId { .. } | NodeError::Bind { .. })) => usage(e),
@@ -244,6 +328,12 @@ pub fn client(a: ClientArgs) -> ExitCode {
         Ok(k) => k,
         Err(e) => return usage(e),
     };
+    if let ClientOp::Propose { value } = a.op {
+        return propose(&a, servers, key, value);
+    }
+    if a.layout.proposers.is_some() || a.layout.learners.is_some() {
+        return usage("--proposers and --learners apply to `propose` (paxos)");
+    }
     let seq_dir = a.seq_dir.clone().unwrap_or_else(|| match a.key_file.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
@@ -261,6 +351,7 @@ pub fn client(a: ClientArgs) -> ExitCode {
     let result = match a.op {
         ClientOp::Put { value } => c.put(seq, value).map(|()| "ok".to_owned()),
         ClientOp::Get => c.get(seq).map(|v| v.map_or("(none)".to_owned(), String::from)),
+        ClientOp::Propose { .. } => return usage("propose is a paxos operation"),
     };
     match result {
         Ok(line) => {
@@ -272,11 +363,43 @@ pub fn client(a: ClientArgs) -> ExitCode {
     }
 }
 
+/// Paxos: the model client's round trip; the client's proposer and learner are picked by its
+/// number as in the model (`number % proposers`, `number % learners`).
+fn propose(a: &ClientArgs, servers: Vec<SocketAddr>, key: ClusterKey, value: char) -> ExitCode {
+    let layout = match PaxosLayout::new(servers.len(), a.layout) {
+        Ok(l) => l,
+        Err(e) => return usage(e),
+    };
+    let number = usize::from(a.client);
+    let proposer = layout.acceptors + number % layout.proposers;
+    let learner = layout.acceptors + layout.proposers + number % layout.learners;
+    let id = layout.servers() + number;
+    let mut c = match PaxosClient::new(servers, key, id, proposer, learner) {
+        Ok(c) => c,
+        Err(e) => return failed(e),
+    };
+    c.attempts = a.attempts.max(1);
+    c.timeout = Duration::from_millis(a.timeout_ms.max(1));
+    match c.propose(value) {
+        Ok((decided, read)) if decided == read => {
+            println!("{decided}");
+            ExitCode::SUCCESS
+        }
+        Ok((decided, read)) => failed(format!("the proposer decided {decided} but the learner read {read}")),
+        Err(e) => failed(e),
+    }
+}
+
 /// Starts `n` nodes as child processes and waits for Ctrl-C (or SIGTERM), then stops them with
 /// SIGTERM (and SIGKILL after 3 s). If a node exits on its own, the others are stopped too.
 pub fn cluster(a: ClusterArgs) -> ExitCode {
+    if let Err(e) = reject_layout(a.protocol, a.layout) {
+        return usage(e);
+    }
     if let Protocol::Paxos = a.protocol {
-        return usage("`quorum cluster paxos` is not implemented yet; use raft");
+        if let Err(e) = PaxosLayout::new(a.n, a.layout) {
+            return usage(e);
+        }
     }
     if !(1..=9).contains(&a.n) {
         return usage(format!("-n must be between 1 and 9, got {}", a.n));
@@ -331,8 +454,15 @@ fn run_cluster(a: &ClusterArgs, last_port: u16, f: &FaultArgs) -> Result<ExitCod
     let mut children = Children(Vec::new());
     for i in 0..a.n {
         let dir = a.data_dir.join(format!("node-{i}"));
-        let child = std::process::Command::new(&exe)
-            .args(["node", "raft", "--id", &i.to_string(), "--peers", &peers])
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.args(["node", a.protocol.name(), "--id", &i.to_string(), "--peers", &peers]);
+        if let Some(p) = a.layout.proposers {
+            cmd.args(["--proposers", &p.to_string()]);
+        }
+        if let Some(l) = a.layout.learners {
+            cmd.args(["--learners", &l.to_string()]);
+        }
+        let child = cmd
             .arg("--data-dir")
             .arg(&dir)
             .arg("--key-file")
@@ -351,8 +481,18 @@ fn run_cluster(a: &ClusterArgs, last_port: u16, f: &FaultArgs) -> Result<ExitCod
             .with_context(|| format!("cannot start node {i}"))?;
         children.0.push(child);
     }
-    println!("raft cluster of {} nodes on {peers} (data in {})", a.n, a.data_dir.display());
-    println!("try: {} client --peers {peers} --key-file {} put x", exe.display(), key_file.display());
+    println!("{} cluster of {} nodes on {peers} (data in {})", a.protocol.name(), a.n, a.data_dir.display());
+    let (layout, example) = match a.protocol {
+        Protocol::Raft => (String::new(), "put x"),
+        Protocol::Paxos => {
+            let flags: Vec<String> = [("--proposers", a.layout.proposers), ("--learners", a.layout.learners)]
+                .into_iter()
+                .filter_map(|(f, v)| v.map(|v| format!(" {f} {v}")))
+                .collect();
+            (flags.concat(), "propose x")
+        }
+    };
+    println!("try: {} client --peers {peers} --key-file {}{layout} {example}", exe.display(), key_file.display());
     println!("Ctrl-C stops the cluster");
     use std::io::Write as _;
     let _ = std::io::stdout().flush();

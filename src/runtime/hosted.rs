@@ -124,21 +124,43 @@ impl Hosted for RaftActor {
 }
 
 impl Hosted for PaxosActor {
+    /// term: the acceptor's promised round, the proposer's round; commit: 1 once the acceptor
+    /// accepted, the proposer was told the decision, the learner learned.
     fn status(state: &PaxosState) -> Status {
-        let role = match state {
-            PaxosState::Acceptor(_) => "acceptor",
-            PaxosState::Proposer(_) => "proposer",
-            PaxosState::Learner(_) => "learner",
-            PaxosState::Client(_) => "client",
+        let (role, term, commit, last) = match state {
+            PaxosState::Acceptor(s) => (
+                "acceptor",
+                s.promised.map_or(0, |b| b.round),
+                u64::from(s.accepted.is_some()),
+                s.accepted.map_or_else(String::new, |(b, v)| format!("accepted {b:?}={v}")),
+            ),
+            PaxosState::Proposer(s) => {
+                ("proposer", s.round, u64::from(s.decided.is_some()), s.decided.map_or_else(String::new, |v| format!("decided {v}")))
+            }
+            PaxosState::Learner(s) => {
+                ("learner", 0, u64::from(s.learned.is_some()), s.learned.map_or_else(String::new, |v| format!("learned {v}")))
+            }
+            PaxosState::Client(_) => ("client", 0, 0, String::new()),
         };
-        Status { role: role.to_owned(), last: format!("{state:?}"), ..Status::default() }
+        Status { role: role.to_owned(), term: term.into(), commit, log_len: 0, last }
     }
 
-    fn admit_msg(_state: &PaxosState, _msg: &PaxosMsg) -> Guard {
-        Guard::Deliver
+    /// Ballot rounds are u8: a proposer at round 255 starts no new ballot.
+    fn admit_msg(state: &PaxosState, msg: &PaxosMsg) -> Guard {
+        match (state, msg) {
+            (PaxosState::Proposer(s), PaxosMsg::Propose(_)) if s.round == u8::MAX && s.proposal.is_none() => {
+                Guard::Refuse("round space exhausted: Paxos rounds are u8 in this implementation")
+            }
+            _ => Guard::Deliver,
+        }
     }
 
-    fn admit_timeout(_state: &PaxosState, _timer: &PaxosTimer) -> Guard {
-        Guard::Deliver
+    fn admit_timeout(state: &PaxosState, timer: &PaxosTimer) -> Guard {
+        match (state, timer) {
+            (PaxosState::Proposer(s), PaxosTimer::Retry) if s.round == u8::MAX => {
+                Guard::Refuse("round space exhausted: Paxos rounds are u8 in this implementation")
+            }
+            _ => Guard::Deliver,
+        }
     }
 }
