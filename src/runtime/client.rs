@@ -81,7 +81,9 @@ impl Endpoint {
             let (len, src) = match self.socket.recv_from(&mut buf) {
                 Ok(r) => r,
                 Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => break,
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::Interrupted) => {
+                Err(e)
+                    if matches!(e.kind(), std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::Interrupted) =>
+                {
                     continue
                 }
                 Err(e) => return Err(e.into()),
@@ -163,7 +165,13 @@ pub struct PaxosClient {
 
 impl PaxosClient {
     /// Actor `id`, talking to server ids `proposer` and `learner`.
-    pub fn new(servers: Vec<SocketAddr>, key: ClusterKey, id: usize, proposer: usize, learner: usize) -> Result<PaxosClient, ClientError> {
+    pub fn new(
+        servers: Vec<SocketAddr>,
+        key: ClusterKey,
+        id: usize,
+        proposer: usize,
+        learner: usize,
+    ) -> Result<PaxosClient, ClientError> {
         Ok(PaxosClient {
             end: Endpoint::new(servers, key, id)?,
             proposer,
@@ -186,7 +194,12 @@ impl PaxosClient {
         Ok((decided, read))
     }
 
-    fn ask(&mut self, to: usize, msg: &PaxosMsg, answer: impl Fn(PaxosMsg) -> Option<Value>) -> Result<Value, ClientError> {
+    fn ask(
+        &mut self,
+        to: usize,
+        msg: &PaxosMsg,
+        answer: impl Fn(PaxosMsg) -> Option<Value>,
+    ) -> Result<Value, ClientError> {
         for _ in 0..self.attempts {
             self.end.send(to, msg)?;
             let deadline = Instant::now() + self.timeout;

@@ -134,12 +134,18 @@ impl Hosted for PaxosActor {
                 u64::from(s.accepted.is_some()),
                 s.accepted.map_or_else(String::new, |(b, v)| format!("accepted {b:?}={v}")),
             ),
-            PaxosState::Proposer(s) => {
-                ("proposer", s.round, u64::from(s.decided.is_some()), s.decided.map_or_else(String::new, |v| format!("decided {v}")))
-            }
-            PaxosState::Learner(s) => {
-                ("learner", 0, u64::from(s.learned.is_some()), s.learned.map_or_else(String::new, |v| format!("learned {v}")))
-            }
+            PaxosState::Proposer(s) => (
+                "proposer",
+                s.round,
+                u64::from(s.decided.is_some()),
+                s.decided.map_or_else(String::new, |v| format!("decided {v}")),
+            ),
+            PaxosState::Learner(s) => (
+                "learner",
+                0,
+                u64::from(s.learned.is_some()),
+                s.learned.map_or_else(String::new, |v| format!("learned {v}")),
+            ),
             PaxosState::Client(_) => ("client", 0, 0, String::new()),
         };
         Status { role: role.to_owned(), term: term.into(), commit, log_len: 0, last }
