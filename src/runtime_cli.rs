@@ -125,6 +125,10 @@ pub struct FaultArgs {
     /// Seed of the fault shim's choices
     #[arg(long, default_value_t = 0)]
     fault_seed: u64,
+    /// Partition the servers as this file says, re-read every 100 ms: groups of ids separated
+    /// by '|', e.g. "0|1,2"; absent or empty: no partition. Give every node the same file.
+    #[arg(long, value_name = "FILE")]
+    fault_partition_file: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -226,6 +230,7 @@ fn faults(a: &FaultArgs) -> Result<FaultCfg> {
         drop: a.fault_drop,
         duplicate: a.fault_duplicate,
         max_delay: Duration::from_millis(a.fault_max_delay_ms),
+        partition_file: a.fault_partition_file.clone(),
     })
 }
 
@@ -473,6 +478,11 @@ fn run_cluster(a: &ClusterArgs, last_port: u16, f: &FaultArgs) -> Result<ExitCod
             .args(["--fault-duplicate", &f.fault_duplicate.to_string()])
             .args(["--fault-max-delay-ms", &f.fault_max_delay_ms.to_string()])
             .args(["--fault-seed", &(f.fault_seed.wrapping_add(i as u64)).to_string()])
+            .args(
+                f.fault_partition_file
+                    .iter()
+                    .flat_map(|p| [std::ffi::OsStr::new("--fault-partition-file"), p.as_os_str()]),
+            )
             .stdin(std::process::Stdio::null())
             // Their own process group: a terminal's Ctrl-C reaches only us, and we stop them in
             // order (SIGTERM, then SIGKILL after 3 s) instead of racing their exits.

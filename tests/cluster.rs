@@ -759,3 +759,49 @@ fn paxos_cluster_chooses_one_of_two_concurrent_proposals_and_keeps_it_across_kil
     let later = c.cli(&["--client", "2", "propose", "c"]);
     assert_eq!(stdout(&later), chosen, "{}\n{}", String::from_utf8_lossy(&later.stderr), c.logs());
 }
+
+#[test]
+fn partitioned_leader_cannot_commit_while_the_majority_does_and_all_converge_after_healing() {
+    let mut c = Cluster::new(3);
+    let partition = c.dir.path().join("partition");
+    c.node_flags = vec!["--fault-partition-file".to_owned(), partition.display().to_string()];
+    for i in 0..3 {
+        c.start(i);
+    }
+    let history: History = Arc::default();
+    let mut client = c.client(0);
+    let mut generation = 0;
+    assert!(record(&history, &mut client, &mut generation, 1, Some(unique_value(0, 1))), "{}", c.logs());
+    let old = wait_for(Duration::from_secs(10), || c.leader()).expect("a leader");
+    let others: Vec<String> = (0..3).filter(|i| *i != old).map(|i| i.to_string()).collect();
+    std::fs::write(&partition, format!("{old}|{}", others.join(","))).expect("write the partition");
+    std::thread::sleep(Duration::from_millis(300)); // every node re-reads it within 100 ms
+    let cut_commit = c.stats(old).expect("stats")["status"]["commit"].clone();
+
+    // The majority side elects a leader and commits; the old leader, alone, cannot.
+    for seq in 2..=5 {
+        let value = (seq % 2 == 1).then(|| unique_value(0, seq));
+        assert!(record(&history, &mut client, &mut generation, seq, value), "the majority did not serve\n{}", c.logs());
+    }
+    let new = c.leader().expect("a leader on the majority side");
+    assert_ne!(new, old);
+    let s = c.stats(old).expect("stats");
+    assert_eq!(s["status"]["commit"], cut_commit, "the cut-off leader committed: {s}");
+    assert!(s["fault_partitioned"].as_u64() > Some(0), "{s}");
+
+    // Heal: everyone ends with the same log, all of it committed.
+    std::fs::remove_file(&partition).expect("heal");
+    let converged = wait_for(Duration::from_secs(10), || {
+        let logs: Vec<RaftStorage> = (0..3)
+            .map(|i| FileStore::open(&c.node_dir(i), "state").ok()?.load::<RaftStorage>().ok()?)
+            .collect::<Option<_>>()?;
+        let commits: Vec<Json> =
+            (0..3).map(|i| c.stats(i).map(|s| s["status"]["commit"].clone())).collect::<Option<_>>()?;
+        let same = logs.iter().all(|l| l.log == logs[0].log)
+            && commits.iter().all(|x| x.as_u64() == Some(logs[0].log.len() as u64));
+        same.then_some(logs[0].log.len())
+    });
+    assert!(converged.is_some(), "the nodes did not converge after healing\n{}", c.logs());
+    assert!(record(&history, &mut client, &mut generation, 6, None), "no read after healing");
+    check_linearizable(&history.lock().expect("history"));
+}

@@ -18,9 +18,14 @@ pub struct FaultCfg {
     pub duplicate: f64,
     /// Each datagram (and each copy) is held back by a uniform time in `0..=max_delay`.
     pub max_delay: Duration,
+    /// A file naming a partition, read every 100 ms (see [`read_partition`]); absent or empty:
+    /// no partition. The same file can be given to every node, and a test or an operator
+    /// partitions and heals the cluster by writing and removing it.
+    pub partition_file: Option<std::path::PathBuf>,
 }
 
 impl FaultCfg {
+    /// Whether the send-path shim (drop, duplicate, delay) is on.
     pub fn is_active(&self) -> bool {
         self.drop > 0.0 || self.duplicate > 0.0 || !self.max_delay.is_zero()
     }
@@ -84,5 +89,41 @@ impl FaultShim {
     /// When the next held datagram is due.
     pub fn next_due(&self) -> Option<Instant> {
         self.held.peek().map(|Reverse((at, ..))| *at)
+    }
+}
+
+/// The servers that node `me` may talk to under the partition in `text`: groups of server ids
+/// separated by `|`, ids by `,` — e.g. `0|1,2` cuts server 0 off from 1 and 2. `None` (no
+/// partition) for an empty text; a server in no group is cut off from every other server.
+/// Clients are never partitioned. Unparsable text is an error (the node then keeps the previous
+/// partition and logs it).
+pub fn read_partition(text: &str, me: usize) -> Result<Option<Vec<usize>>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let mut groups = Vec::new();
+    for group in text.split('|') {
+        let ids: Result<Vec<usize>, _> =
+            group.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::parse::<usize>).collect();
+        groups.push(ids.map_err(|e| format!("bad partition '{text}': {e}"))?);
+    }
+    if let Some(mine) = groups.into_iter().find(|g| g.contains(&me)) {
+        return Ok(Some(mine));
+    }
+    Ok(Some(vec![me]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partition_file_names_the_group_a_node_may_reach() {
+        assert_eq!(read_partition("", 1), Ok(None));
+        assert_eq!(read_partition("0|1,2\n", 1), Ok(Some(vec![1, 2])));
+        assert_eq!(read_partition("0|1,2", 0), Ok(Some(vec![0])));
+        assert_eq!(read_partition("0|1", 2), Ok(Some(vec![2])));
+        assert!(read_partition("0|x", 0).is_err());
     }
 }

@@ -61,7 +61,7 @@ pub enum NodeError {
 }
 
 /// Counters, readable in the stats file. Every datagram received ends up in exactly one of
-/// `accepted` or a `rejected_*` counter.
+/// `accepted`, a `rejected_*` counter or (from across a partition) `fault_partitioned`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
     pub id: usize,
@@ -87,6 +87,8 @@ pub struct Stats {
     pub steps: u64,
     pub fault_dropped: u64,
     pub fault_duplicated: u64,
+    /// Datagrams to or from a server on the other side of the partition, not sent or dropped.
+    pub fault_partitioned: u64,
     pub status: Status,
 }
 
@@ -101,6 +103,7 @@ impl Stats {
             Reject::UnknownSender => self.rejected_unknown_sender += 1,
             Reject::AddrMismatch => self.rejected_addr_mismatch += 1,
             Reject::Replayed => self.rejected_replayed += 1,
+            Reject::Partitioned => {} // counted as fault_partitioned
         }
     }
 
@@ -138,6 +141,8 @@ struct Node<'a, A: Hosted> {
     epoch: u64,
     seq: u64,
     shim: Option<FaultShim>,
+    /// The servers this node may talk to (None: all), from the partition file.
+    reachable: Option<Vec<usize>>,
     stats: Stats,
 }
 
@@ -171,6 +176,7 @@ where
         epoch,
         seq: 0,
         shim: cfg.faults.is_active().then(|| FaultShim::new(cfg.faults.clone())),
+        reachable: None,
         stats: Stats { id: cfg.id, pid: std::process::id(), epoch, ..Stats::default() },
     };
     tracing::info!(node = cfg.id, %addr, epoch, recovered = saved.is_some(), "starting");
@@ -199,6 +205,7 @@ where
         while !stop.load(Ordering::Relaxed) {
             let now = Instant::now();
             if now >= next_tick {
+                self.read_partition();
                 if written != self.stats {
                     self.write_stats();
                     written = self.stats.clone();
@@ -311,6 +318,10 @@ where
         if !guard.accept(header.epoch, header.seq) {
             return Err(Reject::Replayed);
         }
+        if !self.reaches(sender) {
+            self.stats.fault_partitioned += 1;
+            return Err(Reject::Partitioned);
+        }
         if sender >= servers {
             self.client_addrs.insert(sender, src);
         }
@@ -366,8 +377,30 @@ where
         Ok(())
     }
 
+    /// Whether the partition (if any) lets this node talk to actor `id` (clients always pass).
+    fn reaches(&self, id: usize) -> bool {
+        id >= self.cfg.servers.len() || self.reachable.as_ref().is_none_or(|r| r.contains(&id))
+    }
+
+    fn read_partition(&mut self) {
+        let Some(path) = &self.cfg.faults.partition_file else { return };
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        match super::faults::read_partition(&text, self.cfg.id) {
+            Ok(r) if r != self.reachable => {
+                tracing::info!(node = self.cfg.id, reachable = ?r, "partition changed");
+                self.reachable = r;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(node = self.cfg.id, error = %e, "partition file ignored"),
+        }
+    }
+
     fn send(&mut self, dst: Id, msg: &A::Msg) {
         let to = usize::from(dst);
+        if !self.reaches(to) {
+            self.stats.fault_partitioned += 1;
+            return;
+        }
         let addr = match self.cfg.servers.get(to) {
             Some(a) => *a,
             None => match self.client_addrs.get(&to) {

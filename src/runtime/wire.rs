@@ -156,6 +156,9 @@ pub enum Reject {
     AddrMismatch,
     #[error("replayed")]
     Replayed,
+    /// Not a wire error: the fault shim's partition (counted apart).
+    #[error("partitioned")]
+    Partitioned,
 }
 
 /// Encodes and tags one message.
