@@ -805,3 +805,24 @@ fn partitioned_leader_cannot_commit_while_the_majority_does_and_all_converge_aft
     assert!(record(&history, &mut client, &mut generation, 6, None), "no read after healing");
     check_linearizable(&history.lock().expect("history"));
 }
+
+#[test]
+fn a_client_gives_up_after_its_bounded_attempts_when_no_server_answers_and_exits_1() {
+    let c = Cluster::new(3); // no node started
+    let started = Instant::now();
+    let out = wait_exit(
+        Command::new(EXE)
+            .args(["client", "--peers", &c.peers_arg(), "--attempts", "3", "--timeout-ms", "100", "--key-file"])
+            .arg(c.key_file())
+            .args(["put", "x"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("client runs"),
+        Duration::from_secs(10),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no reply after 3 attempts"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+}
