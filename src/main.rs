@@ -44,6 +44,8 @@ enum Command {
     Client(runtime_cli::ClientArgs),
     /// Write a fresh random cluster key (64 hex digits) to FILE, which must not exist.
     Keygen { file: std::path::PathBuf },
+    /// Closed-loop puts against a fresh local 3-node cluster (fsync on): writes/s, p50, p99.
+    Bench(runtime_cli::BenchArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -361,6 +363,7 @@ fn main() -> Result<ExitCode> {
         Command::Cluster(a) => Ok(runtime_cli::cluster(a)),
         Command::Client(a) => Ok(runtime_cli::client(a)),
         Command::Keygen { file } => Ok(runtime_cli::keygen(&file)),
+        Command::Bench(a) => Ok(runtime_cli::bench(a)),
         Command::Bugs { protocol, json } => {
             match protocol {
                 Protocol::Paxos => bugs::<Bug>(json)?,

@@ -525,3 +525,104 @@ fn run_cluster(a: &ClusterArgs, last_port: u16, f: &FaultArgs) -> Result<ExitCod
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[derive(Args)]
+pub struct BenchArgs {
+    protocol: Protocol,
+    /// Concurrent closed-loop clients, each sending its next put when the previous one returns
+    #[arg(long, default_value_t = 1)]
+    clients: u8,
+    /// Puts in total (the register's log holds at most 240 client entries per cluster)
+    #[arg(long, default_value_t = 200)]
+    writes: usize,
+    /// The nodes listen on 127.0.0.1:(P..P+3)
+    #[arg(long, default_value_t = 7400)]
+    base_port: u16,
+}
+
+/// `quorum bench raft`: a fresh 3-node loopback cluster (fsync on, in a temp directory), closed-
+/// loop clients doing puts; prints committed writes/s and latency percentiles.
+pub fn bench(a: BenchArgs) -> ExitCode {
+    if let Protocol::Paxos = a.protocol {
+        return usage("`quorum bench paxos` is not implemented: single-decree Paxos chooses one value");
+    }
+    if a.clients == 0 || a.clients > 25 {
+        return usage(format!("--clients must be between 1 and 25, got {}", a.clients));
+    }
+    if a.writes == 0 || a.writes > 230 {
+        return usage(format!("--writes must be between 1 and 230 (Raft's u8 log index), got {}", a.writes));
+    }
+    if a.base_port == 0 || a.base_port > u16::MAX - 3 {
+        return usage(format!("--base-port {} leaves no room for 3 nodes", a.base_port));
+    }
+    match run_bench(&a) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => failed(format!("{e:#}")),
+    }
+}
+
+fn run_bench(a: &BenchArgs) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("quorum-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let key_file = dir.join("cluster.key");
+    let key = ClusterKey::write_new(&key_file)?;
+    let servers: Vec<SocketAddr> = (0..3).map(|i| SocketAddr::from(([127, 0, 0, 1], a.base_port + i))).collect();
+    let peers = servers.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+    let exe = std::env::current_exe().context("cannot find the quorum executable")?;
+    let clients = usize::from(a.clients) + 1;
+    let mut children = Children(Vec::new());
+    for i in 0..3 {
+        let child = std::process::Command::new(&exe)
+            .args(["node", "raft", "--id", &i.to_string(), "--peers", &peers, "--clients", &clients.to_string()])
+            .arg("--data-dir")
+            .arg(dir.join(format!("node-{i}")))
+            .arg("--key-file")
+            .arg(&key_file)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("cannot start node {i}"))?;
+        children.0.push(child);
+    }
+    // Warm up: the first put waits for the first election.
+    let mut warm = RaftClient::new(servers.clone(), key.clone(), a.clients)?;
+    warm.put(1, 'w').context("the cluster did not come up")?;
+    let per_client = a.writes.div_ceil(usize::from(a.clients));
+    let started = Instant::now();
+    let threads: Vec<_> = (0..a.clients)
+        .map(|number| {
+            let (servers, key) = (servers.clone(), key.clone());
+            let todo = a.writes.saturating_sub(usize::from(number) * per_client).min(per_client);
+            std::thread::spawn(move || -> Result<Vec<Duration>, ClientError> {
+                let mut c = RaftClient::new(servers, key, number)?;
+                let mut lat = Vec::new();
+                for seq in 1..=todo.min(255) as u8 {
+                    let t = Instant::now();
+                    c.put(seq, 'b')?;
+                    lat.push(t.elapsed());
+                }
+                Ok(lat)
+            })
+        })
+        .collect();
+    let mut lat = Vec::new();
+    for t in threads {
+        lat.extend(t.join().map_err(|_| anyhow!("a bench client panicked"))??);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    drop(children);
+    let _ = std::fs::remove_dir_all(&dir);
+    lat.sort();
+    let pct = |p: f64| lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or_default();
+    println!(
+        "raft, 3 nodes on loopback, fsync on, {} closed-loop client(s): {} puts in {secs:.2} s = {:.0} writes/s, p50 {:.1} ms, p99 {:.1} ms",
+        a.clients,
+        lat.len(),
+        lat.len() as f64 / secs,
+        pct(0.50).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3,
+    );
+    Ok(())
+}
