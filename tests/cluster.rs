@@ -447,7 +447,7 @@ fn leader_killed_with_sigkill_3_times_loses_no_acknowledged_write_and_stays_line
 }
 
 #[test]
-#[ignore = "long: 20 kill cycles, about a minute; cargo test --release --test cluster -- --ignored"]
+#[ignore = "long: 20 kill cycles, about 15 s; cargo test --release --test cluster -- --ignored"]
 fn leader_killed_with_sigkill_20_times_loses_no_acknowledged_write_and_stays_linearizable() {
     crash_restart(20, Duration::from_millis(150), 90);
 }
@@ -626,6 +626,14 @@ fn a_live_node_accepts_none_of_100k_random_mutated_spoofed_or_replayed_datagrams
         s["accepted"],
         s["received"].as_u64().unwrap_or(0) - s["accepted"].as_u64().unwrap_or(0)
     );
+
+    // 3. An authentic client (id 3 = client 0) whose request names client 1: refused.
+    let impostor = RaftMsg::Request(Op { client: 1, seq: 1, kind: OpKind::Put('z') });
+    let _ = attacker.send_to(&sealed(&key, 3, 1, 2, &impostor), target);
+    let before = s;
+    let s = settled_stats(&c, 0, before["received"].as_u64().unwrap_or(0) + 1);
+    assert_eq!(s["accepted"].as_u64(), before["accepted"].as_u64().map(|a| a + 1), "{s}");
+    assert_eq!(s["refused"].as_u64(), before["refused"].as_u64().map(|r| r + 1), "{s}");
 
     // Still alive, and it serves once its peers are up.
     assert!(c.nodes[0].as_mut().is_some_and(|p| matches!(p.0.try_wait(), Ok(None))), "node 0 died\n{}", c.logs());

@@ -39,7 +39,8 @@ pub enum Guard {
 pub trait Hosted: Actor {
     fn status(state: &Self::State) -> Status;
 
-    fn admit_msg(_state: &Self::State, _msg: &Self::Msg) -> Guard {
+    /// Whether to hand `msg` from `src` (already authenticated) to the actor.
+    fn admit_msg(&self, _state: &Self::State, _src: Id, _msg: &Self::Msg) -> Guard {
         Guard::Deliver
     }
 
@@ -81,7 +82,14 @@ impl Hosted for RaftActor {
         }
     }
 
-    fn admit_msg(state: &RaftState, msg: &RaftMsg) -> Guard {
+    /// Also: a request must carry its sender's own client number, so that a client cannot
+    /// have the leader answer (or deduplicate against) another client's operations.
+    fn admit_msg(&self, state: &RaftState, src: Id, msg: &RaftMsg) -> Guard {
+        if let (RaftActor::Server(cfg), RaftMsg::Request(op)) = (self, msg) {
+            if cfg.clients.get(usize::from(op.client)) != Some(&src) {
+                return Guard::Refuse("a request naming another client's number");
+            }
+        }
         match (state, msg) {
             (RaftState::Server(s), RaftMsg::Request(op))
                 if s.log.len() >= RAFT_LOG_REQUEST_LIMIT && !s.log.iter().any(|e| e.op == *op) =>
@@ -152,7 +160,7 @@ impl Hosted for PaxosActor {
     }
 
     /// Ballot rounds are u8: a proposer at round 255 starts no new ballot.
-    fn admit_msg(state: &PaxosState, msg: &PaxosMsg) -> Guard {
+    fn admit_msg(&self, state: &PaxosState, _src: Id, msg: &PaxosMsg) -> Guard {
         match (state, msg) {
             (PaxosState::Proposer(s), PaxosMsg::Propose(_)) if s.round == u8::MAX && s.proposal.is_none() => {
                 Guard::Refuse("round space exhausted: Paxos rounds are u8 in this implementation")

@@ -255,7 +255,7 @@ where
                     Ok((len, src)) => {
                         got += 1;
                         if let Some((sender, msg)) = self.authenticate(&buf[..len], src) {
-                            if let Guard::Refuse(why) = A::admit_msg(&next, &msg) {
+                            if let Guard::Refuse(why) = self.actor.admit_msg(&next, sender, &msg) {
                                 self.stats.refused += 1;
                                 tracing::warn!(node = self.cfg.id, ?msg, why, "message refused");
                                 continue;
