@@ -487,6 +487,7 @@ fn run_cluster(a: &ClusterArgs, last_port: u16, f: &FaultArgs) -> Result<ExitCod
             // Their own process group: a terminal's Ctrl-C reaches only us, and we stop them in
             // order (SIGTERM, then SIGKILL after 3 s) instead of racing their exits.
             .process_group(0)
+            .die_with_parent()
             .spawn()
             .with_context(|| format!("cannot start node {i}"))?;
         children.0.push(child);
@@ -582,6 +583,7 @@ fn run_bench(a: &BenchArgs) -> Result<()> {
             .env("RUST_LOG", "warn")
             .stdin(std::process::Stdio::null())
             .process_group(0)
+            .die_with_parent()
             .spawn()
             .with_context(|| format!("cannot start node {i}"))?;
         children.0.push(child);
@@ -625,4 +627,26 @@ fn run_bench(a: &BenchArgs) -> Result<()> {
         pct(0.99).as_secs_f64() * 1e3,
     );
     Ok(())
+}
+
+/// Child nodes get SIGTERM when the `cluster` or `bench` process dies, even by SIGKILL: they run
+/// in their own process group, so nothing else would stop them.
+trait DieWithParent {
+    fn die_with_parent(&mut self) -> &mut Self;
+}
+
+impl DieWithParent for std::process::Command {
+    fn die_with_parent(&mut self) -> &mut Self {
+        #[cfg(target_os = "linux")]
+        // SAFETY: prctl is async-signal-safe, as pre_exec requires.
+        unsafe {
+            self.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        self
+    }
 }
