@@ -580,6 +580,8 @@ fn run_bench(a: &BenchArgs) -> Result<()> {
             .arg(dir.join(format!("node-{i}")))
             .arg("--key-file")
             .arg(&key_file)
+            .arg("--stats-file")
+            .arg(dir.join(format!("stats-{i}.json")))
             .env("RUST_LOG", "warn")
             .stdin(std::process::Stdio::null())
             .process_group(0)
@@ -614,6 +616,21 @@ fn run_bench(a: &BenchArgs) -> Result<()> {
         lat.extend(t.join().map_err(|_| anyhow!("a bench client panicked"))??);
     }
     let secs = started.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_millis(200)); // a last stats write
+                                                    // Group commit: the datagrams (requests, acknowledgements) per fsync on each node.
+    let fsyncs: Vec<String> = (0..3)
+        .filter_map(|i| {
+            let text = std::fs::read_to_string(dir.join(format!("stats-{i}.json"))).ok()?;
+            let s: serde_json::Value = serde_json::from_str(&text).ok()?;
+            Some(format!(
+                "node {i} ({}): {} datagrams, {} steps, {} fsyncs",
+                s["status"]["role"].as_str().unwrap_or("?"),
+                s["accepted"],
+                s["steps"],
+                s["saves"]
+            ))
+        })
+        .collect();
     drop(children);
     let _ = std::fs::remove_dir_all(&dir);
     lat.sort();
@@ -626,6 +643,9 @@ fn run_bench(a: &BenchArgs) -> Result<()> {
         pct(0.50).as_secs_f64() * 1e3,
         pct(0.99).as_secs_f64() * 1e3,
     );
+    for line in fsyncs {
+        println!("  {line}");
+    }
     Ok(())
 }
 
