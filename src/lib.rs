@@ -4,9 +4,11 @@
 //! - [`raft`]: Raft (election, log replication, persistence, clients) and its model.
 //! - [`check`]: runs any model with a chosen strategy and reports every property's verdict.
 //! - [`bugs`]: what the protocols' planted-bug zoos share.
+//! - [`runtime`]: the same actors as OS processes over authenticated UDP, with durable storage.
 
 pub mod bugs;
 pub mod check;
 pub mod paxos;
 pub mod raft;
+pub mod runtime;
 pub mod symmetry;

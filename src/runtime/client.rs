@@ -1,0 +1,239 @@
+//! A Raft client over the wire, speaking exactly the model client's protocol
+//! (`src/raft/client.rs`): a `Request(Op)` to every server (only the leader acts on it), then
+//! wait for the leader's `Reply { seq, .. }`. On a timeout it sends the same request again — the
+//! leader appends each operation once, so a retry never applies it twice — a bounded number of
+//! times.
+//!
+//! An operation is named by (client number, seq), both `u8`, and the leader deduplicates by
+//! scanning its log. So a seq must never be reused by the same client number while the cluster's
+//! log lives: a reused (client, seq, kind) would be answered from the old entry (a stale read, or
+//! a write that is not applied). The CLI persists the last seq per client number in a file
+//! ([`SeqFile`]), bumped and fsynced before the request is sent.
+
+use super::storage::{FileStore, StorageError};
+use super::wire::{self, ClusterKey, Header, ReplayGuard};
+use crate::paxos::PaxosMsg;
+use crate::raft::{Op, OpKind, RaftMsg, Value};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("socket: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("no reply after {attempts} attempts of {timeout:?}: the operation may or may not have taken effect")]
+    NoReply { attempts: u32, timeout: Duration },
+    #[error("cannot encode the request: {0}")]
+    Encode(#[from] postcard::Error),
+    #[error("client {client} has used all 255 sequence numbers (in {path}); use another --client number, or delete the file if the cluster's data was wiped")]
+    SeqExhausted { client: u8, path: String },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// A client's end of the wire: seals what it sends as its actor id, and accepts only
+/// authenticated, fresh datagrams from the servers' own addresses.
+pub struct Endpoint {
+    socket: UdpSocket,
+    servers: Vec<SocketAddr>,
+    key: ClusterKey,
+    id: u64,
+    epoch: u64,
+    wire_seq: u64,
+    guards: Vec<ReplayGuard>,
+}
+
+impl Endpoint {
+    /// The endpoint of actor `id` (after the servers in the model's layout).
+    pub fn new(servers: Vec<SocketAddr>, key: ClusterKey, id: usize) -> Result<Endpoint, ClientError> {
+        let any = match servers.first() {
+            Some(SocketAddr::V6(_)) => "[::]:0",
+            _ => "0.0.0.0:0",
+        };
+        let socket = UdpSocket::bind(any)?;
+        let epoch = SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
+        let guards = vec![ReplayGuard::default(); servers.len()];
+        Ok(Endpoint { socket, servers, key, id: id as u64, epoch, wire_seq: 0, guards })
+    }
+
+    pub fn servers(&self) -> usize {
+        self.servers.len()
+    }
+
+    /// Sends `msg` to server `to`; a server that is down is not an error (others may answer).
+    pub fn send<M: Serialize>(&mut self, to: usize, msg: &M) -> Result<(), ClientError> {
+        let Some(&addr) = self.servers.get(to) else { return Ok(()) };
+        self.wire_seq += 1;
+        let header = Header { cluster: self.key.cluster_id(), sender: self.id, epoch: self.epoch, seq: self.wire_seq };
+        let bytes = wire::seal(&self.key, &header, msg)?;
+        let _ = self.socket.send_to(&bytes, addr);
+        Ok(())
+    }
+
+    /// The next valid message from a server before `deadline`, with the server's id.
+    pub fn recv<M: DeserializeOwned>(&mut self, deadline: Instant) -> Result<Option<(usize, M)>, ClientError> {
+        let mut buf = vec![0u8; wire::MAX_DATAGRAM + 1];
+        while let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
+            self.socket.set_read_timeout(Some(left))?;
+            let (len, src) = match self.socket.recv_from(&mut buf) {
+                Ok(r) => r,
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => break,
+                Err(e)
+                    if matches!(e.kind(), std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::Interrupted) =>
+                {
+                    continue
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let Ok((h, msg)) = wire::open::<M>(&self.key, &buf[..len]) else { continue };
+            let Ok(sender) = usize::try_from(h.sender) else { continue };
+            if self.servers.get(sender) != Some(&src) || !self.guards[sender].accept(h.epoch, h.seq) {
+                continue;
+            }
+            return Ok(Some((sender, msg)));
+        }
+        Ok(None)
+    }
+}
+
+pub struct RaftClient {
+    end: Endpoint,
+    number: u8,
+    /// Per attempt.
+    pub timeout: Duration,
+    pub attempts: u32,
+}
+
+impl RaftClient {
+    /// Client `number` (actor id `servers.len() + number`, as in the model's layout).
+    pub fn new(servers: Vec<SocketAddr>, key: ClusterKey, number: u8) -> Result<RaftClient, ClientError> {
+        let id = servers.len() + usize::from(number);
+        Ok(RaftClient {
+            end: Endpoint::new(servers, key, id)?,
+            number,
+            timeout: Duration::from_millis(500),
+            attempts: 10,
+        })
+    }
+
+    pub fn number(&self) -> u8 {
+        self.number
+    }
+
+    /// Writes `v`.
+    pub fn put(&mut self, seq: u8, v: Value) -> Result<(), ClientError> {
+        self.call(Op { client: self.number, seq, kind: OpKind::Put(v) }).map(|_| ())
+    }
+
+    /// Reads the register (`None`: never written).
+    pub fn get(&mut self, seq: u8) -> Result<Option<Value>, ClientError> {
+        self.call(Op { client: self.number, seq, kind: OpKind::Get })
+    }
+
+    /// Sends `op` to every server until the leader replies, at most `attempts` times.
+    pub fn call(&mut self, op: Op) -> Result<Option<Value>, ClientError> {
+        for _ in 0..self.attempts {
+            for i in 0..self.end.servers() {
+                self.end.send(i, &RaftMsg::Request(op))?;
+            }
+            let deadline = Instant::now() + self.timeout;
+            while let Some((_, msg)) = self.end.recv::<RaftMsg>(deadline)? {
+                if let RaftMsg::Reply { seq, value } = msg {
+                    if seq == op.seq {
+                        return Ok(value);
+                    }
+                }
+            }
+        }
+        Err(ClientError::NoReply { attempts: self.attempts, timeout: self.timeout })
+    }
+}
+
+/// A Paxos client over the wire, as the model's (`src/paxos/client.rs`): `Propose(v)` to its
+/// proposer until `Decided(d)`, then `Read` from its learner until `ReadOk(r)`. Resending is safe:
+/// a proposer remembers each waiting client once, and a learner answers every read.
+pub struct PaxosClient {
+    end: Endpoint,
+    proposer: usize,
+    learner: usize,
+    pub timeout: Duration,
+    pub attempts: u32,
+}
+
+impl PaxosClient {
+    /// Actor `id`, talking to server ids `proposer` and `learner`.
+    pub fn new(
+        servers: Vec<SocketAddr>,
+        key: ClusterKey,
+        id: usize,
+        proposer: usize,
+        learner: usize,
+    ) -> Result<PaxosClient, ClientError> {
+        Ok(PaxosClient {
+            end: Endpoint::new(servers, key, id)?,
+            proposer,
+            learner,
+            timeout: Duration::from_millis(500),
+            attempts: 10,
+        })
+    }
+
+    /// Proposes `v`; returns the chosen value (maybe another client's) and the learner's answer.
+    pub fn propose(&mut self, v: Value) -> Result<(Value, Value), ClientError> {
+        let decided = self.ask(self.proposer, &PaxosMsg::Propose(v), |m| match m {
+            PaxosMsg::Decided(d) => Some(d),
+            _ => None,
+        })?;
+        let read = self.ask(self.learner, &PaxosMsg::Read, |m| match m {
+            PaxosMsg::ReadOk(r) => Some(r),
+            _ => None,
+        })?;
+        Ok((decided, read))
+    }
+
+    fn ask(
+        &mut self,
+        to: usize,
+        msg: &PaxosMsg,
+        answer: impl Fn(PaxosMsg) -> Option<Value>,
+    ) -> Result<Value, ClientError> {
+        for _ in 0..self.attempts {
+            self.end.send(to, msg)?;
+            let deadline = Instant::now() + self.timeout;
+            while let Some((from, m)) = self.end.recv::<PaxosMsg>(deadline)? {
+                if from == to {
+                    if let Some(v) = answer(m) {
+                        return Ok(v);
+                    }
+                }
+            }
+        }
+        Err(ClientError::NoReply { attempts: self.attempts, timeout: self.timeout })
+    }
+}
+
+/// The last seq a client number used, kept durably so that a new run never reuses one.
+pub struct SeqFile {
+    store: FileStore,
+    client: u8,
+}
+
+impl SeqFile {
+    pub fn open(dir: &Path, client: u8) -> Result<SeqFile, ClientError> {
+        Ok(SeqFile { store: FileStore::open(dir, &format!("client-{client}.seq"))?, client })
+    }
+
+    /// A seq never used before by this client number (saved before it is returned).
+    pub fn next(&self) -> Result<u8, ClientError> {
+        let last: u8 = self.store.load()?.unwrap_or(0);
+        let next = last.checked_add(1).ok_or_else(|| ClientError::SeqExhausted {
+            client: self.client,
+            path: self.store.path().display().to_string(),
+        })?;
+        self.store.save(&next)?;
+        Ok(next)
+    }
+}

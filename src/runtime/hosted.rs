@@ -1,0 +1,180 @@
+//! What the runtime needs of a protocol beyond `stateright::actor::Actor`: a status line for the
+//! logs and the stats file, and guards for the limits of the model's types.
+//!
+//! The models use `u8` terms and indices so that states stay small; a real node could overflow
+//! them (a partitioned Raft follower campaigns every ~225 ms). The protocol files stay as checked,
+//! so the runtime refuses, with a logged reason, the few inputs that would overflow.
+
+use crate::paxos::{PaxosActor, PaxosMsg, PaxosState, PaxosTimer};
+use crate::raft::server::Role;
+use crate::raft::{OpKind, RaftActor, RaftMsg, RaftState, RaftTimer};
+use serde::Serialize;
+use stateright::actor::{Actor, Id};
+use std::ops::Range;
+use std::time::Duration;
+
+/// A protocol-neutral summary of a node's state, logged on change and written to the stats file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Status {
+    /// e.g. follower, candidate, leader, acceptor.
+    pub role: String,
+    /// Raft: the current term; Paxos: the promised or current round.
+    pub term: u64,
+    /// Raft: the commit index; Paxos: 1 once a value is learned or decided.
+    pub commit: u64,
+    /// Raft: the log length.
+    pub log_len: u64,
+    /// The last committed or learned entry, for the log line.
+    pub last: String,
+}
+
+/// What the runtime does with an input the protocol would mishandle outside the model's bounds.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Guard {
+    Deliver,
+    /// Drop this input (counted and logged).
+    Refuse(&'static str),
+}
+
+pub trait Hosted: Actor {
+    fn status(state: &Self::State) -> Status;
+
+    /// Whether to hand `msg` from `src` (already authenticated) to the actor.
+    fn admit_msg(&self, _state: &Self::State, _src: Id, _msg: &Self::Msg) -> Guard {
+        Guard::Deliver
+    }
+
+    fn admit_timeout(_state: &Self::State, _timer: &Self::Timer) -> Guard {
+        Guard::Deliver
+    }
+
+    /// A timer to (re)arm after `msg` from `src` was delivered and led to `after`. The model
+    /// leaves timeouts nondeterministic (one may fire at any time), so firing a timer later
+    /// than the actor asked only picks one of the behaviours the checker already explored:
+    /// safety carries over. Real time needs it for liveness (see the Raft impl).
+    fn rearm_after(_after: &Self::State, _src: Id, _msg: &Self::Msg) -> Option<(Self::Timer, Range<Duration>)> {
+        None
+    }
+}
+
+/// Raft's log holds at most 255 entries (`Index = u8`): client requests are refused once it is
+/// this long, leaving room for the no-ops of later elections.
+pub const RAFT_LOG_REQUEST_LIMIT: usize = 240;
+/// A server whose log is this long no longer campaigns: its own no-op could overflow the index.
+pub const RAFT_LOG_ELECTION_LIMIT: usize = 250;
+
+impl Hosted for RaftActor {
+    fn status(state: &RaftState) -> Status {
+        match state {
+            RaftState::Server(s) => Status {
+                role: match s.role {
+                    Role::Follower => "follower",
+                    Role::Candidate { .. } => "candidate",
+                    Role::Leader { .. } => "leader",
+                }
+                .to_owned(),
+                term: s.term.into(),
+                commit: s.commit.into(),
+                log_len: s.log.len() as u64,
+                last: crate::raft::log::entry_at(&s.log, s.commit).map_or_else(String::new, |e| format!("{e:?}")),
+            },
+            RaftState::Client(done) => Status { role: "client".into(), commit: (*done).into(), ..Status::default() },
+        }
+    }
+
+    /// Also: a request must carry its sender's own client number, so that a client cannot
+    /// have the leader answer (or deduplicate against) another client's operations.
+    fn admit_msg(&self, state: &RaftState, src: Id, msg: &RaftMsg) -> Guard {
+        if let (RaftActor::Server(cfg), RaftMsg::Request(op)) = (self, msg) {
+            if cfg.clients.get(usize::from(op.client)) != Some(&src) {
+                return Guard::Refuse("a request naming another client's number");
+            }
+        }
+        match (state, msg) {
+            (RaftState::Server(s), RaftMsg::Request(op))
+                if s.log.len() >= RAFT_LOG_REQUEST_LIMIT && !s.log.iter().any(|e| e.op == *op) =>
+            {
+                Guard::Refuse("log full: Raft indices are u8 in this implementation")
+            }
+            (_, RaftMsg::Request(op)) if op.kind == OpKind::Noop => Guard::Refuse("clients may not send no-ops"),
+            _ => Guard::Deliver,
+        }
+    }
+
+    fn admit_timeout(state: &RaftState, timer: &RaftTimer) -> Guard {
+        match (state, timer) {
+            (RaftState::Server(s), RaftTimer::Election) if s.term == u8::MAX => {
+                Guard::Refuse("term space exhausted: Raft terms are u8 in this implementation")
+            }
+            (RaftState::Server(s), RaftTimer::Election) if s.log.len() >= RAFT_LOG_ELECTION_LIMIT => {
+                Guard::Refuse("log full: Raft indices are u8 in this implementation")
+            }
+            _ => Guard::Deliver,
+        }
+    }
+
+    /// Raft §5.2: a follower starts an election only if the election timeout "elapses without
+    /// receiving AppendEntries RPC from current leader or granting vote to candidate". The
+    /// protocol code arms the timer but (as the model needs nothing more) never pushes it back;
+    /// without this, followers would campaign every 150–300 ms under a healthy leader.
+    fn rearm_after(after: &RaftState, src: Id, msg: &RaftMsg) -> Option<(RaftTimer, Range<Duration>)> {
+        let RaftState::Server(s) = after else { return None };
+        if s.is_leader() {
+            return None;
+        }
+        let reset = match msg {
+            RaftMsg::AppendEntries { term, .. } => *term == s.term,
+            RaftMsg::RequestVote { term, .. } => *term == s.term && s.voted_for == Some(src),
+            _ => false,
+        };
+        reset.then_some((RaftTimer::Election, crate::raft::server::ELECTION_TIMEOUT))
+    }
+}
+
+impl Hosted for PaxosActor {
+    /// term: the acceptor's promised round, the proposer's round; commit: 1 once the acceptor
+    /// accepted, the proposer was told the decision, the learner learned.
+    fn status(state: &PaxosState) -> Status {
+        let (role, term, commit, last) = match state {
+            PaxosState::Acceptor(s) => (
+                "acceptor",
+                s.promised.map_or(0, |b| b.round),
+                u64::from(s.accepted.is_some()),
+                s.accepted.map_or_else(String::new, |(b, v)| format!("accepted {b:?}={v}")),
+            ),
+            PaxosState::Proposer(s) => (
+                "proposer",
+                s.round,
+                u64::from(s.decided.is_some()),
+                s.decided.map_or_else(String::new, |v| format!("decided {v}")),
+            ),
+            PaxosState::Learner(s) => (
+                "learner",
+                0,
+                u64::from(s.learned.is_some()),
+                s.learned.map_or_else(String::new, |v| format!("learned {v}")),
+            ),
+            PaxosState::Client(_) => ("client", 0, 0, String::new()),
+        };
+        Status { role: role.to_owned(), term: term.into(), commit, log_len: 0, last }
+    }
+
+    /// Ballot rounds are u8: a proposer at round 255 starts no new ballot.
+    fn admit_msg(&self, state: &PaxosState, _src: Id, msg: &PaxosMsg) -> Guard {
+        match (state, msg) {
+            (PaxosState::Proposer(s), PaxosMsg::Propose(_)) if s.round == u8::MAX && s.proposal.is_none() => {
+                Guard::Refuse("round space exhausted: Paxos rounds are u8 in this implementation")
+            }
+            _ => Guard::Deliver,
+        }
+    }
+
+    fn admit_timeout(state: &PaxosState, timer: &PaxosTimer) -> Guard {
+        match (state, timer) {
+            (PaxosState::Proposer(s), PaxosTimer::Retry) if s.round == u8::MAX => {
+                Guard::Refuse("round space exhausted: Paxos rounds are u8 in this implementation")
+            }
+            _ => Guard::Deliver,
+        }
+    }
+}

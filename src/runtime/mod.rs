@@ -1,0 +1,26 @@
+//! The runtime: the same actors that the model checker explores, run unchanged as one OS process
+//! per node over UDP.
+//!
+//! - [`node`]: the loop — receive, authenticate, `on_msg`; fire timers, `on_timeout`; execute the
+//!   actor's `Out` commands (saves first and durably, then timers and sends);
+//! - [`storage`]: durable, checksummed storage of the actor's `Storage`;
+//! - [`wire`]: the authenticated datagram format and replay protection;
+//! - [`client`]: a Raft client speaking the model client's protocol over the wire;
+//! - [`hosted`]: what the runtime needs to know of each protocol beyond the `Actor` trait (status
+//!   for logs, and the limits of the model's small integer types);
+//! - [`faults`]: a seeded fault shim on the send path.
+//!
+//! Why not `stateright::actor::spawn`: it runs actors over UDP but names actors by socket
+//! address (so ids change with ports and differ from the model's), writes storage without fsync,
+//! panics on I/O errors and trusts every datagram. We reuse its `Actor`, `Out` and `Command`
+//! types — so the actor code is the model-checked code — and write the loop around them.
+
+pub mod client;
+pub mod faults;
+pub mod hosted;
+pub mod node;
+pub mod storage;
+pub mod wire;
+
+pub use hosted::{Hosted, Status};
+pub use node::{run_node, NodeCfg, NodeError, Stats};

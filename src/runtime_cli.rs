@@ -1,0 +1,672 @@
+//! The runtime's subcommands: `node`, `cluster`, `client`, `keygen`. Exit codes: 0 success, 1 the
+//! operation failed (no reply, a node failed while running), 2 bad input (flags, addresses, key
+//! or storage files).
+
+use super::Protocol;
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Subcommand};
+use quorum::paxos::{PaxosActor, Role};
+use quorum::raft::server::ServerCfg;
+use quorum::raft::{BugSet, RaftActor};
+use quorum::runtime::client::{ClientError, PaxosClient, RaftClient, SeqFile};
+use quorum::runtime::faults::FaultCfg;
+use quorum::runtime::storage::StorageError;
+use quorum::runtime::wire::ClusterKey;
+use quorum::runtime::{run_node, NodeCfg, NodeError};
+use stateright::actor::Id;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ExitCode};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Args)]
+pub struct NodeArgs {
+    protocol: Protocol,
+    /// This node's id: its position (0-based) in --peers
+    #[arg(long)]
+    id: usize,
+    /// Every server's UDP address, in id order, e.g. 127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002
+    #[arg(long, value_name = "ADDR,…")]
+    peers: String,
+    /// Directory of this node's durable state (created if missing)
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// The cluster key (from `quorum keygen`)
+    #[arg(long)]
+    key_file: PathBuf,
+    /// Client ids accepted after the servers' (clients 0..N)
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
+    #[command(flatten)]
+    layout: LayoutArgs,
+    /// Write counters and status as JSON to this file every 100 ms
+    #[arg(long)]
+    stats_file: Option<PathBuf>,
+    #[command(flatten)]
+    faults: FaultArgs,
+}
+
+/// (paxos) Which --peers play which role, in the model's order: acceptors, then proposers, then
+/// learners.
+#[derive(Args, Clone, Copy)]
+pub struct LayoutArgs {
+    /// (paxos) Number of proposers [default: 1]
+    #[arg(long)]
+    proposers: Option<usize>,
+    /// (paxos) Number of learners [default: 1]
+    #[arg(long)]
+    learners: Option<usize>,
+}
+
+/// The Paxos roles of `n` servers: acceptors `0..a`, proposers, learners (the model's layout).
+#[derive(Clone, Copy, Debug)]
+pub struct PaxosLayout {
+    acceptors: usize,
+    proposers: usize,
+    learners: usize,
+}
+
+impl PaxosLayout {
+    fn new(n: usize, l: LayoutArgs) -> Result<PaxosLayout> {
+        let (p, ls) = (l.proposers.unwrap_or(1), l.learners.unwrap_or(1));
+        if p == 0 || ls == 0 {
+            bail!("paxos needs at least one proposer and one learner");
+        }
+        match n.checked_sub(p + ls).filter(|a| *a >= 1) {
+            Some(acceptors) => Ok(PaxosLayout { acceptors, proposers: p, learners: ls }),
+            None => bail!("paxos: {n} servers in --peers leave no acceptor after {p} proposer(s) and {ls} learner(s)"),
+        }
+    }
+
+    fn ids(first: usize, count: usize) -> Vec<Id> {
+        (first..first + count).map(Id::from).collect()
+    }
+
+    fn role(&self, id: usize) -> Role {
+        let acceptors = Self::ids(0, self.acceptors);
+        let proposers = Self::ids(self.acceptors, self.proposers);
+        let learners = Self::ids(self.acceptors + self.proposers, self.learners);
+        if id < self.acceptors {
+            Role::Acceptor { learners }
+        } else if id < self.acceptors + self.proposers {
+            Role::Proposer { acceptors, first_proposer: proposers[0], own_value: None }
+        } else {
+            Role::Learner { acceptors: self.acceptors, proposers }
+        }
+    }
+
+    fn servers(&self) -> usize {
+        self.acceptors + self.proposers + self.learners
+    }
+}
+
+fn reject_layout(protocol: Protocol, l: LayoutArgs) -> Result<()> {
+    if matches!(protocol, Protocol::Raft) && (l.proposers.is_some() || l.learners.is_some()) {
+        bail!("--proposers and --learners apply to paxos, not raft");
+    }
+    Ok(())
+}
+
+/// The fault shim on the send path (off by default).
+#[derive(Args, Clone)]
+pub struct FaultArgs {
+    /// Probability of dropping each outgoing datagram
+    #[arg(long, default_value_t = 0.0)]
+    fault_drop: f64,
+    /// Probability of sending each outgoing datagram twice
+    #[arg(long, default_value_t = 0.0)]
+    fault_duplicate: f64,
+    /// Hold each outgoing datagram back by up to this many ms (reorders them)
+    #[arg(long, default_value_t = 0)]
+    fault_max_delay_ms: u64,
+    /// Seed of the fault shim's choices
+    #[arg(long, default_value_t = 0)]
+    fault_seed: u64,
+    /// Partition the servers as this file says, re-read every 100 ms: groups of ids separated
+    /// by '|', e.g. "0|1,2"; absent or empty: no partition. Give every node the same file.
+    #[arg(long, value_name = "FILE")]
+    fault_partition_file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ClusterArgs {
+    protocol: Protocol,
+    /// Number of nodes
+    #[arg(short = 'n', default_value_t = 3)]
+    n: usize,
+    /// Node i listens on 127.0.0.1:(P+i)
+    #[arg(long, default_value_t = 7000)]
+    base_port: u16,
+    /// Holds cluster.key and node-0/, node-1/, … (created if missing; reused if present)
+    #[arg(long, default_value = "quorum-data")]
+    data_dir: PathBuf,
+    #[command(flatten)]
+    layout: LayoutArgs,
+    #[command(flatten)]
+    faults: FaultArgs,
+}
+
+#[derive(Args)]
+pub struct ClientArgs {
+    /// Every server's UDP address, in id order, as given to the nodes
+    #[arg(long, value_name = "ADDR,…")]
+    peers: String,
+    /// The cluster key
+    #[arg(long)]
+    key_file: PathBuf,
+    /// This client's number (its id is the number of servers + this), below the nodes' --clients
+    #[arg(long, default_value_t = 0)]
+    client: u8,
+    /// Where the last sequence number of this client number is kept [default: the key file's directory]
+    #[arg(long)]
+    seq_dir: Option<PathBuf>,
+    /// Sends of the request before giving up
+    #[arg(long, default_value_t = 10)]
+    attempts: u32,
+    /// Wait for a reply this long per attempt
+    #[arg(long, default_value_t = 500)]
+    timeout_ms: u64,
+    #[command(flatten)]
+    layout: LayoutArgs,
+    #[command(subcommand)]
+    op: ClientOp,
+}
+
+#[derive(Subcommand)]
+enum ClientOp {
+    /// Write one character into the register
+    Put { value: char },
+    /// Read the register (prints the value, or "(none)" if never written)
+    Get,
+    /// Paxos: propose one character; prints the chosen value (maybe another client's), as
+    /// decided by the proposer and read back from a learner
+    Propose { value: char },
+}
+
+fn usage(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(2)
+}
+
+fn failed(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(1)
+}
+
+/// Parses `--peers`: addresses in id order, each resolved once, no duplicates.
+pub fn parse_peers(s: &str) -> Result<Vec<SocketAddr>> {
+    let mut out: Vec<SocketAddr> = Vec::new();
+    for part in s.split(',').map(str::trim) {
+        if part.is_empty() {
+            bail!("--peers has an empty address in '{s}'");
+        }
+        let addr = part
+            .to_socket_addrs()
+            .with_context(|| format!("bad address '{part}' in --peers (expected HOST:PORT)"))?
+            .next()
+            .ok_or_else(|| anyhow!("address '{part}' in --peers resolves to nothing"))?;
+        if out.contains(&addr) {
+            bail!("--peers lists {addr} twice");
+        }
+        out.push(addr);
+    }
+    if out.len() > 9 {
+        bail!("--peers lists {} servers; at most 9 are supported", out.len());
+    }
+    Ok(out)
+}
+
+fn faults(a: &FaultArgs) -> Result<FaultCfg> {
+    for (p, name) in [(a.fault_drop, "--fault-drop"), (a.fault_duplicate, "--fault-duplicate")] {
+        if !(0.0..=1.0).contains(&p) {
+            bail!("{name} must be a probability between 0 and 1, got {p}");
+        }
+    }
+    Ok(FaultCfg {
+        seed: a.fault_seed,
+        drop: a.fault_drop,
+        duplicate: a.fault_duplicate,
+        max_delay: Duration::from_millis(a.fault_max_delay_ms),
+        partition_file: a.fault_partition_file.clone(),
+    })
+}
+
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn stop_flag() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    ctrlc::set_handler(move || s.store(true, Ordering::SeqCst)).context("cannot install the signal handler")?;
+    Ok(stop)
+}
+
+pub fn node(a: NodeArgs) -> ExitCode {
+    if let Err(e) = reject_layout(a.protocol, a.layout) {
+        return usage(e);
+    }
+    let servers = match parse_peers(&a.peers) {
+        Ok(s) => s,
+        Err(e) => return usage(format!("{e:#}")),
+    };
+    if a.id >= servers.len() {
+        return usage(format!(
+            "--id {} is not a server: --peers lists {} servers (ids 0..{})",
+            a.id,
+            servers.len(),
+            servers.len()
+        ));
+    }
+    if a.clients > 26 {
+        return usage(format!("--clients must be at most 26, got {}", a.clients));
+    }
+    let key = match ClusterKey::read(&a.key_file) {
+        Ok(k) => k,
+        Err(e) => return usage(e),
+    };
+    let faults = match faults(&a.faults) {
+        Ok(f) => f,
+        Err(e) => return usage(e),
+    };
+    init_logs();
+    let stop = match stop_flag() {
+        Ok(s) => s,
+        Err(e) => return failed(format!("{e:#}")),
+    };
+    let n = servers.len();
+    let paxos = match a.protocol {
+        Protocol::Raft => None,
+        Protocol::Paxos => match PaxosLayout::new(n, a.layout) {
+            Ok(l) => Some(l),
+            Err(e) => return usage(e),
+        },
+    };
+    let cfg =
+        NodeCfg { id: a.id, servers, clients: a.clients, data_dir: a.data_dir, key, stats_file: a.stats_file, faults };
+    let result = match paxos {
+        None => {
+            let actor = RaftActor::Server(ServerCfg {
+                servers: (0..n).map(Id::from).collect(),
+                clients: (n..n + a.clients).map(Id::from).collect(),
+                bugs: BugSet::NONE,
+            });
+            run_node(actor, &cfg, stop)
+        }
+        Some(layout) => run_node(PaxosActor { role: layout.role(a.id), bugs: quorum::paxos::BugSet::NONE }, &cfg, stop),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // Bad input: the address or the files on disk. Never start from scratch instead.
+        Err(e @ (NodeError::BadId { .. } | NodeError::Bind { .. })) => usage(e),
+        Err(NodeError::Storage(e @ StorageError::Io { .. })) => failed(e),
+        Err(e @ NodeError::Storage(_)) => usage(format!("{e}; the node will not start from an empty state")),
+        Err(e) => failed(e),
+    }
+}
+
+pub fn keygen(file: &Path) -> ExitCode {
+    match ClusterKey::write_new(file) {
+        Ok(_) => {
+            println!("wrote a new cluster key to {}", file.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => usage(e),
+    }
+}
+
+pub fn client(a: ClientArgs) -> ExitCode {
+    let servers = match parse_peers(&a.peers) {
+        Ok(s) => s,
+        Err(e) => return usage(format!("{e:#}")),
+    };
+    let key = match ClusterKey::read(&a.key_file) {
+        Ok(k) => k,
+        Err(e) => return usage(e),
+    };
+    if let ClientOp::Propose { value } = a.op {
+        return propose(&a, servers, key, value);
+    }
+    if a.layout.proposers.is_some() || a.layout.learners.is_some() {
+        return usage("--proposers and --learners apply to `propose` (paxos)");
+    }
+    let seq_dir = a.seq_dir.clone().unwrap_or_else(|| match a.key_file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    });
+    let seq = match SeqFile::open(&seq_dir, a.client).and_then(|f| f.next()) {
+        Ok(s) => s,
+        Err(e) => return usage(e),
+    };
+    let mut c = match RaftClient::new(servers, key, a.client) {
+        Ok(c) => c,
+        Err(e) => return failed(e),
+    };
+    c.attempts = a.attempts.max(1);
+    c.timeout = Duration::from_millis(a.timeout_ms.max(1));
+    let result = match a.op {
+        ClientOp::Put { value } => c.put(seq, value).map(|()| "ok".to_owned()),
+        ClientOp::Get => c.get(seq).map(|v| v.map_or("(none)".to_owned(), String::from)),
+        ClientOp::Propose { .. } => return usage("propose is a paxos operation"),
+    };
+    match result {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(e @ ClientError::NoReply { .. }) => failed(e),
+        Err(e) => failed(e),
+    }
+}
+
+/// Paxos: the model client's round trip; the client's proposer and learner are picked by its
+/// number as in the model (`number % proposers`, `number % learners`).
+fn propose(a: &ClientArgs, servers: Vec<SocketAddr>, key: ClusterKey, value: char) -> ExitCode {
+    let layout = match PaxosLayout::new(servers.len(), a.layout) {
+        Ok(l) => l,
+        Err(e) => return usage(e),
+    };
+    let number = usize::from(a.client);
+    let proposer = layout.acceptors + number % layout.proposers;
+    let learner = layout.acceptors + layout.proposers + number % layout.learners;
+    let id = layout.servers() + number;
+    let mut c = match PaxosClient::new(servers, key, id, proposer, learner) {
+        Ok(c) => c,
+        Err(e) => return failed(e),
+    };
+    c.attempts = a.attempts.max(1);
+    c.timeout = Duration::from_millis(a.timeout_ms.max(1));
+    match c.propose(value) {
+        Ok((decided, read)) if decided == read => {
+            println!("{decided}");
+            ExitCode::SUCCESS
+        }
+        Ok((decided, read)) => failed(format!("the proposer decided {decided} but the learner read {read}")),
+        Err(e) => failed(e),
+    }
+}
+
+/// Starts `n` nodes as child processes and waits for Ctrl-C (or SIGTERM), then stops them with
+/// SIGTERM (and SIGKILL after 3 s). If a node exits on its own, the others are stopped too.
+pub fn cluster(a: ClusterArgs) -> ExitCode {
+    if let Err(e) = reject_layout(a.protocol, a.layout) {
+        return usage(e);
+    }
+    if let Protocol::Paxos = a.protocol {
+        if let Err(e) = PaxosLayout::new(a.n, a.layout) {
+            return usage(e);
+        }
+    }
+    if !(1..=9).contains(&a.n) {
+        return usage(format!("-n must be between 1 and 9, got {}", a.n));
+    }
+    let Some(last_port) = a.base_port.checked_add(a.n as u16 - 1).filter(|_| a.base_port > 0) else {
+        return usage(format!("--base-port {} leaves no room for {} nodes", a.base_port, a.n));
+    };
+    let fault = match faults(&a.faults) {
+        Ok(_) => a.faults.clone(),
+        Err(e) => return usage(e),
+    };
+    match run_cluster(&a, last_port, &fault) {
+        Ok(code) => code,
+        Err(e) => failed(format!("{e:#}")),
+    }
+}
+
+struct Children(Vec<Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            #[allow(clippy::cast_possible_wrap)]
+            // SAFETY: kill(2) on our own child's pid has no memory effects.
+            unsafe {
+                libc::kill(c.id() as libc::pid_t, libc::SIGTERM);
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(3);
+        for c in &mut self.0 {
+            while Instant::now() < deadline && matches!(c.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if matches!(c.try_wait(), Ok(None)) {
+                let _ = c.kill();
+            }
+            let _ = c.wait();
+        }
+    }
+}
+
+fn run_cluster(a: &ClusterArgs, last_port: u16, f: &FaultArgs) -> Result<ExitCode> {
+    std::fs::create_dir_all(&a.data_dir).with_context(|| format!("cannot create {}", a.data_dir.display()))?;
+    let key_file = a.data_dir.join("cluster.key");
+    if !key_file.exists() {
+        ClusterKey::write_new(&key_file)?;
+    }
+    let peers: Vec<String> = (a.base_port..=last_port).map(|p| format!("127.0.0.1:{p}")).collect();
+    let peers = peers.join(",");
+    let exe = std::env::current_exe().context("cannot find the quorum executable")?;
+    let stop = stop_flag()?;
+    let mut children = Children(Vec::new());
+    for i in 0..a.n {
+        let dir = a.data_dir.join(format!("node-{i}"));
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.args(["node", a.protocol.name(), "--id", &i.to_string(), "--peers", &peers]);
+        if let Some(p) = a.layout.proposers {
+            cmd.args(["--proposers", &p.to_string()]);
+        }
+        if let Some(l) = a.layout.learners {
+            cmd.args(["--learners", &l.to_string()]);
+        }
+        let child = cmd
+            .arg("--data-dir")
+            .arg(&dir)
+            .arg("--key-file")
+            .arg(&key_file)
+            .arg("--stats-file")
+            .arg(dir.join("stats.json"))
+            .args(["--fault-drop", &f.fault_drop.to_string()])
+            .args(["--fault-duplicate", &f.fault_duplicate.to_string()])
+            .args(["--fault-max-delay-ms", &f.fault_max_delay_ms.to_string()])
+            .args(["--fault-seed", &(f.fault_seed.wrapping_add(i as u64)).to_string()])
+            .args(
+                f.fault_partition_file
+                    .iter()
+                    .flat_map(|p| [std::ffi::OsStr::new("--fault-partition-file"), p.as_os_str()]),
+            )
+            .stdin(std::process::Stdio::null())
+            // Their own process group: a terminal's Ctrl-C reaches only us, and we stop them in
+            // order (SIGTERM, then SIGKILL after 3 s) instead of racing their exits.
+            .process_group(0)
+            .die_with_parent()
+            .spawn()
+            .with_context(|| format!("cannot start node {i}"))?;
+        children.0.push(child);
+    }
+    println!("{} cluster of {} nodes on {peers} (data in {})", a.protocol.name(), a.n, a.data_dir.display());
+    let (layout, example) = match a.protocol {
+        Protocol::Raft => (String::new(), "put x"),
+        Protocol::Paxos => {
+            let flags: Vec<String> = [("--proposers", a.layout.proposers), ("--learners", a.layout.learners)]
+                .into_iter()
+                .filter_map(|(f, v)| v.map(|v| format!(" {f} {v}")))
+                .collect();
+            (flags.concat(), "propose x")
+        }
+    };
+    println!("try: {} client --peers {peers} --key-file {}{layout} {example}", exe.display(), key_file.display());
+    println!("Ctrl-C stops the cluster");
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            drop(children);
+            eprintln!("cluster stopped");
+            return Ok(ExitCode::SUCCESS);
+        }
+        for (i, c) in children.0.iter_mut().enumerate() {
+            if let Ok(Some(status)) = c.try_wait() {
+                if stop.load(Ordering::SeqCst) {
+                    break; // stopping anyway: handled at the top of the loop
+                }
+                eprintln!("node {i} exited ({status}); stopping the cluster");
+                drop(children);
+                return Ok(ExitCode::from(1));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    protocol: Protocol,
+    /// Concurrent closed-loop clients, each sending its next put when the previous one returns
+    #[arg(long, default_value_t = 1)]
+    clients: u8,
+    /// Puts in total (the register's log holds at most 240 client entries per cluster)
+    #[arg(long, default_value_t = 200)]
+    writes: usize,
+    /// The nodes listen on 127.0.0.1:(P..P+3)
+    #[arg(long, default_value_t = 7400)]
+    base_port: u16,
+}
+
+/// `quorum bench raft`: a fresh 3-node loopback cluster (fsync on, in a temp directory), closed-
+/// loop clients doing puts; prints committed writes/s and latency percentiles.
+pub fn bench(a: BenchArgs) -> ExitCode {
+    if let Protocol::Paxos = a.protocol {
+        return usage("`quorum bench paxos` is not implemented: single-decree Paxos chooses one value");
+    }
+    if a.clients == 0 || a.clients > 25 {
+        return usage(format!("--clients must be between 1 and 25, got {}", a.clients));
+    }
+    if a.writes == 0 || a.writes > 230 {
+        return usage(format!("--writes must be between 1 and 230 (Raft's u8 log index), got {}", a.writes));
+    }
+    if a.base_port == 0 || a.base_port > u16::MAX - 3 {
+        return usage(format!("--base-port {} leaves no room for 3 nodes", a.base_port));
+    }
+    match run_bench(&a) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => failed(format!("{e:#}")),
+    }
+}
+
+fn run_bench(a: &BenchArgs) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("quorum-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let key_file = dir.join("cluster.key");
+    let key = ClusterKey::write_new(&key_file)?;
+    let servers: Vec<SocketAddr> = (0..3).map(|i| SocketAddr::from(([127, 0, 0, 1], a.base_port + i))).collect();
+    let peers = servers.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+    let exe = std::env::current_exe().context("cannot find the quorum executable")?;
+    let clients = usize::from(a.clients) + 1;
+    let mut children = Children(Vec::new());
+    for i in 0..3 {
+        let child = std::process::Command::new(&exe)
+            .args(["node", "raft", "--id", &i.to_string(), "--peers", &peers, "--clients", &clients.to_string()])
+            .arg("--data-dir")
+            .arg(dir.join(format!("node-{i}")))
+            .arg("--key-file")
+            .arg(&key_file)
+            .arg("--stats-file")
+            .arg(dir.join(format!("stats-{i}.json")))
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .process_group(0)
+            .die_with_parent()
+            .spawn()
+            .with_context(|| format!("cannot start node {i}"))?;
+        children.0.push(child);
+    }
+    // Warm up: the first put waits for the first election.
+    let mut warm = RaftClient::new(servers.clone(), key.clone(), a.clients)?;
+    warm.put(1, 'w').context("the cluster did not come up")?;
+    let per_client = a.writes.div_ceil(usize::from(a.clients));
+    let started = Instant::now();
+    let threads: Vec<_> = (0..a.clients)
+        .map(|number| {
+            let (servers, key) = (servers.clone(), key.clone());
+            let todo = a.writes.saturating_sub(usize::from(number) * per_client).min(per_client);
+            std::thread::spawn(move || -> Result<Vec<Duration>, ClientError> {
+                let mut c = RaftClient::new(servers, key, number)?;
+                let mut lat = Vec::new();
+                for seq in 1..=todo.min(255) as u8 {
+                    let t = Instant::now();
+                    c.put(seq, 'b')?;
+                    lat.push(t.elapsed());
+                }
+                Ok(lat)
+            })
+        })
+        .collect();
+    let mut lat = Vec::new();
+    for t in threads {
+        lat.extend(t.join().map_err(|_| anyhow!("a bench client panicked"))??);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_millis(200)); // a last stats write
+                                                    // Group commit: the datagrams (requests, acknowledgements) per fsync on each node.
+    let fsyncs: Vec<String> = (0..3)
+        .filter_map(|i| {
+            let text = std::fs::read_to_string(dir.join(format!("stats-{i}.json"))).ok()?;
+            let s: serde_json::Value = serde_json::from_str(&text).ok()?;
+            Some(format!(
+                "node {i} ({}): {} datagrams, {} steps, {} fsyncs",
+                s["status"]["role"].as_str().unwrap_or("?"),
+                s["accepted"],
+                s["steps"],
+                s["saves"]
+            ))
+        })
+        .collect();
+    drop(children);
+    let _ = std::fs::remove_dir_all(&dir);
+    lat.sort();
+    let pct = |p: f64| lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or_default();
+    println!(
+        "raft, 3 nodes on loopback, fsync on, {} closed-loop client(s): {} puts in {secs:.2} s = {:.0} writes/s, p50 {:.1} ms, p99 {:.1} ms",
+        a.clients,
+        lat.len(),
+        lat.len() as f64 / secs,
+        pct(0.50).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3,
+    );
+    for line in fsyncs {
+        println!("  {line}");
+    }
+    Ok(())
+}
+
+/// Child nodes get SIGTERM when the `cluster` or `bench` process dies, even by SIGKILL: they run
+/// in their own process group, so nothing else would stop them.
+trait DieWithParent {
+    fn die_with_parent(&mut self) -> &mut Self;
+}
+
+impl DieWithParent for std::process::Command {
+    fn die_with_parent(&mut self) -> &mut Self {
+        #[cfg(target_os = "linux")]
+        // SAFETY: prctl is async-signal-safe, as pre_exec requires.
+        unsafe {
+            self.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        self
+    }
+}
