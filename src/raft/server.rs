@@ -145,6 +145,14 @@ pub fn observe_higher_term(s: &mut ServerState, cfg: &ServerCfg, term: Term, o: 
     become_follower(s, o);
 }
 
+/// Raft §5.2: a follower starts an election only if its timeout elapses "without receiving
+/// AppendEntries RPC from current leader or granting vote to candidate": both push it back. (In
+/// the model the timer is nondeterministic and already set, so this changes no state; over real
+/// time it keeps followers of a live leader from campaigning.)
+fn reset_election_timer(o: &mut Out<RaftActor>) {
+    o.set_timer(RaftTimer::Election, ELECTION_TIMEOUT);
+}
+
 /// A message from an older term is ignored, requests included: its sender learns the newer
 /// term from the newer term's own messages (etcd does the same; Figure 2 would answer false).
 fn ignore_stale_term() {}
@@ -249,6 +257,7 @@ pub fn handle_request_vote(
     let granted = free && log_ok;
     if granted {
         s.voted_for = Some(candidate);
+        reset_election_timer(o);
     }
     o.send(candidate, RaftMsg::Vote { term, granted });
 }
@@ -329,6 +338,7 @@ pub fn handle_append_entries(
     o: &mut Out<RaftActor>,
 ) {
     s.leader = Some(leader);
+    reset_election_timer(o);
     if cfg.bugs.has(Bug::FollowerCommitPastPrefix) {
         // The bug: takes the leader's commit index before anything is verified.
         advance_follower_commit(s, leader_commit, log::last_index(&s.log));

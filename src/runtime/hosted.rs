@@ -10,8 +10,6 @@ use crate::raft::server::Role;
 use crate::raft::{OpKind, RaftActor, RaftMsg, RaftState, RaftTimer};
 use serde::Serialize;
 use stateright::actor::{Actor, Id};
-use std::ops::Range;
-use std::time::Duration;
 
 /// A protocol-neutral summary of a node's state, logged on change and written to the stats file.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -46,14 +44,6 @@ pub trait Hosted: Actor {
 
     fn admit_timeout(_state: &Self::State, _timer: &Self::Timer) -> Guard {
         Guard::Deliver
-    }
-
-    /// A timer to (re)arm after `msg` from `src` was delivered and led to `after`. The model
-    /// leaves timeouts nondeterministic (one may fire at any time), so firing a timer later
-    /// than the actor asked only picks one of the behaviours the checker already explored:
-    /// safety carries over. Real time needs it for liveness (see the Raft impl).
-    fn rearm_after(_after: &Self::State, _src: Id, _msg: &Self::Msg) -> Option<(Self::Timer, Range<Duration>)> {
-        None
     }
 }
 
@@ -111,23 +101,6 @@ impl Hosted for RaftActor {
             }
             _ => Guard::Deliver,
         }
-    }
-
-    /// Raft §5.2: a follower starts an election only if the election timeout "elapses without
-    /// receiving AppendEntries RPC from current leader or granting vote to candidate". The
-    /// protocol code arms the timer but (as the model needs nothing more) never pushes it back;
-    /// without this, followers would campaign every 150–300 ms under a healthy leader.
-    fn rearm_after(after: &RaftState, src: Id, msg: &RaftMsg) -> Option<(RaftTimer, Range<Duration>)> {
-        let RaftState::Server(s) = after else { return None };
-        if s.is_leader() {
-            return None;
-        }
-        let reset = match msg {
-            RaftMsg::AppendEntries { term, .. } => *term == s.term,
-            RaftMsg::RequestVote { term, .. } => *term == s.term && s.voted_for == Some(src),
-            _ => false,
-        };
-        reset.then_some((RaftTimer::Election, crate::raft::server::ELECTION_TIMEOUT))
     }
 }
 

@@ -261,12 +261,8 @@ where
                                 continue;
                             }
                             let mut out = Out::new();
-                            let probe = msg.clone();
                             self.actor.on_msg(self.id, &mut next, sender, msg, &mut out);
                             commands.extend(out);
-                            if let Some((timer, range)) = A::rearm_after(&next, sender, &probe) {
-                                commands.push(Command::SetTimer(timer, range));
-                            }
                         }
                     }
                     Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
