@@ -45,6 +45,15 @@ fn raft_3_servers_term_2_two_clients_no_crash_is_linearizable_and_live() {
     assert_exhaustively_correct(RaftModelCfg { clients: 2, ..no_crash() }, STATES_TWO_CLIENTS);
 }
 
+/// Loss is covered without exploring drops (docs/raft.md, "Loss"): with `--lossy`, the same
+/// states and the same safety verdicts as without it; only the liveness claim is withdrawn.
+#[test]
+fn raft_lossy_network_checks_the_same_states_without_the_liveness_claim() {
+    let lossy = RaftModelCfg { requests: 2, lossy: true, ..no_crash() };
+    let report = assert_exhaustively_correct(lossy, STATES_T2_PUT_GET);
+    assert!(!has(&report, EVENTUALLY_COMMITTED), "loss can lose every message: no liveness claim");
+}
+
 /// Figure 8, checked completely: 3 servers, terms ≤ 4, the leaders' no-op entries and no client,
 /// no crash (a leader that stops being heard from is enough). The correct commit rule keeps
 /// Leader Completeness over the whole bound; `figure8_commit_breaks_leader_completeness` below
