@@ -48,3 +48,20 @@ pub fn assert_caught<C: Checkable>(bug: &str, cfg: C, breaks: &str, steps: usize
         quorum::check::render(&report)
     );
 }
+
+/// Symmetry reduction is sound for `cfg`: with and without it every property gets the same
+/// verdict; it saves at least `factor` times the states; and the two counts are `states`.
+pub fn assert_symmetry_keeps_every_verdict<C: Checkable>(cfg: C, factor: usize, states: (usize, usize)) {
+    let reduced = cfg.check(&dfs());
+    let full = cfg.check(&CheckOptions { symmetry: false, ..dfs() });
+    assert!(reduced.complete && full.complete);
+    let verdicts = |r: &CheckReport| r.properties.iter().map(|p| (p.name.clone(), p.status)).collect::<Vec<_>>();
+    assert_eq!(verdicts(&reduced), verdicts(&full));
+    assert!(
+        full.unique_states >= factor * reduced.unique_states,
+        "symmetry should save at least {factor}x: {} vs {}",
+        full.unique_states,
+        reduced.unique_states
+    );
+    assert_eq!((reduced.unique_states, full.unique_states), states);
+}

@@ -1,11 +1,10 @@
 //! Single-decree Paxos: exhaustive checks within stated bounds, and the bug zoo.
 
-use quorum::check::{CheckOptions, CheckReport};
 use quorum::paxos::model::{bug_config, describe_action, property::*, NetworkKind, PaxosModelCfg};
 use quorum::paxos::Bug;
 use stateright::{Checker, Model};
 
-use crate::common::{assert_exhaustively_correct, dfs, has};
+use crate::common::{assert_exhaustively_correct, has};
 
 #[test]
 fn two_proposers_two_rounds_three_acceptors_one_crash_duplicating_network_is_safe() {
@@ -74,18 +73,7 @@ fn three_clients_three_proposers_one_round_one_crash_is_safe() {
 #[test]
 fn symmetry_reduction_over_acceptors_keeps_every_verdict() {
     let cfg = PaxosModelCfg { clients: 2, crashes: 1, max_round: 1, ..PaxosModelCfg::default() };
-    let reduced = cfg.check(&dfs());
-    let full = cfg.check(&CheckOptions { symmetry: false, ..dfs() });
-    assert!(reduced.complete && full.complete);
-    let verdicts = |r: &CheckReport| r.properties.iter().map(|p| (p.name.clone(), p.status)).collect::<Vec<_>>();
-    assert_eq!(verdicts(&reduced), verdicts(&full));
-    assert!(
-        full.unique_states >= 3 * reduced.unique_states,
-        "symmetry should save at least 3x: {} vs {}",
-        full.unique_states,
-        reduced.unique_states
-    );
-    assert_eq!((reduced.unique_states, full.unique_states), (8_781, 45_460));
+    crate::common::assert_symmetry_keeps_every_verdict(cfg, 3, (8_781, 45_460));
 }
 
 /// An example of a value being chosen, found by BFS among paths of at most 6 steps (the fewest:

@@ -2,12 +2,11 @@
 //! completely (DFS with symmetry over servers) and its unique-state count asserted.
 
 use quorum::bugs::PlantedBug;
-use quorum::check::{CheckOptions, CheckReport};
 use quorum::raft::model::{bug_config, property::*, RaftModelCfg};
 use quorum::raft::Bug;
 use stateright::Model;
 
-use crate::common::{assert_exhaustively_correct, dfs, has};
+use crate::common::{assert_exhaustively_correct, has};
 
 fn no_crash() -> RaftModelCfg {
     RaftModelCfg { crashes: 0, ..RaftModelCfg::default() }
@@ -68,19 +67,9 @@ fn raft_3_servers_term_4_no_client_keeps_leader_completeness_figure_8_bound() {
 /// Symmetry reduction is sound here: with and without it, every property gets the same verdict.
 #[test]
 fn symmetry_reduction_over_servers_keeps_every_verdict() {
+    // 3 servers: about 3! = 6 times fewer states.
     let cfg = RaftModelCfg { max_term: 2, crashes: 1, clients: 0, ..RaftModelCfg::default() };
-    let reduced = cfg.check(&dfs());
-    let full = cfg.check(&CheckOptions { symmetry: false, ..dfs() });
-    assert!(reduced.complete && full.complete);
-    let verdicts = |r: &CheckReport| r.properties.iter().map(|p| (p.name.clone(), p.status)).collect::<Vec<_>>();
-    assert_eq!(verdicts(&reduced), verdicts(&full));
-    assert!(
-        full.unique_states >= 5 * reduced.unique_states,
-        "symmetry over 3 servers should save about 3! = 6x: {} vs {}",
-        full.unique_states,
-        reduced.unique_states
-    );
-    assert_eq!((reduced.unique_states, full.unique_states), STATES_SYMMETRY);
+    crate::common::assert_symmetry_keeps_every_verdict(cfg, 5, STATES_SYMMETRY);
 }
 
 /// Every planted bug is caught, at its smallest bound, by the property it breaks, with a

@@ -14,7 +14,6 @@
 
 use crate::walk::{last, walk};
 use proptest::prelude::*;
-use proptest::strategy::ValueTree;
 use quorum::paxos::actor::{PaxosState, PaxosStorage};
 use quorum::paxos::model::{chosen_values, PaxosModel, PaxosSysState};
 use quorum::paxos::{majority, Ballot, Bug, PaxosModelCfg, PaxosMsg, Proposal, Value};
@@ -166,23 +165,7 @@ proptest! {
 /// The invariant has teeth: with a planted bug, some drawn state has a successor that breaks it.
 fn broken_under(bug: Bug, conjuncts: &[&str]) {
     let model = cfg().with_bug(bug).into_model();
-    let mut runner = proptest::test_runner::TestRunner::deterministic();
-    let strategy = prop::collection::vec(any::<usize>(), 0..120);
-    for _ in 0..2000 {
-        let choices = strategy.new_tree(&mut runner).expect("a walk").current();
-        // The first state on the walk from which a step breaks the invariant.
-        for s in walk(&model, &choices) {
-            if let Err(e) = preserved(&model, &s) {
-                assert!(!e.starts_with("drawn state"), "{bug}: the walk should break it one step at a time: {e}");
-                assert!(
-                    conjuncts.iter().any(|c| e.contains(c)),
-                    "{bug}: expected one of {conjuncts:?} to break, got: {e}"
-                );
-                return;
-            }
-        }
-    }
-    panic!("{bug}: no drawn state broke the invariant");
+    crate::walk::assert_broken(&model, bug.name(), 2000, 120, conjuncts, |s| inv(&model.cfg, s));
 }
 
 #[test]

@@ -15,6 +15,7 @@
 use crate::walk::{last, preserved, walk};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
+use quorum::bugs::PlantedBug;
 use quorum::raft::log::{self, Entry};
 use quorum::raft::model::{self, server_log, RaftSysState};
 use quorum::raft::server::Role;
@@ -155,22 +156,7 @@ fn broken_under(bug: Bug, conjuncts: &[&str]) {
 
 fn broken_in(cfg: RaftModelCfg, bug: Bug, conjuncts: &[&str]) {
     let model = cfg.with_bug(bug).into_model();
-    let mut runner = proptest::test_runner::TestRunner::deterministic();
-    let strategy = prop::collection::vec(any::<usize>(), 0..150);
-    for _ in 0..3000 {
-        let choices = strategy.new_tree(&mut runner).expect("a walk").current();
-        for s in walk(&model, &choices) {
-            if let Err(e) = preserved_here(&model, &s) {
-                assert!(!e.starts_with("drawn state"), "{bug}: the walk should break it one step at a time: {e}");
-                assert!(
-                    conjuncts.iter().any(|c| e.contains(c)),
-                    "{bug}: expected one of {conjuncts:?} to break, got: {e}"
-                );
-                return;
-            }
-        }
-    }
-    panic!("{bug}: no drawn state broke the invariant");
+    crate::walk::assert_broken(&model, bug.name(), 3000, 150, conjuncts, |s| inv(&model, s));
 }
 
 #[test]

@@ -51,3 +51,37 @@ where
     }
     Ok(())
 }
+
+/// The invariant has teeth: among the states of `walks` random walks (of up to `max_len` steps,
+/// drawn deterministically), one has a successor that breaks `inv`, and what breaks is one of
+/// `conjuncts`. `what` names the planted bug in messages.
+pub fn assert_broken<M: Model>(
+    model: &M,
+    what: &str,
+    walks: usize,
+    max_len: usize,
+    conjuncts: &[&str],
+    inv: impl Fn(&M::State) -> Result<(), &'static str>,
+) where
+    M::State: Clone,
+    M::Action: Debug + Clone,
+{
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = prop::collection::vec(any::<usize>(), 0..max_len);
+    for _ in 0..walks {
+        let choices = strategy.new_tree(&mut runner).expect("a walk").current();
+        for s in walk(model, &choices) {
+            if let Err(e) = preserved(model, &s, &inv) {
+                assert!(!e.starts_with("drawn state"), "{what}: the walk should break it one step at a time: {e}");
+                assert!(
+                    conjuncts.iter().any(|c| e.contains(c)),
+                    "{what}: expected one of {conjuncts:?} to break, got: {e}"
+                );
+                return;
+            }
+        }
+    }
+    panic!("{what}: no drawn state broke the invariant");
+}
