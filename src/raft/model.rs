@@ -5,11 +5,10 @@
 //! Actor layout: servers `0..S`, then clients.
 
 use super::actor::{RaftActor, RaftState, RaftStorage, RaftTimer};
-use super::client::{self, ClientCfg};
+use super::client::ClientCfg;
 use super::log::{self, Entry};
 use super::server::{ServerCfg, ServerState};
 use super::{majority, Bug, BugSet, Index, OpKind, RaftMsg, Term, Value};
-use crate::bugs::PlantedBug;
 use serde::Serialize;
 use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network};
 use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
@@ -615,17 +614,6 @@ impl RaftModelCfg {
         };
         crate::check::run(self.clone().into_model(), opts, &describe)
     }
-}
-
-impl Bug {
-    pub fn from_name(name: &str) -> Option<Bug> {
-        <Bug as PlantedBug>::from_name(name)
-    }
-}
-
-/// The value a client's Put writes (for the docs and tests).
-pub fn put_value(client: u8, seq: u8) -> Value {
-    client::value(client, seq)
 }
 
 impl crate::check::Checkable for RaftModelCfg {
