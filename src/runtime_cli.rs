@@ -459,22 +459,14 @@ fn run_cluster(a: &ClusterArgs, last_port: u16, f: &FaultArgs) -> Result<ExitCod
     let mut children = Children(Vec::new());
     for i in 0..a.n {
         let dir = a.data_dir.join(format!("node-{i}"));
-        let mut cmd = std::process::Command::new(&exe);
-        cmd.args(["node", a.protocol.name(), "--id", &i.to_string(), "--peers", &peers]);
+        let mut cmd = node_command(&exe, a.protocol.name(), i, &peers, &dir, &key_file, &dir.join("stats.json"));
         if let Some(p) = a.layout.proposers {
             cmd.args(["--proposers", &p.to_string()]);
         }
         if let Some(l) = a.layout.learners {
             cmd.args(["--learners", &l.to_string()]);
         }
-        let child = cmd
-            .arg("--data-dir")
-            .arg(&dir)
-            .arg("--key-file")
-            .arg(&key_file)
-            .arg("--stats-file")
-            .arg(dir.join("stats.json"))
-            .args(["--fault-drop", &f.fault_drop.to_string()])
+        cmd.args(["--fault-drop", &f.fault_drop.to_string()])
             .args(["--fault-duplicate", &f.fault_duplicate.to_string()])
             .args(["--fault-max-delay-ms", &f.fault_max_delay_ms.to_string()])
             .args(["--fault-seed", &(f.fault_seed.wrapping_add(i as u64)).to_string()])
@@ -482,15 +474,8 @@ fn run_cluster(a: &ClusterArgs, last_port: u16, f: &FaultArgs) -> Result<ExitCod
                 f.fault_partition_file
                     .iter()
                     .flat_map(|p| [std::ffi::OsStr::new("--fault-partition-file"), p.as_os_str()]),
-            )
-            .stdin(std::process::Stdio::null())
-            // Their own process group: a terminal's Ctrl-C reaches only us, and we stop them in
-            // order (SIGTERM, then SIGKILL after 3 s) instead of racing their exits.
-            .process_group(0)
-            .die_with_parent()
-            .spawn()
-            .with_context(|| format!("cannot start node {i}"))?;
-        children.0.push(child);
+            );
+        children.0.push(spawn_node(&mut cmd, i)?);
     }
     println!("{} cluster of {} nodes on {peers} (data in {})", a.protocol.name(), a.n, a.data_dir.display());
     let (layout, example) = match a.protocol {
@@ -562,6 +547,39 @@ pub fn bench(a: BenchArgs) -> ExitCode {
     }
 }
 
+/// `quorum node PROTOCOL --id I --peers P --data-dir D --key-file K --stats-file S`, for
+/// `cluster` and `bench` to add their own flags to.
+fn node_command(
+    exe: &Path,
+    protocol: &str,
+    i: usize,
+    peers: &str,
+    data_dir: &Path,
+    key_file: &Path,
+    stats_file: &Path,
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["node", protocol, "--id", &i.to_string(), "--peers", peers])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--key-file")
+        .arg(key_file)
+        .arg("--stats-file")
+        .arg(stats_file);
+    cmd
+}
+
+/// Starts node `i` with no stdin, in its own process group — a terminal's Ctrl-C reaches only
+/// us, and we stop the nodes in order (SIGTERM, then SIGKILL after 3 s) instead of racing their
+/// exits — and ended with us if we die.
+fn spawn_node(cmd: &mut std::process::Command, i: usize) -> Result<Child> {
+    cmd.stdin(std::process::Stdio::null())
+        .process_group(0)
+        .die_with_parent()
+        .spawn()
+        .with_context(|| format!("cannot start node {i}"))
+}
+
 fn run_bench(a: &BenchArgs) -> Result<()> {
     let dir = std::env::temp_dir().join(format!("quorum-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -574,21 +592,10 @@ fn run_bench(a: &BenchArgs) -> Result<()> {
     let clients = usize::from(a.clients) + 1;
     let mut children = Children(Vec::new());
     for i in 0..3 {
-        let child = std::process::Command::new(&exe)
-            .args(["node", "raft", "--id", &i.to_string(), "--peers", &peers, "--clients", &clients.to_string()])
-            .arg("--data-dir")
-            .arg(dir.join(format!("node-{i}")))
-            .arg("--key-file")
-            .arg(&key_file)
-            .arg("--stats-file")
-            .arg(dir.join(format!("stats-{i}.json")))
-            .env("RUST_LOG", "warn")
-            .stdin(std::process::Stdio::null())
-            .process_group(0)
-            .die_with_parent()
-            .spawn()
-            .with_context(|| format!("cannot start node {i}"))?;
-        children.0.push(child);
+        let stats = dir.join(format!("stats-{i}.json"));
+        let mut cmd = node_command(&exe, "raft", i, &peers, &dir.join(format!("node-{i}")), &key_file, &stats);
+        cmd.args(["--clients", &clients.to_string()]).env("RUST_LOG", "warn");
+        children.0.push(spawn_node(&mut cmd, i)?);
     }
     // Warm up: the first put waits for the first election.
     let mut warm = RaftClient::new(servers.clone(), key.clone(), a.clients)?;
