@@ -4,6 +4,10 @@
 //! `cargo test --release` runs all of it; plain `cargo test` skips the checks marked
 //! "release suite" (they take minutes in a debug build).
 
+/// As in the `quorum` binary: the checker allocates a state per transition.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod common;
 mod paxos;
 mod paxos_mirror;

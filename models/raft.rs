@@ -53,6 +53,18 @@ fn raft_lossy_network_checks_the_same_states_without_the_liveness_claim() {
     assert!(!has(&report, EVENTUALLY_COMMITTED), "loss can lose every message: no liveness claim");
 }
 
+/// The larger release bound: a lossy network (drops subsumed, see above) plus one crash-restart
+/// of any server at any point, and a client doing Put then Get. Logs are bounded to 3 entries:
+/// the second leader's no-op and both requests fit, but a path with two no-ops and both requests
+/// (4 entries) is cut, which is what lets this bound finish (about a minute in release).
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn raft_lossy_network_with_a_crash_restart_and_put_then_get_keeps_every_safety_property() {
+    let cfg = RaftModelCfg { requests: 2, crashes: 1, lossy: true, max_log: Some(3), ..RaftModelCfg::default() };
+    let report = assert_exhaustively_correct(cfg, STATES_LOSSY_CRASH_PUT_GET);
+    assert!(has(&report, LEADER_REPLACED) && has(&report, LINEARIZABLE));
+}
+
 /// Figure 8, checked completely: 3 servers, terms ≤ 4, the leaders' no-op entries and no client,
 /// no crash (a leader that stops being heard from is enough). The correct commit rule keeps
 /// Leader Completeness over the whole bound; `figure8_commit_breaks_leader_completeness` below
@@ -117,5 +129,6 @@ const STATES_T2_PUT_GET: usize = 92_408;
 const STATES_DEFAULT: usize = 904_750;
 const STATES_T3: usize = 476_846;
 const STATES_TWO_CLIENTS: usize = 386_397;
+const STATES_LOSSY_CRASH_PUT_GET: usize = 1_729_908;
 const STATES_FIGURE8: usize = 416_079;
 const STATES_SYMMETRY: (usize, usize) = (26_728, 159_921);
