@@ -37,3 +37,12 @@ where
         actor_storages: plan.reindex(&s.actor_storages),
     }
 }
+
+/// The hasher of the symmetry reductions' signatures and tie-breaks: fast, and seeded with
+/// constants so that a run's canonical representatives do not depend on a random seed. (Any
+/// hash function gives the same state counts: it only picks which member of an orbit stands
+/// for it.)
+pub fn hasher() -> ahash::AHasher {
+    use std::hash::BuildHasher;
+    ahash::RandomState::with_seeds(0x7175_6f72, 0x756d_2d73, 0x796d_6d65, 0x7472_7921).build_hasher()
+}

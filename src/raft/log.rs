@@ -62,14 +62,15 @@ pub fn matches(log: &[Entry], prev_index: Index, prev_term: Term) -> bool {
 /// any new entries not already in the log. Entries that already match are kept, so a stale or
 /// duplicated AppendEntries never shortens the log. Returns whether the log changed.
 pub fn append_after(log: &mut Log, prev_index: Index, entries: &[Entry], bugs: BugSet) -> bool {
-    let before = log.clone();
     if bugs.has(Bug::TruncateOnStaleAppend) {
         // The bug: "make the log equal to the leader's from prev_index on" — which also removes
         // matching entries past those sent, e.g. committed ones, on a stale or duplicate message.
+        let before = log.clone();
         log.truncate(usize::from(prev_index));
         log.extend_from_slice(entries);
         return *log != before;
     }
+    let mut changed = false;
     for (k, e) in entries.iter().enumerate() {
         let at = usize::from(prev_index) + k; // 0-based position of index prev_index + k + 1
         match log.get(at) {
@@ -77,11 +78,28 @@ pub fn append_after(log: &mut Log, prev_index: Index, entries: &[Entry], bugs: B
             Some(_) => {
                 log.truncate(at);
                 log.push(*e);
+                changed = true;
             }
-            None => log.push(*e),
+            None => {
+                log.push(*e);
+                changed = true;
+            }
         }
     }
-    *log != before
+    changed
+}
+
+/// Whether [`append_after`] would change the log, without changing it (for the model's
+/// dead-message rule, which asks this of every AppendEntries in flight).
+pub fn append_changes(log: &[Entry], prev_index: Index, entries: &[Entry], bugs: BugSet) -> bool {
+    let from = usize::from(prev_index);
+    if bugs.has(Bug::TruncateOnStaleAppend) {
+        return match log.get(from..) {
+            Some(tail) => tail != entries,
+            None => !entries.is_empty(),
+        };
+    }
+    entries.iter().enumerate().any(|(k, e)| log.get(from + k).is_none_or(|x| x.term != e.term))
 }
 
 /// Whether the log already holds the operation (a leader appends each client request once:

@@ -15,6 +15,7 @@ use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use stateright::{Model, Path, Property, Rewrite, RewritePlan};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::fmt::Write as _;
 
 pub type RaftActorModel = ActorModel<RaftActor, RaftModelCfg, RaftHistory>;
@@ -186,10 +187,10 @@ impl RaftModelCfg {
 #[derive(Clone, PartialEq, Hash)]
 pub struct RaftHistory {
     /// Every (term, server) elected: a server that became leader in that term.
-    pub leaders: BTreeSet<(Term, Id)>,
+    pub leaders: Arc<BTreeSet<(Term, Id)>>,
     /// Every entry some server applied (index ≤ its commit index), with the server's term when
     /// the entry was first applied.
-    pub applied: BTreeMap<(Index, Entry), Term>,
+    pub applied: Arc<BTreeMap<(Index, Entry), Term>>,
     /// A leader removed or changed an entry of its own log.
     pub append_only_broken: bool,
     /// Crash-restarts so far.
@@ -199,20 +200,20 @@ pub struct RaftHistory {
     /// Per client: operations invoked and operations returned.
     pub invoked: Vec<u8>,
     pub returned: Vec<u8>,
-    pub lin: LinearizabilityTester<Id, Register<Option<Value>>>,
+    pub lin: Arc<LinearizabilityTester<Id, Register<Option<Value>>>>,
 }
 
 impl RaftHistory {
     fn new(clients: usize) -> Self {
         RaftHistory {
-            leaders: BTreeSet::new(),
-            applied: BTreeMap::new(),
+            leaders: Arc::default(),
+            applied: Arc::default(),
             append_only_broken: false,
             crashes: 0,
             crashed_leader: None,
             invoked: vec![0; clients],
             returned: vec![0; clients],
-            lin: LinearizabilityTester::new(Register(None)),
+            lin: Arc::new(LinearizabilityTester::new(Register(None))),
         }
     }
 }
@@ -236,7 +237,8 @@ impl std::fmt::Debug for RaftHistory {
 impl Rewrite<Id> for RaftHistory {
     /// Symmetry permutes servers only: client ids in `lin` stay.
     fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
-        RaftHistory { leaders: self.leaders.iter().map(|(t, id)| (*t, plan.rewrite(id))).collect(), ..self.clone() }
+        let leaders = self.leaders.iter().map(|(t, id)| (*t, plan.rewrite(id))).collect();
+        RaftHistory { leaders: Arc::new(leaders), ..self.clone() }
     }
 }
 
@@ -252,7 +254,7 @@ fn record_msg_out(cfg: &RaftModelCfg, h: &RaftHistory, env: Envelope<&RaftMsg>) 
         OpKind::Put(v) => RegisterOp::Write(Some(v)),
         OpKind::Get | OpKind::Noop => RegisterOp::Read,
     };
-    let _ = h.lin.on_invoke(env.src, invocation);
+    let _ = Arc::make_mut(&mut h.lin).on_invoke(env.src, invocation);
     Some(h)
 }
 
@@ -266,7 +268,7 @@ fn record_msg_in(cfg: &RaftModelCfg, h: &RaftHistory, env: Envelope<&RaftMsg>) -
     let mut h = h.clone();
     h.returned[c] = *seq;
     let ret = if seq % 2 == 1 { RegisterRet::WriteOk } else { RegisterRet::ReadOk(*value) };
-    let _ = h.lin.on_return(env.dst, ret);
+    let _ = Arc::make_mut(&mut h.lin).on_return(env.dst, ret);
     Some(h)
 }
 
@@ -309,7 +311,8 @@ pub fn durable_log(s: &RaftSysState, i: usize) -> &[Entry] {
 impl RaftModel {
     /// Updates the ghost state after `action` led from `last` to `next`.
     fn observe(&self, last: &RaftSysState, action: &RaftAction, next: &mut RaftSysState) {
-        let mut h = next.history.clone();
+        // The history's sets are shared between states (`Arc`): copied only when they grow.
+        let (states, crashed, h) = (&next.actor_states, &next.crashed, &mut next.history);
         if let ActorModelAction::Crash(id) = action {
             h.crashes = h.crashes.saturating_add(1);
             if let Some(st) = server_state(last, usize::from(*id)).filter(|st| st.is_leader()) {
@@ -317,7 +320,8 @@ impl RaftModel {
             }
         }
         for i in 0..self.cfg.servers {
-            let Some(st) = server_state(next, i) else { continue };
+            // As `server_state`: a crashed server holds no state.
+            let Some(RaftState::Server(st)) = states.get(i).filter(|_| !crashed[i]).map(|a| &**a) else { continue };
             if st.is_leader() {
                 match server_state(last, i).filter(|b| b.is_leader()) {
                     // Leader Append-Only compares a leader's log with its log one step earlier.
@@ -328,18 +332,20 @@ impl RaftModel {
                     }
                     // Election Safety counts elections: a server that just became leader.
                     None => {
-                        h.leaders.insert((st.term, Id::from(i)));
+                        let elected = (st.term, Id::from(i));
+                        if !h.leaders.contains(&elected) {
+                            Arc::make_mut(&mut h.leaders).insert(elected);
+                        }
                     }
                 }
             }
             for index in 1..=st.commit {
                 if let Some(e) = log::entry_at(&st.log, index) {
-                    h.applied.entry((index, *e)).or_insert(st.term);
+                    if !h.applied.contains_key(&(index, *e)) {
+                        Arc::make_mut(&mut h.applied).insert((index, *e), st.term);
+                    }
                 }
             }
-        }
-        if h != next.history {
-            next.history = h;
         }
     }
 }

@@ -107,14 +107,11 @@ pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool
             if !consistent {
                 return false; // the log may still come to match
             }
-            let mut appended = r.log.clone();
-            if log::append_after(&mut appended, *prev_index, entries, bugs) {
+            if log::append_changes(&r.log, *prev_index, entries, bugs) {
                 return false;
             }
             let last_new = *prev_index + entries.len() as u8;
-            let mut committed = r.clone().into_owned();
-            server::advance_follower_commit(&mut committed, *commit, last_new);
-            if committed.commit != r.commit || m.cfg.crashes > 0 {
+            if server::follower_commit(r.commit, *commit, last_new) != r.commit || m.cfg.crashes > 0 {
                 return false; // a restart forgets the commit index: the message may restore it
             }
             match still(s, src, t, false) {
@@ -171,10 +168,11 @@ pub fn forget_last_delivery(s: &RaftSysState) -> RaftSysState {
 /// A server's signature without server ids: its state and saved state with every server id
 /// replaced by "itself" or "another", its timers, whether it is down, and the messages it sends
 /// and receives (which carry no ids), hashed. Equal for servers that a permutation could swap,
-/// so sorting by it does not depend on how servers are numbered.
-fn signature(s: &RaftSysState, i: usize) -> u64 {
+/// so sorting by it does not depend on how servers are numbered. `links` holds, per message in
+/// flight, its sender, its receiver, whether each is a server, and the message's hash.
+fn signature(s: &RaftSysState, i: usize, links: &[Link]) -> u64 {
     use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut h = crate::symmetry::hasher();
     let me = Id::from(i);
     let who = |v: Option<Id>| match v {
         None => 0u8,
@@ -195,21 +193,50 @@ fn signature(s: &RaftSysState, i: usize) -> u64 {
     }
     s.actor_storages[i].as_ref().map(|saved| (saved.term, who(saved.voted_for), &saved.log)).hash(&mut h);
     (s.crashed[i], &s.timers_set[i]).hash(&mut h);
-    let mut links: Vec<(bool, bool, &RaftMsg)> = Vec::new();
-    if let Network::UnorderedDuplicating(set, _) = &s.network {
-        let server = |id: Id| s.actor_states.get(usize::from(id)).is_some_and(|a| matches!(**a, RaftState::Server(_)));
-        for env in set.iter() {
-            if env.src == me {
-                links.push((false, server(env.dst), &env.msg));
-            }
-            if env.dst == me {
-                links.push((true, server(env.src), &env.msg));
-            }
+    let mut mine: Vec<(bool, bool, u64)> = Vec::new();
+    for l in links {
+        if l.src == me {
+            mine.push((false, l.dst_is_server, l.msg));
+        }
+        if l.dst == me {
+            mine.push((true, l.src_is_server, l.msg));
         }
     }
-    links.sort();
-    links.hash(&mut h);
+    mine.sort_unstable();
+    mine.hash(&mut h);
     h.finish()
+}
+
+/// A message in flight, as [`signature`] reads it.
+struct Link {
+    src: Id,
+    dst: Id,
+    src_is_server: bool,
+    dst_is_server: bool,
+    /// The message's hash (messages carry no server ids).
+    msg: u64,
+}
+
+fn links(s: &RaftSysState) -> Vec<Link> {
+    use std::hash::{Hash, Hasher};
+    let server = |id: Id| s.actor_states.get(usize::from(id)).is_some_and(|a| matches!(**a, RaftState::Server(_)));
+    match &s.network {
+        Network::UnorderedDuplicating(set, _) => set
+            .iter()
+            .map(|env| {
+                let mut h = crate::symmetry::hasher();
+                env.msg.hash(&mut h);
+                Link {
+                    src: env.src,
+                    dst: env.dst,
+                    src_is_server: server(env.src),
+                    dst_is_server: server(env.dst),
+                    msg: h.finish(),
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Symmetry reduction over servers, which are interchangeable: nothing in Raft depends on which
@@ -221,7 +248,8 @@ fn signature(s: &RaftSysState, i: usize) -> u64 {
 pub fn representative(s: &RaftSysState) -> RaftSysState {
     let servers: Vec<usize> =
         (0..s.actor_states.len()).filter(|&i| matches!(*s.actor_states[i], RaftState::Server(_))).collect();
-    let sigs: Vec<u64> = servers.iter().map(|&i| signature(s, i)).collect();
+    let links = links(s);
+    let sigs: Vec<u64> = servers.iter().map(|&i| signature(s, i, &links)).collect();
     let mut order = servers.clone();
     order.sort_by(|&i, &j| sigs[i].cmp(&sigs[j]));
     // Orders that differ only within groups of equal signatures.
@@ -250,7 +278,7 @@ pub fn representative(s: &RaftSysState) -> RaftSysState {
         let r = crate::symmetry::renumber(s, &servers, &order);
         let h = {
             use std::hash::{Hash, Hasher};
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            let mut hasher = crate::symmetry::hasher();
             r.hash(&mut hasher);
             hasher.finish()
         };

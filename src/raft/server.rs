@@ -361,10 +361,12 @@ pub fn handle_append_entries(
 /// Figure 2, AppendEntries step 5: "if leaderCommit > commitIndex, set commitIndex =
 /// min(leaderCommit, index of last new entry)" — only what this message verified.
 pub fn advance_follower_commit(s: &mut ServerState, leader_commit: Index, last_new: Index) {
-    let commit = leader_commit.min(last_new);
-    if commit > s.commit {
-        s.commit = commit;
-    }
+    s.commit = follower_commit(s.commit, leader_commit, last_new);
+}
+
+/// The commit index [`advance_follower_commit`] moves a follower to from `commit`.
+pub fn follower_commit(commit: Index, leader_commit: Index, last_new: Index) -> Index {
+    commit.max(leader_commit.min(last_new))
 }
 
 /// AppendEntries response at the leader (Raft §5.3): on success, the follower holds our log up
