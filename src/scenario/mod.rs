@@ -200,7 +200,7 @@ where
         if let Err(why) = (self.check)(&cfg, &model, &states) {
             failures.push(why);
         }
-        let title = format!("{} scenario {}: {}", P::NAME, self.name, self.about);
+        let title = format!("quorum scenario {} ({})", self.name, P::NAME);
         let svg = crate::diagram::render(&model, path, &cfg.actor_names(), &title);
         Ok(Run {
             name: self.name,
