@@ -20,17 +20,18 @@ struct Doc {
     exit: i32,
 }
 
-/// The marker before a skipped block: (file, test) it names.
-fn marker(line: &str) -> Option<Result<(String, String), String>> {
+/// The marker before a skipped block: the (file, test)s it names.
+fn marker(line: &str) -> Option<Result<Vec<(String, String)>, String>> {
     let body = line.trim().strip_prefix("<!-- not run:")?.strip_suffix("-->")?;
     let Some(at) = body.find("tested in ") else {
         return Some(Err(format!("marker without \"tested in FILE::TEST\": {line}")));
     };
     let named = body[at + "tested in ".len()..].trim();
-    Some(match named.split_once("::") {
-        Some((file, test)) => Ok((file.trim().to_owned(), test.trim().to_owned())),
-        None => Err(format!("marker must name FILE::TEST: {line}")),
-    })
+    let tests: Option<Vec<(String, String)>> = named
+        .split(", ")
+        .map(|t| t.split_once("::").map(|(f, t)| (f.trim().to_owned(), t.trim().to_owned())))
+        .collect();
+    Some(tests.filter(|t| !t.is_empty()).ok_or_else(|| format!("marker must name FILE::TEST[, FILE::TEST]: {line}")))
 }
 
 fn command(line: &str) -> Option<(Vec<String>, i32)> {
@@ -52,6 +53,7 @@ fn command(line: &str) -> Option<(Vec<String>, i32)> {
 }
 
 /// The commands to run, and the (file, test) of every skipped block.
+#[allow(clippy::type_complexity)]
 fn collect(files: &[PathBuf]) -> (Vec<Doc>, Vec<(PathBuf, usize, String, String)>, Vec<String>) {
     let (mut run, mut skipped, mut problems) = (Vec::new(), Vec::new(), Vec::new());
     for file in files {
@@ -79,11 +81,11 @@ fn collect(files: &[PathBuf]) -> (Vec<Doc>, Vec<(PathBuf, usize, String, String)
             let before = lines[..start].iter().rev().find(|l| !l.trim().is_empty()).copied().unwrap_or("");
             let commands: Vec<_> = body.iter().filter_map(|(n, l)| command(l).map(|c| (*n, c))).collect();
             match marker(before) {
-                Some(Ok((test_file, test))) => {
+                Some(Ok(tests)) => {
                     if commands.is_empty() {
                         problems.push(format!("{}:{}: a not-run marker on a block without commands", file.display(), start + 1));
                     }
-                    skipped.push((file.clone(), start + 1, test_file, test));
+                    skipped.extend(tests.into_iter().map(|(f, t)| (file.clone(), start + 1, f, t)));
                 }
                 Some(Err(e)) => problems.push(format!("{}:{}: {e}", file.display(), start + 1)),
                 None => run.extend(commands.into_iter().map(|(line, (args, exit))| Doc { file: file.clone(), line, args, exit })),
@@ -170,7 +172,11 @@ fn the_extraction_reads_commands_exit_codes_and_markers() {
     assert_eq!(command("cargo test --release"), None);
     assert_eq!(
         marker("<!-- not run: a server; tested in tests/cluster.rs::three_node -->"),
-        Some(Ok(("tests/cluster.rs".into(), "three_node".into())))
+        Some(Ok(vec![("tests/cluster.rs".into(), "three_node".into())]))
+    );
+    assert_eq!(
+        marker("<!-- not run: slow; tested in tests/cli.rs::a, tests/cli.rs::b -->").and_then(Result::ok).map(|t| t.len()),
+        Some(2)
     );
     assert!(matches!(marker("<!-- not run: slow -->"), Some(Err(_))));
 }
