@@ -4,11 +4,15 @@
 //! - [`raft`]: Raft (election, log replication, persistence, clients) and its model.
 //! - [`check`]: runs any model with a chosen strategy and reports every property's verdict.
 //! - [`bugs`]: what the protocols' planted-bug zoos share.
+//! - [`scenario`]: named, replayable step sequences of classic situations; [`diagram`]: their
+//!   message-sequence diagrams.
 //! - [`runtime`]: the same actors as OS processes over authenticated UDP, with durable storage.
 
 pub mod bugs;
 pub mod check;
+pub mod diagram;
 pub mod paxos;
 pub mod raft;
 pub mod runtime;
+pub mod scenario;
 pub mod symmetry;

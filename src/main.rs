@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 mod runtime_cli;
+mod teach_cli;
 
 /// The checker allocates and frees a state per transition: mimalloc makes that markedly cheaper
 /// than the system allocator (docs/performance.md, "Allocator").
@@ -51,6 +52,11 @@ enum Command {
     Keygen { file: std::path::PathBuf },
     /// Closed-loop puts against a fresh local 3-node cluster (fsync on): writes/s, p50, p99.
     Bench(runtime_cli::BenchArgs),
+    /// Replay a named classic situation step by step (`quorum scenario list` names them).
+    Scenario(teach_cli::ScenarioArgs),
+    /// Regenerate generated parts of the docs (docs/diagrams).
+    #[command(hide = true, subcommand)]
+    Docs(teach_cli::DocsCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -105,6 +111,9 @@ struct CheckArgs {
     /// Print the report as one JSON object on the last line of stdout
     #[arg(long)]
     json: bool,
+    /// Write the first counterexample as an SVG message-sequence diagram to FILE
+    #[arg(long, value_name = "FILE")]
+    svg: Option<std::path::PathBuf>,
 }
 
 #[derive(Args)]
@@ -271,6 +280,14 @@ impl Cfg {
         }
     }
 
+    /// The diagram of the path the Explorer encodes as `encoded`.
+    fn svg(&self, encoded: &str, title: &str) -> Option<String> {
+        match self {
+            Cfg::Paxos(c) => quorum::diagram::from_encoded(c, encoded, title),
+            Cfg::Raft(c) => quorum::diagram::from_encoded(c, encoded, title),
+        }
+    }
+
     /// Serves the Explorer; returns only if the server stops.
     fn serve(self, addr: &str, threads: usize) {
         match self {
@@ -369,6 +386,8 @@ fn main() -> Result<ExitCode> {
         Command::Client(a) => Ok(runtime_cli::client(a)),
         Command::Keygen { file } => Ok(runtime_cli::keygen(&file)),
         Command::Bench(a) => Ok(runtime_cli::bench(a)),
+        Command::Scenario(a) => Ok(teach_cli::scenario(a)),
+        Command::Docs(c) => Ok(teach_cli::docs(c)),
         Command::Bugs { protocol, json } => {
             match protocol {
                 Protocol::Paxos => bugs::<Bug>(json)?,
@@ -392,6 +411,11 @@ fn main() -> Result<ExitCode> {
                 print!("{}", check::render(&report));
                 if a.json {
                     println!("{}", serde_json::to_string(&report)?);
+                }
+                if let (Some(file), Ok(cfg)) = (&a.svg, Cfg::parse(a.protocol, &a.model)) {
+                    if let Err(code) = teach_cli::check_svg(&report, file, |path, title| cfg.svg(path, title)) {
+                        return Ok(code);
+                    }
                 }
                 Ok(if report.as_expected() { ExitCode::SUCCESS } else { ExitCode::from(1) })
             }
