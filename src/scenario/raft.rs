@@ -48,7 +48,8 @@ impl Protocol for RaftModelCfg {
 type RaftSpec = Spec<RaftModelCfg>;
 
 /// The Raft scenarios, in the guide's order.
-pub static SCENARIOS: [RaftSpec; 5] = [SPLIT_VOTE, LEADER_CRASH, FIGURE7, FIGURE8, FIGURE8_BUG];
+pub static SCENARIOS: [RaftSpec; 7] =
+    [SPLIT_VOTE, LEADER_CRASH, FIGURE7, FIGURE8, FIGURE8_BUG, RESTART_KEEPS_TERM, RESTART_FORGETS_TERM];
 
 fn leaders(s: &RaftSysState) -> Vec<(Term, usize)> {
     s.history.leaders.iter().map(|(t, id)| (*t, usize::from(*id))).collect()
@@ -251,5 +252,57 @@ const FIGURE8_BUG: RaftSpec = Spec {
     check: |_, _, states| {
         ensure(ever_applied(states, 1, |e| e.term == 1), || "t1:noop was never committed".into())?;
         ensure(ever_applied(states, 1, |e| e.term == 2), || "t2:noop was never committed at index 1".into())
+    },
+};
+
+/// The first steps of Stateright's own `examples/raft.rs` counterexample (docs/raft.md): s1
+/// votes for s2 in term 1, then crashes and restarts.
+macro_rules! restart_steps {
+    ($($more:expr),* $(,)?) => {
+        &[
+            step("s2 election timeout", "s2: candidate in term 1"),
+            step("s2 -> s1 : RequestVote(t1", ""),
+            step("s1 -> s2 : Vote(t1, yes)", "s1 voted for s2 in term 1; s2 leads term 1"),
+            step("s1 crashes", ""),
+            step("s1 restarts from its saved state", ""),
+            step("s1 election timeout", ""),
+            $($more),*
+        ]
+    };
+}
+
+fn restart_cfg() -> RaftModelCfg {
+    crate::raft::model::bug_config(Bug::TermNotPersisted)
+}
+
+const RESTART_KEEPS_TERM: RaftSpec = Spec {
+    name: "restart-keeps-term",
+    about: "a voter crashes and restarts with its saved term and vote: it cannot help elect a second leader of the same term",
+    cfg: || RaftModelCfg { bugs: Default::default(), ..restart_cfg() },
+    steps: restart_steps![
+        step("s1 -> s0 : RequestVote(t2", "s1 restarted in term 1 (saved), so its election is for term 2"),
+        step("s0 -> s1 : Vote(t2, yes)", "s1 leads term 2; s2 still leads term 1: one leader per term"),
+    ],
+    expect: "s2 leads term 1 and s1 leads term 2; election safety holds",
+    violates: &[],
+    check: |_, _, states| {
+        let l = leaders(last(states)?);
+        ensure(l == [(1, 2), (2, 1)], || format!("elected (term, server): {l:?}, expected (1, s2) and (2, s1)"))
+    },
+};
+
+const RESTART_FORGETS_TERM: RaftSpec = Spec {
+    name: "restart-forgets-term",
+    about: "the planted bug term-not-persisted, as in Stateright's examples/raft.rs: a restarted voter forgets its term and vote, and term 1 gets two leaders",
+    cfg: restart_cfg,
+    steps: restart_steps![
+        step("s1 -> s0 : RequestVote(t1", "s1 restarted in term 0 (nothing saved): it runs for term 1 again"),
+        step("s0 -> s1 : Vote(t1, yes)", "s1 leads term 1, which s2 already leads"),
+    ],
+    expect: "two leaders of term 1 (s2, then s1): election safety breaks at the last step",
+    violates: &[ELECTION_SAFETY],
+    check: |_, _, states| {
+        let l = leaders(last(states)?);
+        ensure(l == [(1, 1), (1, 2)], || format!("elected (term, server): {l:?}, expected s1 and s2 in term 1"))
     },
 };
