@@ -12,8 +12,17 @@ fn quorum(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_quorum")).args(args).output().expect("quorum runs")
 }
 
-const NAMES: [&str; 7] =
-    ["split-vote", "leader-crash", "figure7", "figure8", "figure8-bug", "dueling-proposers", "acceptor-recovers-promise"];
+const NAMES: [&str; 9] = [
+    "split-vote",
+    "leader-crash",
+    "figure7",
+    "figure8",
+    "figure8-bug",
+    "restart-keeps-term",
+    "restart-forgets-term",
+    "dueling-proposers",
+    "acceptor-recovers-promise",
+];
 
 #[test]
 fn every_scenario_replays_and_its_outcome_holds() {
@@ -25,6 +34,17 @@ fn every_scenario_replays_and_its_outcome_holds() {
         assert!(run.svg.is_some(), "{}: no diagram", s.name());
         assert!(run.explorer_path.starts_with("0/"), "{}: {}", s.name(), run.explorer_path);
     }
+}
+
+/// Stateright's examples/raft.rs Election Safety counterexample (8 steps, docs/raft.md) is the
+/// planted bug term-not-persisted; with Figure 2's persistence the same steps elect no second
+/// leader of term 1.
+#[test]
+fn a_restarted_voter_elects_a_second_leader_only_when_its_term_is_not_saved() {
+    let with = scenario::find("restart-forgets-term").expect("listed").run().expect("replays");
+    let without = scenario::find("restart-keeps-term").expect("listed").run().expect("replays");
+    assert!(with.verdicts.iter().any(|v| v.contains("election safety") && v.ends_with("violated at step 8")));
+    assert!(!without.verdicts.iter().any(|v| v.contains("violated")), "{}", without.render());
 }
 
 #[test]
