@@ -197,3 +197,26 @@ fn every_scenario_link_opens_in_the_explorer_started_with_its_command() {
         assert!(!bad.starts_with("HTTP/1.1 200"), "{}: a wrong path is refused, so the right one means something", s.name());
     }
 }
+
+/// docs/scenarios.md shows each scenario's trace: every line of it is what `quorum scenario NAME`
+/// prints now, so the guide cannot drift from the code.
+#[test]
+fn the_traces_in_the_guide_are_what_the_scenarios_print() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/scenarios.md")).expect("the guide");
+    let mut checked = 0;
+    for s in scenario::all() {
+        let heading = format!("## `{}`\n", s.name());
+        let section = doc.split(&heading).nth(1).unwrap_or_else(|| panic!("docs/scenarios.md lacks {heading}"));
+        let section = section.split("\n## ").next().unwrap_or_default();
+        let block = section.split("```text\n").nth(1).and_then(|b| b.split("```").next());
+        let block = block.unwrap_or_else(|| panic!("{}: no text block with its trace", s.name()));
+        let out = quorum(&["scenario", s.name()]);
+        let printed = String::from_utf8_lossy(&out.stdout);
+        let printed: Vec<&str> = printed.lines().collect();
+        for line in block.lines() {
+            assert!(printed.contains(&line), "{}: the guide shows\n{line}\nwhich `quorum scenario` no longer prints", s.name());
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, NAMES.len());
+}
