@@ -12,6 +12,7 @@ use stateright::Model;
 use std::process::ExitCode;
 use std::time::Duration;
 
+mod bench_check;
 mod runtime_cli;
 mod teach_cli;
 
@@ -50,8 +51,9 @@ enum Command {
     Client(runtime_cli::ClientArgs),
     /// Write a fresh random cluster key (64 hex digits) to FILE, which must not exist.
     Keygen { file: std::path::PathBuf },
-    /// Closed-loop puts against a fresh local 3-node cluster (fsync on): writes/s, p50, p99.
-    Bench(runtime_cli::BenchArgs),
+    /// Closed-loop puts against a fresh local 3-node cluster (fsync on): writes/s, p50, p99;
+    /// `bench check`: model-checking speed against Stateright's own examples.
+    Bench(bench_check::BenchCli),
     /// Replay a named classic situation step by step (`quorum scenario list` names them).
     Scenario(teach_cli::ScenarioArgs),
     /// Regenerate generated parts of the docs (docs/diagrams).
@@ -385,7 +387,7 @@ fn main() -> Result<ExitCode> {
         Command::Cluster(a) => Ok(runtime_cli::cluster(a)),
         Command::Client(a) => Ok(runtime_cli::client(a)),
         Command::Keygen { file } => Ok(runtime_cli::keygen(&file)),
-        Command::Bench(a) => Ok(runtime_cli::bench(a)),
+        Command::Bench(a) => Ok(bench_check::dispatch(a)),
         Command::Scenario(a) => Ok(teach_cli::scenario(a)),
         Command::Docs(c) => Ok(teach_cli::docs(c)),
         Command::Bugs { protocol, json } => {
