@@ -221,11 +221,15 @@ where
     M::Action: Clone + Debug + PartialEq,
     C: Checker<M>,
 {
-    if let Some(every) = opts.progress {
+    // Stateright 0.31's lone worker reads the deadline only when it runs out of work (it never
+    // shares work with itself), so with one thread and a timeout, `join` would wait for the whole
+    // bound: the report is then read from the running checker, whose worker ends with the process.
+    let single_with_deadline = opts.threads <= 1 && opts.timeout.is_some();
+    if opts.progress.is_some() || single_with_deadline {
         let mut last = Instant::now();
         while !checker.is_done() {
             std::thread::sleep(Duration::from_millis(50));
-            if last.elapsed() >= every {
+            if opts.progress.is_some_and(|every| last.elapsed() >= every) {
                 last = Instant::now();
                 eprintln!(
                     "checking {}: {} unique states, depth {}, {:.0} s",
@@ -237,7 +241,8 @@ where
             }
         }
     }
-    let checker = checker.join();
+    let past_deadline = opts.timeout.is_some_and(|t| started.elapsed() >= t);
+    let checker = if single_with_deadline && past_deadline { checker } else { checker.join() };
     let seconds = started.elapsed().as_secs_f64();
     let timed_out = opts.timeout.is_some_and(|t| started.elapsed() >= t);
     let model = checker.model();

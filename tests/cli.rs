@@ -245,3 +245,27 @@ fn check_paxos_default_bound_exits_0_complete() {
     assert_eq!(r["unique_states"], 2_131_115);
     assert_all_as_expected(&r);
 }
+
+/// `--timeout` stops a check on time with one checker thread too (Stateright's lone worker does
+/// not read the deadline itself): a bound far too big to finish reports `complete: false`.
+#[test]
+fn a_timeout_stops_a_single_threaded_check() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quorum"))
+        .args(["check", "raft", "--servers", "5", "--threads", "1", "--timeout", "2", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("quorum runs");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("waits").is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("a 2-second timeout did not stop the check within 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().expect("output");
+    let report = last_json(&out);
+    assert_eq!(report["complete"], Value::Bool(false), "{report}");
+}
