@@ -249,8 +249,8 @@ impl PaxosServer {
 /// Ghost state: every vote cast (for agreement) and the clients' register operations.
 #[derive(Clone, Debug, PartialEq, Hash)]
 pub struct MirrorHistory {
-    pub votes: BTreeSet<(Ballot, Value, Id)>,
-    pub lin: LinearizabilityTester<Id, Register<Value>>,
+    pub votes: Arc<BTreeSet<(Ballot, Value, Id)>>,
+    pub lin: Arc<LinearizabilityTester<Id, Register<Value>>>,
     /// The request each client waits for an answer to. A client takes only the answer to that
     /// request and ignores any other, so only that answer is a return in `lin`.
     pub awaiting: BTreeMap<Id, u64>,
@@ -260,8 +260,8 @@ impl MirrorHistory {
     /// No votes, no operations; the register starts with the default value, as in the example.
     pub fn new() -> Self {
         MirrorHistory {
-            votes: BTreeSet::new(),
-            lin: LinearizabilityTester::new(Register(Value::default())),
+            votes: Arc::default(),
+            lin: Arc::new(LinearizabilityTester::new(Register(Value::default()))),
             awaiting: BTreeMap::new(),
         }
     }
@@ -279,22 +279,28 @@ pub fn mirror_chosen(h: &MirrorHistory) -> BTreeSet<Value> {
 }
 
 fn record_out(_: &MirrorCfg, h: &MirrorHistory, env: Envelope<&MirrorMsg>) -> Option<MirrorHistory> {
-    let mut h = h.clone();
+    // Most messages record nothing: the history (shared sets, `Arc`) is copied only for those
+    // that do.
     match env.msg {
         RegisterMsg::Put(req, v) => {
-            let _ = h.lin.on_invoke(env.src, RegisterOp::Write(*v));
+            let mut h = h.clone();
+            let _ = Arc::make_mut(&mut h.lin).on_invoke(env.src, RegisterOp::Write(*v));
             h.awaiting.insert(env.src, *req);
+            Some(h)
         }
         RegisterMsg::Get(req) => {
-            let _ = h.lin.on_invoke(env.src, RegisterOp::Read);
+            let mut h = h.clone();
+            let _ = Arc::make_mut(&mut h.lin).on_invoke(env.src, RegisterOp::Read);
             h.awaiting.insert(env.src, *req);
+            Some(h)
         }
         RegisterMsg::Internal(PaxosMsg::Accepted(b, v)) if !h.votes.contains(&(*b, *v, env.src)) => {
-            h.votes.insert((*b, *v, env.src));
+            let mut h = h.clone();
+            Arc::make_mut(&mut h.votes).insert((*b, *v, env.src));
+            Some(h)
         }
-        _ => return None,
+        _ => None,
     }
-    Some(h)
 }
 
 /// Records an answer as the client sees it: only the answer to the request it waits for (the one
@@ -312,7 +318,7 @@ fn record_in(_: &MirrorCfg, h: &MirrorHistory, env: Envelope<&MirrorMsg>) -> Opt
     }
     let mut h = h.clone();
     h.awaiting.remove(&env.dst);
-    let _ = h.lin.on_return(env.dst, ret);
+    let _ = Arc::make_mut(&mut h.lin).on_return(env.dst, ret);
     Some(h)
 }
 
@@ -458,7 +464,7 @@ mod tests {
             (false, s1, client, RegisterMsg::GetOk(6, 'A')),
         ];
         let mut ours = MirrorHistory::new();
-        let mut theirs = MirrorHistory::new().lin;
+        let mut theirs = (*MirrorHistory::new().lin).clone();
         for (out, src, dst, msg) in &steps {
             let env = Envelope { src: *src, dst: *dst, msg };
             let (next, next_theirs) = if *out {

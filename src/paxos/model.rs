@@ -9,6 +9,7 @@ use super::spec::{Decree, DecreeOp, DecreeRet};
 use super::{majority, Ballot, Bug, BugSet, PaxosMsg, Value};
 use serde::Serialize;
 use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network};
+use std::sync::Arc;
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use stateright::{Model, Path, Property, Rewrite, RewritePlan};
 
@@ -358,7 +359,7 @@ pub struct PaxosHistory {
     /// The ballots whose proposer reached phase 2(a) (the dueling-proposers witness).
     pub accept_requests: BTreeSet<Ballot>,
     /// The clients' operations (linearizability).
-    pub lin: LinearizabilityTester<Id, Decree>,
+    pub lin: Arc<LinearizabilityTester<Id, Decree>>,
 }
 
 impl fmt::Debug for PaxosHistory {
@@ -386,7 +387,7 @@ impl Default for PaxosHistory {
             proposed: BTreeSet::new(),
             learned: BTreeMap::new(),
             accept_requests: BTreeSet::new(),
-            lin: LinearizabilityTester::new(Decree(None)),
+            lin: Arc::new(LinearizabilityTester::new(Decree(None))),
         }
     }
 }
@@ -494,12 +495,12 @@ fn record_msg_out(cfg: &PaxosModelCfg, h: &PaxosHistory, env: Envelope<&PaxosMsg
     match env.msg {
         PaxosMsg::Propose(v) if is_client(cfg, env.src) => {
             let mut h = next();
-            let _ = h.lin.on_invoke(env.src, DecreeOp::Propose(*v));
+            let _ = Arc::make_mut(&mut h.lin).on_invoke(env.src, DecreeOp::Propose(*v));
             Some(h)
         }
         PaxosMsg::Read if is_client(cfg, env.src) => {
             let mut h = next();
-            let _ = h.lin.on_invoke(env.src, DecreeOp::Read);
+            let _ = Arc::make_mut(&mut h.lin).on_invoke(env.src, DecreeOp::Read);
             Some(h)
         }
         PaxosMsg::Accepted(b, v) if !h.votes.contains(&(*b, *v, env.src)) => {
@@ -531,7 +532,7 @@ fn record_msg_in(cfg: &PaxosModelCfg, h: &PaxosHistory, env: Envelope<&PaxosMsg>
         _ => return None,
     };
     let mut next = h.clone();
-    let _ = next.lin.on_return(env.dst, ret);
+    let _ = Arc::make_mut(&mut next.lin).on_return(env.dst, ret);
     Some(next)
 }
 
