@@ -8,3 +8,4 @@ mod common;
 mod paxos;
 mod paxos_mirror;
 mod raft;
+mod raft_eager;

@@ -158,6 +158,13 @@ struct ModelArgs {
     /// Plant a bug (see `quorum bugs PROTOCOL`); unset flags then default to the bug's smallest bound
     #[arg(long, value_name = "NAME")]
     bug: Option<String>,
+    /// (raft) Eager replication, as the runtime runs: AppendEntries on each request and each
+    /// acknowledgement, not only on heartbeats
+    #[arg(long)]
+    eager: bool,
+    /// (raft) Log entries per AppendEntries [default: 1]
+    #[arg(long)]
+    max_batch: Option<usize>,
 }
 
 /// Bad input: reported on stderr, exit code 2.
@@ -169,6 +176,8 @@ fn paxos_cfg(a: &ModelArgs) -> Result<PaxosModelCfg, Usage> {
         (a.requests.is_some(), "--requests"),
         (a.max_term.is_some(), "--max-term"),
         (a.max_log.is_some(), "--max-log"),
+        (a.eager, "--eager"),
+        (a.max_batch.is_some(), "--max-batch"),
     ] {
         if set {
             return Err(Usage(format!("{flag} applies to raft, not paxos")));
@@ -230,10 +239,12 @@ fn raft_cfg(a: &ModelArgs) -> Result<RaftModelCfg, Usage> {
     cfg.servers = a.servers.unwrap_or(cfg.servers);
     cfg.clients = a.clients.unwrap_or(cfg.clients);
     cfg.requests = a.requests.unwrap_or(cfg.requests);
-    cfg.max_term = a.max_term.unwrap_or(cfg.max_term);
-    cfg.max_log = a.max_log.or(cfg.max_log);
+    cfg.max_term = a.max_term.map_or(cfg.max_term, u64::from);
+    cfg.max_log = a.max_log.map(u64::from).or(cfg.max_log);
     cfg.crashes = a.crashes.unwrap_or(cfg.crashes);
     cfg.lossy |= a.lossy;
+    cfg.eager |= a.eager;
+    cfg.max_batch = a.max_batch.unwrap_or(cfg.max_batch);
     cfg.validate().map_err(|e| Usage(format!("invalid configuration: {e}")))?;
     Ok(cfg)
 }

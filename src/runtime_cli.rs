@@ -46,7 +46,39 @@ pub struct NodeArgs {
     #[arg(long)]
     stats_file: Option<PathBuf>,
     #[command(flatten)]
+    replication: ReplicationArgs,
+    #[command(flatten)]
     faults: FaultArgs,
+}
+
+/// (raft) How the leader replicates (src/raft/server.rs, `Replication`).
+#[derive(Args, Clone, Copy)]
+pub struct ReplicationArgs {
+    /// (raft) Log entries per AppendEntries message
+    #[arg(long, default_value_t = 64)]
+    max_batch: usize,
+    /// (raft) Replicate only on heartbeats (every 50 ms), as the model's default does, instead of
+    /// on each request and each acknowledgement
+    #[arg(long)]
+    heartbeat_only: bool,
+}
+
+impl ReplicationArgs {
+    fn check(&self) -> Result<quorum::raft::server::Replication> {
+        if !(1..=1024).contains(&self.max_batch) {
+            bail!("--max-batch must be between 1 and 1024, got {}", self.max_batch);
+        }
+        Ok(quorum::raft::server::Replication { max_batch: self.max_batch, eager: !self.heartbeat_only })
+    }
+
+    /// The same flags for a child `quorum node`.
+    fn args(&self) -> Vec<String> {
+        let mut a = vec!["--max-batch".to_owned(), self.max_batch.to_string()];
+        if self.heartbeat_only {
+            a.push("--heartbeat-only".to_owned());
+        }
+        a
+    }
 }
 
 /// (paxos) Which --peers play which role, in the model's order: acceptors, then proposers, then
@@ -146,6 +178,8 @@ pub struct ClusterArgs {
     #[command(flatten)]
     layout: LayoutArgs,
     #[command(flatten)]
+    replication: ReplicationArgs,
+    #[command(flatten)]
     faults: FaultArgs,
 }
 
@@ -177,8 +211,8 @@ pub struct ClientArgs {
 
 #[derive(Subcommand)]
 enum ClientOp {
-    /// Write one character into the register
-    Put { value: char },
+    /// Write a value (any text) into the register
+    Put { value: String },
     /// Read the register (prints the value, or "(none)" if never written)
     Get,
     /// Paxos: propose one character; prints the chosen value (maybe another client's), as
@@ -278,6 +312,10 @@ pub fn node(a: NodeArgs) -> ExitCode {
         Ok(f) => f,
         Err(e) => return usage(e),
     };
+    let replication = match a.replication.check() {
+        Ok(r) => r,
+        Err(e) => return usage(e),
+    };
     init_logs();
     let stop = match stop_flag() {
         Ok(s) => s,
@@ -295,11 +333,12 @@ pub fn node(a: NodeArgs) -> ExitCode {
         NodeCfg { id: a.id, servers, clients: a.clients, data_dir: a.data_dir, key, stats_file: a.stats_file, faults };
     let result = match paxos {
         None => {
-            let actor = RaftActor::Server(ServerCfg {
-                servers: (0..n).map(Id::from).collect(),
-                clients: (n..n + a.clients).map(Id::from).collect(),
-                bugs: BugSet::NONE,
-            });
+            let actor = RaftActor::Server(ServerCfg::new(
+                (0..n).map(Id::from).collect(),
+                (n..n + a.clients).map(Id::from).collect(),
+                BugSet::NONE,
+                replication,
+            ));
             run_node(actor, &cfg, stop)
         }
         Some(layout) => run_node(PaxosActor { role: layout.role(a.id), bugs: quorum::paxos::BugSet::NONE }, &cfg, stop),
@@ -354,8 +393,8 @@ pub fn client(a: ClientArgs) -> ExitCode {
     c.attempts = a.attempts.max(1);
     c.timeout = Duration::from_millis(a.timeout_ms.max(1));
     let result = match a.op {
-        ClientOp::Put { value } => c.put(seq, value).map(|()| "ok".to_owned()),
-        ClientOp::Get => c.get(seq).map(|v| v.map_or("(none)".to_owned(), String::from)),
+        ClientOp::Put { value } => c.put(seq, value.as_str()).map(|()| "ok".to_owned()),
+        ClientOp::Get => c.get(seq).map(|v| v.map_or("(none)".to_owned(), |v| v.to_string())),
         ClientOp::Propose { .. } => return usage("propose is a paxos operation"),
     };
     match result {
@@ -405,6 +444,9 @@ pub fn cluster(a: ClusterArgs) -> ExitCode {
         if let Err(e) = PaxosLayout::new(a.n, a.layout) {
             return usage(e);
         }
+    }
+    if let Err(e) = a.replication.check() {
+        return usage(e);
     }
     if !(1..=9).contains(&a.n) {
         return usage(format!("-n must be between 1 and 9, got {}", a.n));
@@ -466,6 +508,9 @@ fn run_cluster(a: &ClusterArgs, last_port: u16, f: &FaultArgs) -> Result<ExitCod
         if let Some(l) = a.layout.learners {
             cmd.args(["--learners", &l.to_string()]);
         }
+        if let Protocol::Raft = a.protocol {
+            cmd.args(a.replication.args());
+        }
         cmd.args(["--fault-drop", &f.fault_drop.to_string()])
             .args(["--fault-duplicate", &f.fault_duplicate.to_string()])
             .args(["--fault-max-delay-ms", &f.fault_max_delay_ms.to_string()])
@@ -518,12 +563,20 @@ pub struct BenchArgs {
     /// Concurrent closed-loop clients, each sending its next put when the previous one returns
     #[arg(long, default_value_t = 1)]
     clients: u8,
-    /// Puts in total (the register's log holds at most 240 client entries per cluster)
-    #[arg(long, default_value_t = 200)]
+    /// Puts in total
+    #[arg(long, default_value_t = 1000)]
     writes: usize,
+    /// Bytes per written value
+    #[arg(long, default_value_t = 100)]
+    value_size: usize,
     /// The nodes listen on 127.0.0.1:(P..P+3)
     #[arg(long, default_value_t = 7400)]
     base_port: u16,
+    #[command(flatten)]
+    replication: ReplicationArgs,
+    /// Also print the result as one JSON object on the last line
+    #[arg(long)]
+    json: bool,
 }
 
 /// `quorum bench raft`: a fresh 3-node loopback cluster (fsync on, in a temp directory), closed-
@@ -535,11 +588,17 @@ pub fn bench(a: BenchArgs) -> ExitCode {
     if a.clients == 0 || a.clients > 25 {
         return usage(format!("--clients must be between 1 and 25, got {}", a.clients));
     }
-    if a.writes == 0 || a.writes > 230 {
-        return usage(format!("--writes must be between 1 and 230 (Raft's u8 log index), got {}", a.writes));
+    if a.writes == 0 || a.writes > 10_000_000 {
+        return usage(format!("--writes must be between 1 and 10000000, got {}", a.writes));
+    }
+    if a.value_size == 0 || a.value_size > 8192 {
+        return usage(format!("--value-size must be between 1 and 8192 bytes, got {}", a.value_size));
     }
     if a.base_port == 0 || a.base_port > u16::MAX - 3 {
         return usage(format!("--base-port {} leaves no room for 3 nodes", a.base_port));
+    }
+    if let Err(e) = a.replication.check() {
+        return usage(e);
     }
     match run_bench(&a) {
         Ok(()) => ExitCode::SUCCESS,
@@ -594,24 +653,25 @@ fn run_bench(a: &BenchArgs) -> Result<()> {
     for i in 0..3 {
         let stats = dir.join(format!("stats-{i}.json"));
         let mut cmd = node_command(&exe, "raft", i, &peers, &dir.join(format!("node-{i}")), &key_file, &stats);
-        cmd.args(["--clients", &clients.to_string()]).env("RUST_LOG", "warn");
+        cmd.args(["--clients", &clients.to_string()]).args(a.replication.args()).env("RUST_LOG", "warn");
         children.0.push(spawn_node(&mut cmd, i)?);
     }
     // Warm up: the first put waits for the first election.
     let mut warm = RaftClient::new(servers.clone(), key.clone(), a.clients)?;
-    warm.put(1, 'w').context("the cluster did not come up")?;
+    warm.put(1, "w").context("the cluster did not come up")?;
     let per_client = a.writes.div_ceil(usize::from(a.clients));
+    let value = quorum::raft::Value::from(vec![b'v'; a.value_size]);
     let started = Instant::now();
     let threads: Vec<_> = (0..a.clients)
         .map(|number| {
-            let (servers, key) = (servers.clone(), key.clone());
+            let (servers, key, value) = (servers.clone(), key.clone(), value.clone());
             let todo = a.writes.saturating_sub(usize::from(number) * per_client).min(per_client);
             std::thread::spawn(move || -> Result<Vec<Duration>, ClientError> {
                 let mut c = RaftClient::new(servers, key, number)?;
-                let mut lat = Vec::new();
-                for seq in 1..=todo.min(255) as u8 {
+                let mut lat = Vec::with_capacity(todo);
+                for seq in 1..=todo as u64 {
                     let t = Instant::now();
-                    c.put(seq, 'b')?;
+                    c.put(seq, value.clone())?;
                     lat.push(t.elapsed());
                 }
                 Ok(lat)
@@ -630,11 +690,12 @@ fn run_bench(a: &BenchArgs) -> Result<()> {
             let text = std::fs::read_to_string(dir.join(format!("stats-{i}.json"))).ok()?;
             let s: serde_json::Value = serde_json::from_str(&text).ok()?;
             Some(format!(
-                "node {i} ({}): {} datagrams, {} steps, {} fsyncs",
+                "node {i} ({}): {} datagrams, {} steps, {} fsyncs, log {}",
                 s["status"]["role"].as_str().unwrap_or("?"),
                 s["accepted"],
                 s["steps"],
-                s["saves"]
+                s["saves"],
+                s["status"]["log_len"],
             ))
         })
         .collect();
@@ -642,16 +703,21 @@ fn run_bench(a: &BenchArgs) -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     lat.sort();
     let pct = |p: f64| lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or_default();
+    let (rate, p50, p99) =
+        (lat.len() as f64 / secs, pct(0.50).as_secs_f64() * 1e3, pct(0.99).as_secs_f64() * 1e3);
     println!(
-        "raft, 3 nodes on loopback, fsync on, {} closed-loop client(s): {} puts in {secs:.2} s = {:.0} writes/s, p50 {:.1} ms, p99 {:.1} ms",
+        "raft, 3 nodes on loopback, fsync on, {} closed-loop client(s), {}-byte values: {} puts in {secs:.2} s = {rate:.0} writes/s, p50 {p50:.2} ms, p99 {p99:.2} ms",
         a.clients,
+        a.value_size,
         lat.len(),
-        lat.len() as f64 / secs,
-        pct(0.50).as_secs_f64() * 1e3,
-        pct(0.99).as_secs_f64() * 1e3,
     );
     for line in fsyncs {
         println!("  {line}");
+    }
+    if a.json {
+        let j = serde_json::json!({"system": "quorum raft", "clients": a.clients, "writes": lat.len(),
+            "value_size": a.value_size, "seconds": secs, "writes_per_s": rate, "p50_ms": p50, "p99_ms": p99});
+        println!("{j}");
     }
     Ok(())
 }

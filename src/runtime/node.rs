@@ -11,7 +11,7 @@
 
 use super::faults::{FaultCfg, FaultShim};
 use super::hosted::{Guard, Hosted, Status};
-use super::storage::{FileStore, StorageError};
+use super::storage::{Durable, FileStore, RecordLog, StorageError};
 use super::wire::{self, ClusterKey, Header, Reject, ReplayGuard};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -129,12 +129,15 @@ fn next_epoch(store: &FileStore) -> Result<u64, StorageError> {
     Ok(epoch)
 }
 
-struct Node<'a, A: Hosted> {
+struct Node<'a, A: Hosted>
+where
+    A::Storage: Durable,
+{
     actor: &'a A,
     cfg: &'a NodeCfg,
     id: Id,
     socket: UdpSocket,
-    storage: FileStore,
+    storage: RecordLog<A::Storage>,
     timers: HashMap<A::Timer, Instant>,
     guards: Vec<ReplayGuard>,
     client_addrs: HashMap<usize, SocketAddr>,
@@ -152,14 +155,14 @@ pub fn run_node<A>(actor: A, cfg: &NodeCfg, stop: Arc<AtomicBool>) -> Result<(),
 where
     A: Hosted,
     A::Msg: Serialize + DeserializeOwned,
-    A::Storage: Serialize + DeserializeOwned,
+    A::Storage: Durable,
 {
     let Some(&addr) = cfg.servers.get(cfg.id) else {
         return Err(NodeError::BadId { id: cfg.id, servers: cfg.servers.len() });
     };
-    let storage = FileStore::open(&cfg.data_dir, "state")?;
     // Recover before binding: a node with bad storage must not take part at all.
-    let saved: Option<A::Storage> = storage.load()?;
+    let storage = RecordLog::<A::Storage>::open(&cfg.data_dir, "state")?;
+    let saved: Option<A::Storage> = storage.saved().cloned();
     let epoch = next_epoch(&FileStore::open(&cfg.data_dir, "epoch")?)?;
     let socket = UdpSocket::bind(addr).map_err(|source| NodeError::Bind { addr, source })?;
     grow_receive_buffer(&socket);
@@ -195,7 +198,7 @@ impl<A> Node<'_, A>
 where
     A: Hosted,
     A::Msg: Serialize + DeserializeOwned,
-    A::Storage: Serialize + DeserializeOwned,
+    A::Storage: Durable,
 {
     fn run(&mut self, state: &mut A::State, stop: &AtomicBool) -> Result<(), NodeError> {
         let mut buf = vec![0u8; 65_536];
@@ -341,7 +344,8 @@ where
         self.execute(commands)
     }
 
-    /// Saves first (only the last save matters: each holds the whole persistent state), durably;
+    /// Saves first (only the last save matters: each holds the whole persistent state; the log
+    /// appends what changed since the previous one), durably;
     /// then timers and sends in the actor's order.
     fn execute(&mut self, commands: Vec<CommandOf<A>>) -> Result<(), NodeError> {
         let last_save = commands.iter().rposition(|c| matches!(c, Command::Save(_)));
@@ -550,7 +554,6 @@ mod tests {
             stats_file: None,
             faults: FaultCfg::default(),
         };
-        let store = FileStore::open(dir.path(), "state").unwrap();
         for boot in 1..=2u8 {
             let stop = Arc::new(AtomicBool::new(false));
             let node = {
@@ -560,7 +563,8 @@ mod tests {
             let mut buf = [0u8; 4096];
             let (len, _) = peer.recv_from(&mut buf).unwrap();
             // Checked at once: the save of this step must already be durable.
-            assert_eq!(store.load::<u8>().unwrap(), Some(boot), "boot {boot}");
+            let store = RecordLog::<u8>::open(dir.path(), "state").unwrap();
+            assert_eq!(store.saved(), Some(&boot), "boot {boot}");
             let (h, msg): (Header, u8) = wire::open(&key, &buf[..len]).unwrap();
             assert_eq!((h.sender, h.seq, msg), (0, 1, 7));
             stop.store(true, Ordering::SeqCst);
