@@ -38,14 +38,17 @@ enum Command {
     Node(runtime_cli::NodeArgs),
     /// Start a local cluster of `quorum node` processes on 127.0.0.1; Ctrl-C stops them all.
     Cluster(runtime_cli::ClusterArgs),
-    /// Talk to a running cluster. Raft's state machine is a single register holding one
-    /// character: `put V` writes V, `get` reads it (keys are a later extension). Paxos:
+    /// Talk to a running cluster. Raft's state machine is a single register holding a value
+    /// (bytes): `put V` writes V, `get` reads it (keys are a later extension). Paxos:
     /// `propose V` prints the single chosen value.
     Client(runtime_cli::ClientArgs),
     /// Write a fresh random cluster key (64 hex digits) to FILE, which must not exist.
     Keygen { file: std::path::PathBuf },
     /// Closed-loop puts against a fresh local 3-node cluster (fsync on): writes/s, p50, p99.
     Bench(runtime_cli::BenchArgs),
+    /// The same load against an HTTP key-value store (etcd's JSON gateway), for bench/etcd.sh.
+    #[command(hide = true)]
+    BenchHttpPut(runtime_cli::HttpPutArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -375,6 +378,7 @@ fn main() -> Result<ExitCode> {
         Command::Client(a) => Ok(runtime_cli::client(a)),
         Command::Keygen { file } => Ok(runtime_cli::keygen(&file)),
         Command::Bench(a) => Ok(runtime_cli::bench(a)),
+        Command::BenchHttpPut(a) => Ok(runtime_cli::bench_http_put(a)),
         Command::Bugs { protocol, json } => {
             match protocol {
                 Protocol::Paxos => bugs::<Bug>(json)?,

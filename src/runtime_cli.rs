@@ -68,7 +68,11 @@ impl ReplicationArgs {
         if !(1..=1024).contains(&self.max_batch) {
             bail!("--max-batch must be between 1 and 1024, got {}", self.max_batch);
         }
-        Ok(quorum::raft::server::Replication { max_batch: self.max_batch, eager: !self.heartbeat_only })
+        Ok(quorum::raft::server::Replication {
+            max_batch: self.max_batch,
+            max_batch_bytes: quorum::runtime::hosted::RAFT_BATCH_BYTES,
+            eager: !self.heartbeat_only,
+        })
     }
 
     /// The same flags for a child `quorum node`.
@@ -741,5 +745,193 @@ impl DieWithParent for std::process::Command {
             });
         }
         self
+    }
+}
+
+/// `quorum bench-http-put` (hidden): the same closed-loop load against an HTTP key-value store —
+/// etcd's JSON gateway, `POST /v3/kv/put` — over HTTP/1.1 keep-alive connections, one per
+/// client, for the side-by-side in bench/etcd.sh.
+#[derive(Args)]
+pub struct HttpPutArgs {
+    /// host:port of the HTTP endpoint (etcd: a member's client URL, without http://)
+    #[arg(long)]
+    addr: String,
+    /// Concurrent closed-loop clients, each on its own keep-alive connection
+    #[arg(long, default_value_t = 1)]
+    clients: usize,
+    /// Puts in total
+    #[arg(long, default_value_t = 1000)]
+    writes: usize,
+    /// Bytes per written value
+    #[arg(long, default_value_t = 100)]
+    value_size: usize,
+    /// The request path
+    #[arg(long, default_value = "/v3/kv/put")]
+    path: String,
+    /// Also print the result as one JSON object on the last line
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn bench_http_put(a: HttpPutArgs) -> ExitCode {
+    if !(1..=256).contains(&a.clients) || a.writes == 0 || !(1..=1 << 20).contains(&a.value_size) {
+        return usage("--clients must be 1..=256, --writes at least 1, --value-size 1..=1048576");
+    }
+    let addr = match a.addr.to_socket_addrs().ok().and_then(|mut i| i.next()) {
+        Some(addr) => addr,
+        None => return usage(format!("bad --addr '{}' (expected HOST:PORT)", a.addr)),
+    };
+    match run_http_put(&a, addr) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => failed(format!("{e:#}")),
+    }
+}
+
+fn run_http_put(a: &HttpPutArgs, addr: SocketAddr) -> Result<()> {
+    let per_client = a.writes.div_ceil(a.clients);
+    let value = base64(&vec![b'v'; a.value_size]);
+    // Warm up one connection (and fail early if the server is not there).
+    HttpConn::connect(addr)?.post(&a.addr, &a.path, &put_body(0, 0, &value)).context("warm-up put")?;
+    let started = Instant::now();
+    let threads: Vec<_> = (0..a.clients)
+        .map(|number| {
+            let (host, path, value) = (a.addr.clone(), a.path.clone(), value.clone());
+            let todo = a.writes.saturating_sub(number * per_client).min(per_client);
+            std::thread::spawn(move || -> Result<Vec<Duration>> {
+                let mut conn = HttpConn::connect(addr)?;
+                let mut lat = Vec::with_capacity(todo);
+                for seq in 0..todo {
+                    let body = put_body(number, seq, &value);
+                    let t = Instant::now();
+                    conn.post(&host, &path, &body)?;
+                    lat.push(t.elapsed());
+                }
+                Ok(lat)
+            })
+        })
+        .collect();
+    let mut lat = Vec::new();
+    for t in threads {
+        lat.extend(t.join().map_err(|_| anyhow!("a bench client panicked"))??);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    lat.sort();
+    let pct = |p: f64| lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or_default();
+    let (rate, p50, p99) =
+        (lat.len() as f64 / secs, pct(0.50).as_secs_f64() * 1e3, pct(0.99).as_secs_f64() * 1e3);
+    println!(
+        "http put {}{}, {} closed-loop client(s) on keep-alive connections, {}-byte values: {} puts in {secs:.2} s = {rate:.0} writes/s, p50 {p50:.2} ms, p99 {p99:.2} ms",
+        a.addr, a.path, a.clients, a.value_size, lat.len()
+    );
+    if a.json {
+        let j = serde_json::json!({"system": format!("http {}", a.addr), "clients": a.clients, "writes": lat.len(),
+            "value_size": a.value_size, "seconds": secs, "writes_per_s": rate, "p50_ms": p50, "p99_ms": p99});
+        println!("{j}");
+    }
+    Ok(())
+}
+
+/// etcd's JSON gateway takes keys and values base64-encoded. One key per client.
+fn put_body(client: usize, _seq: usize, value_b64: &str) -> String {
+    format!(r#"{{"key":"{}","value":"{value_b64}"}}"#, base64(format!("bench-{client}").as_bytes()))
+}
+
+/// Standard base64 with padding (RFC 4648 §4).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * k) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// One HTTP/1.1 keep-alive connection: a request, then its whole response (Content-Length or
+/// chunked), status 200 required.
+struct HttpConn {
+    reader: std::io::BufReader<std::net::TcpStream>,
+    writer: std::net::TcpStream,
+}
+
+impl HttpConn {
+    fn connect(addr: SocketAddr) -> Result<HttpConn> {
+        let s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+            .with_context(|| format!("cannot connect to {addr}"))?;
+        s.set_nodelay(true)?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        Ok(HttpConn { reader: std::io::BufReader::new(s.try_clone()?), writer: s })
+    }
+
+    fn post(&mut self, host: &str, path: &str, body: &str) -> Result<()> {
+        use std::io::{BufRead, Read, Write};
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        self.writer.write_all(req.as_bytes()).context("send the request")?;
+        let mut line = String::new();
+        self.reader.read_line(&mut line).context("read the status line")?;
+        let status = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+        let (mut length, mut chunked) = (None, false);
+        loop {
+            line.clear();
+            if self.reader.read_line(&mut line).context("read a header")? == 0 {
+                bail!("the connection closed in the headers");
+            }
+            let h = line.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = h.split_once(':') {
+                let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
+                if name == "content-length" {
+                    length = value.parse::<usize>().ok();
+                } else if name == "transfer-encoding" && value.eq_ignore_ascii_case("chunked") {
+                    chunked = true;
+                }
+            }
+        }
+        let mut body = Vec::new();
+        if chunked {
+            loop {
+                line.clear();
+                self.reader.read_line(&mut line).context("read a chunk size")?;
+                let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
+                    .map_err(|_| anyhow!("bad chunk size {line:?}"))?;
+                let mut chunk = vec![0u8; size + 2];
+                self.reader.read_exact(&mut chunk).context("read a chunk")?;
+                if size == 0 {
+                    break;
+                }
+                body.extend_from_slice(&chunk[..size]);
+            }
+        } else if let Some(n) = length {
+            body.resize(n, 0);
+            self.reader.read_exact(&mut body).context("read the body")?;
+        } else {
+            bail!("a response with neither Content-Length nor chunked encoding");
+        }
+        if status != "200" {
+            bail!("HTTP {status}: {}", String::from_utf8_lossy(&body));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_rfc_4648_test_vectors() {
+        let cases = [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("foobar", "Zm9vYmFy")];
+        for (plain, coded) in cases {
+            assert_eq!(super::base64(plain.as_bytes()), coded);
+        }
     }
 }

@@ -98,6 +98,16 @@ pub enum OpKind {
     Noop,
 }
 
+impl Op {
+    /// The bytes of its value (0 for a Get or a no-op).
+    pub fn value_len(&self) -> usize {
+        match &self.kind {
+            OpKind::Put(v) => v.as_bytes().len(),
+            OpKind::Get | OpKind::Noop => 0,
+        }
+    }
+}
+
 impl fmt::Debug for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {

@@ -195,7 +195,7 @@ impl RaftModelCfg {
         let servers = self.server_ids();
         let clients = self.client_ids();
         let bugs = self.bugs;
-        let replication = Replication { max_batch: self.max_batch, eager: self.eager };
+        let replication = Replication { max_batch: self.max_batch, max_batch_bytes: usize::MAX, eager: self.eager };
         let server = ServerCfg::new(servers.clone(), clients.clone(), bugs, replication);
         let history = RaftHistory::new(self.clients);
         let lossy = if self.lossy { LossyNetwork::Yes } else { LossyNetwork::No };

@@ -33,6 +33,9 @@ pub struct ServerCfg {
 pub struct Replication {
     /// Entries per AppendEntries (at least 1).
     pub max_batch: usize,
+    /// And at most about this many bytes of values per AppendEntries (at least one entry is
+    /// sent whatever its size), so that a message fits in a datagram.
+    pub max_batch_bytes: usize,
     /// Send AppendEntries without waiting for a heartbeat: on a client request to a follower with
     /// nothing in flight, and on a response that moved a follower's progress while it is behind.
     pub eager: bool,
@@ -41,14 +44,14 @@ pub struct Replication {
 impl Default for Replication {
     /// Heartbeat-driven, one entry per message (the model's default).
     fn default() -> Self {
-        Replication { max_batch: 1, eager: false }
+        Replication { max_batch: 1, max_batch_bytes: usize::MAX, eager: false }
     }
 }
 
 impl Replication {
-    /// The runtime's: eager, up to `max_batch` entries per message.
-    pub fn eager(max_batch: usize) -> Self {
-        Replication { max_batch: max_batch.max(1), eager: true }
+    /// The runtime's: eager, up to `max_batch` entries and `max_batch_bytes` of values per message.
+    pub fn eager(max_batch: usize, max_batch_bytes: usize) -> Self {
+        Replication { max_batch: max_batch.max(1), max_batch_bytes, eager: true }
     }
 }
 
@@ -386,7 +389,16 @@ pub fn send_append(s: &ServerState, cfg: &ServerCfg, to: Id, o: &mut Out<RaftAct
     let prev_term = log::term_at(&s.log, prev_index).unwrap_or(0);
     let from = log::pos(prev_index).min(s.log.len());
     let to_end = from.saturating_add(cfg.replication.max_batch.max(1)).min(s.log.len());
-    let entries: Vec<Entry> = s.log[from..to_end].to_vec();
+    let mut bytes = 0usize;
+    let entries: Vec<Entry> = s.log[from..to_end]
+        .iter()
+        .take_while(|e| {
+            let first = bytes == 0;
+            bytes = bytes.saturating_add(e.op.value_len().max(1));
+            first || bytes <= cfg.replication.max_batch_bytes
+        })
+        .cloned()
+        .collect();
     o.send(to, RaftMsg::AppendEntries { term: s.term, prev_index, prev_term, entries, commit: s.commit });
 }
 

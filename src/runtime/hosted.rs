@@ -47,6 +47,12 @@ pub trait Hosted: Actor {
     }
 }
 
+/// The largest value a client may write (bytes): a request, and an AppendEntries carrying it,
+/// must fit in one datagram ([`crate::runtime::wire::MAX_DATAGRAM`]).
+pub const RAFT_MAX_VALUE: usize = 16 * 1024;
+/// The runtime's byte budget for the values of one AppendEntries (`Replication::max_batch_bytes`).
+pub const RAFT_BATCH_BYTES: usize = 32 * 1024;
+
 impl Hosted for RaftActor {
     fn status(state: &RaftState) -> Status {
         match state {
@@ -76,6 +82,9 @@ impl Hosted for RaftActor {
         }
         match msg {
             RaftMsg::Request(op) if op.kind == OpKind::Noop => Guard::Refuse("clients may not send no-ops"),
+            RaftMsg::Request(crate::raft::Op { kind: OpKind::Put(v), .. }) if v.as_bytes().len() > RAFT_MAX_VALUE => {
+                Guard::Refuse("value larger than 16 KiB")
+            }
             _ => Guard::Deliver,
         }
     }
