@@ -10,7 +10,8 @@
 //! state is tiny and saved rarely: each record is the whole state.
 //!
 //! Log layout: `LOG_MAGIC` (4 bytes), format version (u16 LE), then records: payload length
-//! (u32 LE), CRC-32 of the length bytes and payload (u32 LE), postcard payload. A bad magic or
+//! (u32 LE), CRC-32 of the length bytes and payload (u32 LE), postcard payload: the changes of
+//! one save, so that every record boundary is a state that was saved. A bad magic or
 //! version, a record cut short, a checksum mismatch, an undecodable record or one that does not
 //! fit the state before it are errors naming the file: a node must never silently start from
 //! empty or older state. (A file cut exactly between two records cannot be told from an older
@@ -209,11 +210,10 @@ impl<T: Durable> RecordLog<T> {
             self.buf.extend_from_slice(&LOG_MAGIC);
             self.buf.extend_from_slice(&VERSION.to_le_bytes());
         }
-        for c in &changes {
-            let payload =
-                postcard::to_stdvec(c).map_err(|source| StorageError::Encode { path: self.path.clone(), source })?;
-            push_record(&mut self.buf, &payload);
-        }
+        // One record per save, so that every record boundary is a state that was saved.
+        let payload =
+            postcard::to_stdvec(&changes).map_err(|source| StorageError::Encode { path: self.path.clone(), source })?;
+        push_record(&mut self.buf, &payload);
         if self.file.is_none() {
             let f = OpenOptions::new().create(true).append(true).open(&self.path).map_err(io(&self.path))?;
             self.file = Some(f);
@@ -247,10 +247,9 @@ pub fn encode_log<T: Durable>(path: &Path, value: &T) -> Result<Vec<u8>, Storage
     let mut out = Vec::new();
     out.extend_from_slice(&LOG_MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
-    for c in value.changes_from(None) {
-        let payload = postcard::to_stdvec(&c).map_err(|source| StorageError::Encode { path: path.to_owned(), source })?;
-        push_record(&mut out, &payload);
-    }
+    let payload = postcard::to_stdvec(&value.changes_from(None))
+        .map_err(|source| StorageError::Encode { path: path.to_owned(), source })?;
+    push_record(&mut out, &payload);
     Ok(out)
 }
 
@@ -290,9 +289,11 @@ pub fn decode_log<T: Durable>(path: &Path, bytes: &[u8]) -> Result<Option<T>, St
         if computed != stored {
             return Err(StorageError::Checksum { path: p(), stored, computed });
         }
-        let change: T::Change =
+        let changes: Vec<T::Change> =
             postcard::from_bytes(payload).map_err(|source| StorageError::Decode { path: p(), source })?;
-        state = Some(T::apply(state, change).map_err(|why| StorageError::Replay { path: p(), offset: at, why })?);
+        for change in changes {
+            state = Some(T::apply(state, change).map_err(|why| StorageError::Replay { path: p(), offset: at, why })?);
+        }
         at = end;
     }
     Ok(state)
@@ -394,5 +395,90 @@ mod tests {
                 assert!(decode::<(u8, Vec<char>)>(s.path(), &bad).is_err(), "flip {byte}.{bit} accepted");
             }
         }
+    }
+
+    fn raft(term: u64, voted: Option<usize>, log: &[(u64, &str)]) -> crate::raft::RaftStorage {
+        use crate::raft::{Entry, Op, OpKind, Value};
+        crate::raft::RaftStorage {
+            term,
+            voted_for: voted.map(stateright::actor::Id::from),
+            log: log
+                .iter()
+                .enumerate()
+                .map(|(k, (t, v))| Entry {
+                    term: *t,
+                    op: Op { client: 0, seq: k as u64 + 1, kind: OpKind::Put(Value::from(*v)) },
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_record_log_replays_appends_votes_and_truncations_and_appends_only_what_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let states = [
+            raft(1, Some(0), &[]),
+            raft(1, Some(0), &[(1, "a")]),
+            raft(1, Some(0), &[(1, "a"), (1, "b"), (1, "c")]),
+            raft(2, None, &[(1, "a"), (1, "b"), (1, "c")]),
+            raft(2, Some(1), &[(1, "a"), (2, "x")]), // a conflicting suffix replaced
+            raft(2, Some(1), &[(1, "a"), (2, "x")]), // no change: nothing written
+        ];
+        let mut sizes = Vec::new();
+        {
+            let mut log = RecordLog::open(dir.path(), "state").unwrap();
+            assert!(log.saved().is_none());
+            for s in &states {
+                log.save(s).unwrap();
+                sizes.push(fs::metadata(log.path()).unwrap().len());
+                assert_eq!(RecordLog::open(dir.path(), "state").unwrap().saved(), Some(s));
+            }
+        }
+        assert_eq!(sizes[4], sizes[5], "an unchanged state appends nothing");
+        // Appending two entries to a 1-entry log writes about two entries, not three.
+        let entry = sizes[1] - sizes[0];
+        assert!(sizes[2] - sizes[1] < 3 * entry, "{sizes:?}");
+        let reopened = RecordLog::<crate::raft::RaftStorage>::open(dir.path(), "state").unwrap();
+        assert_eq!(reopened.saved(), states.last());
+    }
+
+    #[test]
+    fn every_cut_inside_a_record_and_every_bit_flip_of_the_record_log_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = RecordLog::open(dir.path(), "state").unwrap();
+        log.save(&raft(3, Some(1), &[(1, "q")])).unwrap();
+        let one = fs::read(log.path()).unwrap().len();
+        log.save(&raft(3, Some(1), &[(1, "q"), (3, "r")])).unwrap();
+        let good = fs::read(log.path()).unwrap();
+        let path = log.path().to_owned();
+        let boundaries = [LOG_HEADER, one, good.len()];
+        for cut in 0..good.len() {
+            let r = decode_log::<crate::raft::RaftStorage>(&path, &good[..cut]);
+            if boundaries.contains(&cut) {
+                assert!(r.is_ok(), "cut at record boundary {cut}: {r:?}");
+            } else {
+                let e = r.unwrap_err();
+                assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+                assert!(e.to_string().contains("truncated") || e.to_string().contains("magic"), "{cut}: {e}");
+            }
+        }
+        for byte in 0..good.len() {
+            for bit in 0..8 {
+                let mut bad = good.clone();
+                bad[byte] ^= 1 << bit;
+                assert!(decode_log::<crate::raft::RaftStorage>(&path, &bad).is_err(), "flip {byte}.{bit} accepted");
+            }
+        }
+    }
+
+    #[test]
+    fn a_record_that_does_not_fit_the_state_before_it_is_an_error() {
+        let path = Path::new("/data/state");
+        let mut bytes = LOG_MAGIC.to_vec();
+        bytes.extend_from_slice(&VERSION.to_le_bytes());
+        let change = vec![RaftChange::Entries { keep: 5, entries: Vec::new() }];
+        push_record(&mut bytes, &postcard::to_stdvec(&change).unwrap());
+        let e = decode_log::<crate::raft::RaftStorage>(path, &bytes).unwrap_err();
+        assert!(e.to_string().contains("/data/state") && e.to_string().contains("keeps 5 entries"), "{e}");
     }
 }
