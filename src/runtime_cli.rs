@@ -382,6 +382,12 @@ pub fn client(a: ClientArgs) -> ExitCode {
     if a.layout.proposers.is_some() || a.layout.learners.is_some() {
         return usage("--proposers and --learners apply to `propose` (paxos)");
     }
+    let limit = quorum::runtime::hosted::RAFT_MAX_VALUE;
+    if let ClientOp::Put { value } = &a.op {
+        if value.len() > limit {
+            return usage(format!("the value is {} bytes; the nodes take at most {limit}", value.len()));
+        }
+    }
     let seq_dir = a.seq_dir.clone().unwrap_or_else(|| match a.key_file.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),

@@ -733,6 +733,7 @@ fn bad_flags_addresses_and_key_files_exit_2_with_a_clear_error() {
     std::fs::write(&bad_key, "not a key\n").expect("write");
     let bad_key = bad_key.to_str().expect("utf-8 path");
     let peers = c.peers_arg();
+    let too_big = "v".repeat(16 * 1024 + 1);
     let data = c.dir.path().join("d");
     let data = data.to_str().expect("utf-8 path");
     for (args, says) in [
@@ -747,7 +748,7 @@ fn bad_flags_addresses_and_key_files_exit_2_with_a_clear_error() {
         ),
         (vec!["node", "raft", "--id", "0", "--peers", &peers, "--data-dir", data, "--key-file", bad_key], "hex digits"),
         (vec!["client", "--peers", "x:y", "--key-file", key, "get"], "bad address"),
-        (vec!["client", "--peers", &peers, "--key-file", key, "put", "xy"], "xy"),
+        (vec!["client", "--peers", &peers, "--key-file", key, "put", &too_big], "at most 16384"),
         (vec!["keygen", key], "already exists"),
     ] {
         let out = Command::new(EXE).args(&args).output().expect("runs");
@@ -821,7 +822,9 @@ fn partitioned_leader_cannot_commit_while_the_majority_does_and_all_converge_aft
         let value = (seq % 2 == 1).then(|| unique_value(0, seq));
         assert!(record(&history, &mut client, &mut generation, seq, value), "the majority did not serve\n{}", c.logs());
     }
-    let new = c.leader().expect("a leader on the majority side");
+    // Stats files are rewritten every 100 ms, and four puts now take far less than that.
+    let new = wait_for(Duration::from_secs(2), || c.leader().filter(|l| *l != old))
+        .unwrap_or_else(|| panic!("no leader on the majority side\n{}", c.logs()));
     assert_ne!(new, old);
     let s = c.stats(old).expect("stats");
     assert_eq!(s["status"]["commit"], cut_commit, "the cut-off leader committed: {s}");
