@@ -503,7 +503,8 @@ fn corrupted_or_truncated_storage_stops_the_node_with_an_error_naming_the_file()
     let saved = RaftStorage {
         term: 3,
         voted_for: None,
-        log: vec![quorum::raft::Entry { term: 3, op: Op { client: 0, seq: 1, kind: OpKind::Put(Value::from('q')) } }],
+        log: vec![quorum::raft::Entry { term: 3, op: Op { client: 0, seq: 1, kind: OpKind::Put(Value::from('q')) } }]
+            .into(),
     };
     store.save(&saved).expect("save");
     let good = std::fs::read(store.path()).expect("read");

@@ -19,7 +19,45 @@ impl fmt::Debug for Entry {
     }
 }
 
-pub type Log = Vec<Entry>;
+/// A server's log: a `Vec` of entries shared until changed (copy on write). Every step clones the
+/// server's state (to tell a step that changed nothing); with a shared log that clone costs
+/// nothing, and only a step that changes the log copies it. Compares, hashes and serialises as
+/// the `Vec` it holds.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Log(std::sync::Arc<Vec<Entry>>);
+
+impl std::ops::Deref for Log {
+    type Target = Vec<Entry>;
+    fn deref(&self) -> &Vec<Entry> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Log {
+    /// Copies the entries first if another state shares them.
+    fn deref_mut(&mut self) -> &mut Vec<Entry> {
+        std::sync::Arc::make_mut(&mut self.0)
+    }
+}
+
+impl From<Vec<Entry>> for Log {
+    fn from(v: Vec<Entry>) -> Log {
+        Log(std::sync::Arc::new(v))
+    }
+}
+
+impl FromIterator<Entry> for Log {
+    fn from_iter<I: IntoIterator<Item = Entry>>(iter: I) -> Log {
+        Log::from(iter.into_iter().collect::<Vec<_>>())
+    }
+}
+
+impl fmt::Debug for Log {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
 
 /// The 0-based position in a `Vec` of the entry at `index` + 1, i.e. `index` as a length
 /// (saturating: an index beyond `usize` is beyond any log).

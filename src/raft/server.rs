@@ -100,7 +100,7 @@ pub struct ServerState {
 impl ServerState {
     /// A server starting (or restarting) as a follower from what it saved.
     pub fn restore(saved: Option<&RaftStorage>) -> ServerState {
-        let (term, voted_for, log) = saved.map_or((0, None, Vec::new()), |s| (s.term, s.voted_for, s.log.clone()));
+        let (term, voted_for, log) = saved.map_or((0, None, Log::default()), |s| (s.term, s.voted_for, s.log.clone()));
         ServerState { term, voted_for, log, commit: 0, role: Role::Follower, leader: None }
     }
 

@@ -316,7 +316,7 @@ impl Durable for crate::raft::RaftStorage {
             out.push(RaftChange::Vote { term: self.term, voted_for: self.voted_for });
         }
         let old: &[crate::raft::Entry] = saved.map_or(&[], |s| &s.log);
-        let keep = old.iter().zip(&self.log).take_while(|(a, b)| a == b).count();
+        let keep = old.iter().zip(self.log.iter()).take_while(|(a, b)| a == b).count();
         if keep < old.len() || keep < self.log.len() {
             let keep_index = crate::raft::log::len_index(keep);
             out.push(RaftChange::Entries { keep: keep_index, entries: self.log[keep..].to_vec() });
@@ -325,7 +325,7 @@ impl Durable for crate::raft::RaftStorage {
     }
 
     fn apply(saved: Option<Self>, change: RaftChange) -> Result<Self, String> {
-        let mut s = saved.unwrap_or(crate::raft::RaftStorage { term: 0, voted_for: None, log: Vec::new() });
+        let mut s = saved.unwrap_or(crate::raft::RaftStorage { term: 0, voted_for: None, log: Default::default() });
         match change {
             RaftChange::Vote { term, voted_for } => {
                 s.term = term;
