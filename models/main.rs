@@ -12,3 +12,4 @@ mod common;
 mod paxos;
 mod paxos_mirror;
 mod raft;
+mod raft_eager;

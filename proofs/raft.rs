@@ -19,7 +19,7 @@ use quorum::bugs::PlantedBug;
 use quorum::raft::log::{self, Entry};
 use quorum::raft::model::{self, server_log, RaftSysState};
 use quorum::raft::server::Role;
-use quorum::raft::{Bug, RaftModel, RaftModelCfg, RaftMsg, RaftState, Term};
+use quorum::raft::{Bug, Index, RaftModel, RaftModelCfg, RaftMsg, RaftState, Term};
 use stateright::actor::{Id, Network};
 
 fn cfg() -> RaftModelCfg {
@@ -51,7 +51,7 @@ pub fn log_terms_grow(m: &RaftModel, s: &RaftSysState) -> bool {
     })
 }
 
-fn appends(s: &RaftSysState) -> Vec<(Id, Term, u8, Term, Vec<Entry>)> {
+fn appends(s: &RaftSysState) -> Vec<(Id, Term, Index, Term, Vec<Entry>)> {
     let Network::UnorderedDuplicating(set, _) = &s.network else { return Vec::new() };
     set.iter()
         .filter_map(|env| match &env.msg {

@@ -45,8 +45,8 @@ enum Command {
     Node(runtime_cli::NodeArgs),
     /// Start a local cluster of `quorum node` processes on 127.0.0.1; Ctrl-C stops them all.
     Cluster(runtime_cli::ClusterArgs),
-    /// Talk to a running cluster. Raft's state machine is a single register holding one
-    /// character: `put V` writes V, `get` reads it (keys are a later extension). Paxos:
+    /// Talk to a running cluster. Raft's state machine is a single register holding a value
+    /// (bytes): `put V` writes V, `get` reads it (keys are a later extension). Paxos:
     /// `propose V` prints the single chosen value.
     Client(runtime_cli::ClientArgs),
     /// Write a fresh random cluster key (64 hex digits) to FILE, which must not exist.
@@ -54,6 +54,9 @@ enum Command {
     /// Closed-loop puts against a fresh local 3-node cluster (fsync on): writes/s, p50, p99;
     /// `bench check`: model-checking speed against Stateright's own examples.
     Bench(bench_check::BenchCli),
+    /// The same load against an HTTP key-value store (etcd's JSON gateway), for bench/etcd.sh.
+    #[command(hide = true)]
+    BenchHttpPut(runtime_cli::HttpPutArgs),
     /// Replay a named classic situation step by step (`quorum scenario list` names them).
     Scenario(teach_cli::ScenarioArgs),
     /// Regenerate generated parts of the docs (docs/diagrams).
@@ -174,6 +177,13 @@ struct ModelArgs {
     /// Plant a bug (see `quorum bugs PROTOCOL`); unset flags then default to the bug's smallest bound
     #[arg(long, value_name = "NAME")]
     bug: Option<String>,
+    /// (raft) Eager replication, as the runtime runs: AppendEntries on each request and each
+    /// acknowledgement, not only on heartbeats
+    #[arg(long)]
+    eager: bool,
+    /// (raft) Log entries per AppendEntries [default: 1]
+    #[arg(long)]
+    max_batch: Option<usize>,
 }
 
 /// Bad input: reported on stderr, exit code 2.
@@ -185,6 +195,8 @@ fn paxos_cfg(a: &ModelArgs) -> Result<PaxosModelCfg, Usage> {
         (a.requests.is_some(), "--requests"),
         (a.max_term.is_some(), "--max-term"),
         (a.max_log.is_some(), "--max-log"),
+        (a.eager, "--eager"),
+        (a.max_batch.is_some(), "--max-batch"),
     ] {
         if set {
             return Err(Usage(format!("{flag} applies to raft, not paxos")));
@@ -246,10 +258,12 @@ fn raft_cfg(a: &ModelArgs) -> Result<RaftModelCfg, Usage> {
     cfg.servers = a.servers.unwrap_or(cfg.servers);
     cfg.clients = a.clients.unwrap_or(cfg.clients);
     cfg.requests = a.requests.unwrap_or(cfg.requests);
-    cfg.max_term = a.max_term.unwrap_or(cfg.max_term);
-    cfg.max_log = a.max_log.or(cfg.max_log);
+    cfg.max_term = a.max_term.map_or(cfg.max_term, u64::from);
+    cfg.max_log = a.max_log.map(u64::from).or(cfg.max_log);
     cfg.crashes = a.crashes.unwrap_or(cfg.crashes);
     cfg.lossy |= a.lossy;
+    cfg.eager |= a.eager;
+    cfg.max_batch = a.max_batch.unwrap_or(cfg.max_batch);
     cfg.validate().map_err(|e| Usage(format!("invalid configuration: {e}")))?;
     Ok(cfg)
 }
@@ -388,6 +402,7 @@ fn main() -> Result<ExitCode> {
         Command::Client(a) => Ok(runtime_cli::client(a)),
         Command::Keygen { file } => Ok(runtime_cli::keygen(&file)),
         Command::Bench(a) => Ok(bench_check::dispatch(a)),
+        Command::BenchHttpPut(a) => Ok(runtime_cli::bench_http_put(a)),
         Command::Scenario(a) => Ok(teach_cli::scenario(a)),
         Command::Docs(c) => Ok(teach_cli::docs(c)),
         Command::Bugs { protocol, json } => {

@@ -8,9 +8,9 @@
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
-use quorum::raft::{Op, OpKind, RaftMsg, RaftStorage};
+use quorum::raft::{Op, OpKind, RaftMsg, RaftStorage, Value};
 use quorum::runtime::client::{ClientError, RaftClient};
-use quorum::runtime::storage::FileStore;
+use quorum::runtime::storage::RecordLog;
 use quorum::runtime::wire::{self, ClusterKey, Header};
 use serde_json::Value as Json;
 use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
@@ -227,25 +227,45 @@ fn three_node_raft_cluster_serves_cli_put_then_get() {
     assert!(committed.is_some(), "the leader does not report 6 committed entries\n{}", c.logs());
 }
 
+/// Past the old `u8` limits (255 log entries, 255 seqs per client): 310 puts of 100-byte values
+/// from one client, each acknowledged, then a read of the last one; the leader reports them
+/// committed.
+#[test]
+fn three_node_raft_cluster_commits_310_writes_past_the_old_u8_limits() {
+    let c = Cluster::started(3);
+    let mut client = c.client(0);
+    let value = |seq: u64| Value::from(format!("{seq:0>100}").as_str());
+    for seq in 1..=310u64 {
+        client.put(seq, value(seq)).unwrap_or_else(|e| panic!("put {seq}: {e}\n{}", c.logs()));
+    }
+    assert_eq!(client.get(311).expect("get"), Some(value(310)));
+    // The leader's no-op(s), 310 puts and the get.
+    let committed = wait_for(Duration::from_secs(2), || {
+        let s = c.stats(c.leader()?)?;
+        (s["status"]["commit"].as_u64() >= Some(312)).then_some(s)
+    });
+    assert!(committed.is_some(), "the leader does not report 312 committed entries\n{}", c.logs());
+}
+
 /// One operation of the history, with real timestamps.
 #[derive(Clone, Debug)]
 struct Call {
     thread: (u8, u32),
-    op: RegisterOp<Option<char>>,
+    op: RegisterOp<Option<Value>>,
     /// The key of an acknowledged put, for the durability check.
-    put: Option<(u8, u8)>,
+    put: Option<(u8, u64)>,
     invoked: Instant,
-    returned: Option<(Instant, RegisterRet<Option<char>>)>,
+    returned: Option<(Instant, RegisterRet<Option<Value>>)>,
 }
 
 type History = Arc<Mutex<Vec<Call>>>;
 
 /// Runs one operation and records it. Returns false if its outcome is unknown (no reply).
-fn record(history: &History, client: &mut RaftClient, generation: &mut u32, seq: u8, value: Option<char>) -> bool {
+fn record(history: &History, client: &mut RaftClient, generation: &mut u32, seq: u64, value: Option<Value>) -> bool {
     let number = client.number();
     let invoked = Instant::now();
-    let (op, result) = match value {
-        Some(v) => (RegisterOp::Write(Some(v)), client.put(seq, v).map(|()| RegisterRet::WriteOk)),
+    let (op, result) = match &value {
+        Some(v) => (RegisterOp::Write(Some(v.clone())), client.put(seq, v.clone()).map(|()| RegisterRet::WriteOk)),
         None => (RegisterOp::Read, client.get(seq).map(RegisterRet::ReadOk)),
     };
     let returned = match result {
@@ -264,8 +284,8 @@ fn record(history: &History, client: &mut RaftClient, generation: &mut u32, seq:
 }
 
 /// A unique value per (client, seq), so that every read names the write it saw.
-fn unique_value(client: u8, seq: u8) -> char {
-    char::from_u32(0x4E00 + u32::from(client) * 256 + u32::from(seq)).expect("a CJK code point")
+fn unique_value(client: u8, seq: u64) -> Value {
+    Value::from(format!("c{client}.{seq}").as_str())
 }
 
 fn check_linearizable(history: &[Call]) {
@@ -278,7 +298,7 @@ fn check_linearizable(history: &[Call]) {
     }
     // On a tie, invocations first: that only makes operations more concurrent.
     events.sort_by_key(|(t, is_return, _)| (*t, *is_return));
-    let mut tester = LinearizabilityTester::new(Register(None::<char>));
+    let mut tester = LinearizabilityTester::new(Register(None::<Value>));
     for (_, is_return, i) in events {
         let c = &history[i];
         let r = if is_return {
@@ -299,7 +319,7 @@ fn start_load(
     history: &History,
     stop: &Arc<AtomicBool>,
     pace: Duration,
-    ops: u8,
+    ops: u64,
 ) -> Vec<std::thread::JoinHandle<()>> {
     (0..2u8)
         .map(|number| {
@@ -323,7 +343,7 @@ fn start_load(
 /// Kills the leader with SIGKILL `cycles` times under a load of two clients, restarting it each
 /// time (and a follower every other cycle); then checks the history for linearizability and that every acknowledged put is in a
 /// majority of the nodes' saved logs.
-fn crash_restart(cycles: usize, pace: Duration, ops_per_client: u8) {
+fn crash_restart(cycles: usize, pace: Duration, ops_per_client: u64) {
     let mut c = Cluster::started(3);
     let history: History = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
@@ -331,7 +351,7 @@ fn crash_restart(cycles: usize, pace: Duration, ops_per_client: u8) {
     // A third client proves after every restart that the cluster still serves.
     let mut probe = c.client(2);
     let mut probe_generation = 0;
-    let mut probe_seq = 0u8;
+    let mut probe_seq = 0u64;
     let mut killed = Vec::new();
     for cycle in 0..cycles {
         let leader = wait_for(Duration::from_secs(10), || c.leader())
@@ -361,7 +381,7 @@ fn crash_restart(cycles: usize, pace: Duration, ops_per_client: u8) {
     probe_seq += 1;
     assert!(record(&history, &mut probe, &mut probe_generation, probe_seq, None), "final read failed");
     let history = history.lock().expect("history").clone();
-    let acked: Vec<(u8, u8)> = history.iter().filter_map(|h| h.put).collect();
+    let acked: Vec<(u8, u64)> = history.iter().filter_map(|h| h.put).collect();
     assert!(acked.len() >= cycles, "too few acknowledged writes: {}", acked.len());
     check_linearizable(&history);
 
@@ -372,9 +392,10 @@ fn crash_restart(cycles: usize, pace: Duration, ops_per_client: u8) {
     }
     let logs: Vec<RaftStorage> = (0..3)
         .map(|i| {
-            FileStore::open(&c.node_dir(i), "state")
-                .and_then(|s| s.load::<RaftStorage>())
+            RecordLog::<RaftStorage>::open(&c.node_dir(i), "state")
                 .expect("storage loads")
+                .saved()
+                .cloned()
                 .expect("every node saved something")
         })
         .collect();
@@ -402,7 +423,7 @@ fn the_history_check_rejects_a_read_of_a_value_never_written() {
     check_linearizable(&[
         Call {
             thread: (0, 0),
-            op: RegisterOp::Write(Some('a')),
+            op: RegisterOp::Write(Some(Value::from('a'))),
             put: None,
             invoked: ms(0),
             returned: Some((ms(1), RegisterRet::WriteOk)),
@@ -478,11 +499,12 @@ fn start_on_state(bytes: &[u8]) -> (Output, PathBuf, Vec<u8>) {
 fn corrupted_or_truncated_storage_stops_the_node_with_an_error_naming_the_file() {
     // A real record, as a node saves it.
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = FileStore::open(dir.path(), "state").expect("open");
+    let mut store = RecordLog::open(dir.path(), "state").expect("open");
     let saved = RaftStorage {
         term: 3,
         voted_for: None,
-        log: vec![quorum::raft::Entry { term: 3, op: Op { client: 0, seq: 1, kind: OpKind::Put('q') } }],
+        log: vec![quorum::raft::Entry { term: 3, op: Op { client: 0, seq: 1, kind: OpKind::Put(Value::from('q')) } }]
+            .into(),
     };
     store.save(&saved).expect("save");
     let good = std::fs::read(store.path()).expect("read");
@@ -637,7 +659,7 @@ fn a_live_node_accepts_none_of_100k_random_mutated_spoofed_or_replayed_datagrams
     );
 
     // 3. An authentic client (id 3 = client 0) whose request names client 1: refused.
-    let impostor = RaftMsg::Request(Op { client: 1, seq: 1, kind: OpKind::Put('z') });
+    let impostor = RaftMsg::Request(Op { client: 1, seq: 1, kind: OpKind::Put(Value::from('z')) });
     let _ = attacker.send_to(&sealed(&key, 3, 1, 2, &impostor), target);
     let before = s;
     let s = settled_stats(&c, 0, before["received"].as_u64().unwrap_or(0) + 1);
@@ -712,6 +734,7 @@ fn bad_flags_addresses_and_key_files_exit_2_with_a_clear_error() {
     std::fs::write(&bad_key, "not a key\n").expect("write");
     let bad_key = bad_key.to_str().expect("utf-8 path");
     let peers = c.peers_arg();
+    let too_big = "v".repeat(16 * 1024 + 1);
     let data = c.dir.path().join("d");
     let data = data.to_str().expect("utf-8 path");
     for (args, says) in [
@@ -726,7 +749,7 @@ fn bad_flags_addresses_and_key_files_exit_2_with_a_clear_error() {
         ),
         (vec!["node", "raft", "--id", "0", "--peers", &peers, "--data-dir", data, "--key-file", bad_key], "hex digits"),
         (vec!["client", "--peers", "x:y", "--key-file", key, "get"], "bad address"),
-        (vec!["client", "--peers", &peers, "--key-file", key, "put", "xy"], "xy"),
+        (vec!["client", "--peers", &peers, "--key-file", key, "put", &too_big], "at most 16384"),
         (vec!["keygen", key], "already exists"),
     ] {
         let out = Command::new(EXE).args(&args).output().expect("runs");
@@ -800,7 +823,9 @@ fn partitioned_leader_cannot_commit_while_the_majority_does_and_all_converge_aft
         let value = (seq % 2 == 1).then(|| unique_value(0, seq));
         assert!(record(&history, &mut client, &mut generation, seq, value), "the majority did not serve\n{}", c.logs());
     }
-    let new = c.leader().expect("a leader on the majority side");
+    // Stats files are rewritten every 100 ms, and four puts now take far less than that.
+    let new = wait_for(Duration::from_secs(2), || c.leader().filter(|l| *l != old))
+        .unwrap_or_else(|| panic!("no leader on the majority side\n{}", c.logs()));
     assert_ne!(new, old);
     let s = c.stats(old).expect("stats");
     assert_eq!(s["status"]["commit"], cut_commit, "the cut-off leader committed: {s}");
@@ -810,7 +835,7 @@ fn partitioned_leader_cannot_commit_while_the_majority_does_and_all_converge_aft
     std::fs::remove_file(&partition).expect("heal");
     let converged = wait_for(Duration::from_secs(10), || {
         let logs: Vec<RaftStorage> = (0..3)
-            .map(|i| FileStore::open(&c.node_dir(i), "state").ok()?.load::<RaftStorage>().ok()?)
+            .map(|i| RecordLog::<RaftStorage>::open(&c.node_dir(i), "state").ok()?.saved().cloned())
             .collect::<Option<_>>()?;
         let commits: Vec<Json> =
             (0..3).map(|i| c.stats(i).map(|s| s["status"]["commit"].clone())).collect::<Option<_>>()?;

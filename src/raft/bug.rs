@@ -33,6 +33,10 @@ pub enum Bug {
     /// Leader answers a Get from its own log, without committing a read entry.
     StaleRead,
     /// Leader never sends heartbeats: entries after its first message are never replicated.
+    /// Defined for heartbeat-driven replication (the model's default, which `bug_config` keeps):
+    /// with eager replication on, requests and acknowledgements carry entries without heartbeats,
+    /// so this mistake no longer stops commits (the reason a real leader needs heartbeats then is
+    /// lost messages and followers' election timers, which no-crash, no-loss bounds do not show).
     NoHeartbeat,
 }
 

@@ -2,7 +2,7 @@
 //! to every server (only a leader acts on it), and waits for the leader's reply.
 
 use super::actor::RaftActor;
-use super::{Op, OpKind, RaftMsg, Value};
+use super::{Op, OpKind, RaftMsg, Seq, Value};
 use stateright::actor::{Id, Out};
 
 /// What a client knows: its number, the servers, and how many operations it issues.
@@ -14,21 +14,21 @@ pub struct ClientCfg {
 }
 
 /// The number of operations completed (the one in flight is the next).
-pub type ClientState = u8;
+pub type ClientState = Seq;
 
 /// Request `seq` of client `number`: odd ones write, even ones read.
-pub fn op(number: u8, seq: u8) -> Op {
+pub fn op(number: u8, seq: Seq) -> Op {
     let kind = if seq % 2 == 1 { OpKind::Put(value(number, seq)) } else { OpKind::Get };
     Op { client: number, seq, kind }
 }
 
 /// The value a Put writes: 'A', 'B', … for each client's first Put, 'a', 'b', … for its second.
-pub fn value(number: u8, seq: u8) -> Value {
+pub fn value(number: u8, seq: Seq) -> Value {
     let base = if seq <= 2 { b'A' } else { b'a' };
-    char::from(base + number % 26)
+    Value::from(char::from(base + number % 26))
 }
 
-fn send(cfg: &ClientCfg, seq: u8, o: &mut Out<RaftActor>) {
+fn send(cfg: &ClientCfg, seq: Seq, o: &mut Out<RaftActor>) {
     for &server in &cfg.servers {
         o.send(server, RaftMsg::Request(op(cfg.number, seq)));
     }
@@ -42,17 +42,17 @@ pub fn start(cfg: &ClientCfg, o: &mut Out<RaftActor>) -> ClientState {
 }
 
 /// A follower names the leader: send the operation in flight there (again).
-pub fn on_redirect(s: &ClientState, cfg: &ClientCfg, seq: u8, leader: Id, o: &mut Out<RaftActor>) {
-    if seq == *s + 1 && seq <= cfg.requests {
+pub fn on_redirect(s: &ClientState, cfg: &ClientCfg, seq: Seq, leader: Id, o: &mut Out<RaftActor>) {
+    if seq == *s + 1 && seq <= Seq::from(cfg.requests) {
         o.send(leader, RaftMsg::Request(op(cfg.number, seq)));
     }
 }
 
 /// The reply to the operation in flight: it is complete; issue the next one.
-pub fn on_reply(s: &mut ClientState, cfg: &ClientCfg, seq: u8, o: &mut Out<RaftActor>) {
-    if seq == *s + 1 && seq <= cfg.requests {
+pub fn on_reply(s: &mut ClientState, cfg: &ClientCfg, seq: Seq, o: &mut Out<RaftActor>) {
+    if seq == *s + 1 && seq <= Seq::from(cfg.requests) {
         *s = seq;
-        if seq < cfg.requests {
+        if seq < Seq::from(cfg.requests) {
             send(cfg, seq + 1, o);
         }
     }

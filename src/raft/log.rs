@@ -7,7 +7,7 @@ use std::fmt;
 
 /// One log entry: the term of the leader that created it, and the client's operation. Its index is
 /// its position in the log (1-based).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Entry {
     pub term: Term,
     pub op: Op,
@@ -19,11 +19,60 @@ impl fmt::Debug for Entry {
     }
 }
 
-pub type Log = Vec<Entry>;
+/// A server's log: a `Vec` of entries shared until changed (copy on write). Every step clones the
+/// server's state (to tell a step that changed nothing); with a shared log that clone costs
+/// nothing, and only a step that changes the log copies it. Compares, hashes and serialises as
+/// the `Vec` it holds.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Log(std::sync::Arc<Vec<Entry>>);
+
+impl std::ops::Deref for Log {
+    type Target = Vec<Entry>;
+    fn deref(&self) -> &Vec<Entry> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Log {
+    /// Copies the entries first if another state shares them.
+    fn deref_mut(&mut self) -> &mut Vec<Entry> {
+        std::sync::Arc::make_mut(&mut self.0)
+    }
+}
+
+impl From<Vec<Entry>> for Log {
+    fn from(v: Vec<Entry>) -> Log {
+        Log(std::sync::Arc::new(v))
+    }
+}
+
+impl FromIterator<Entry> for Log {
+    fn from_iter<I: IntoIterator<Item = Entry>>(iter: I) -> Log {
+        Log::from(iter.into_iter().collect::<Vec<_>>())
+    }
+}
+
+impl fmt::Debug for Log {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// The 0-based position in a `Vec` of the entry at `index` + 1, i.e. `index` as a length
+/// (saturating: an index beyond `usize` is beyond any log).
+pub fn pos(index: Index) -> usize {
+    usize::try_from(index).unwrap_or(usize::MAX)
+}
+
+/// A length (of a log or of a list of entries) as an index.
+pub fn len_index(len: usize) -> Index {
+    Index::try_from(len).unwrap_or(Index::MAX)
+}
 
 /// The index of the last entry (0 for an empty log).
 pub fn last_index(log: &[Entry]) -> Index {
-    log.len() as Index
+    len_index(log.len())
 }
 
 /// The term of the last entry (0 for an empty log).
@@ -35,13 +84,13 @@ pub fn last_term(log: &[Entry]) -> Term {
 pub fn term_at(log: &[Entry], index: Index) -> Option<Term> {
     match index {
         0 => Some(0),
-        i => log.get(usize::from(i) - 1).map(|e| e.term),
+        i => log.get(pos(i) - 1).map(|e| e.term),
     }
 }
 
 /// The entry at `index` (1-based).
 pub fn entry_at(log: &[Entry], index: Index) -> Option<&Entry> {
-    usize::from(index).checked_sub(1).and_then(|i| log.get(i))
+    pos(index).checked_sub(1).and_then(|i| log.get(i))
 }
 
 /// The notes' vote-denial rule ("log coherency": deny votes if the candidate has a less complete
@@ -66,22 +115,22 @@ pub fn append_after(log: &mut Log, prev_index: Index, entries: &[Entry], bugs: B
         // The bug: "make the log equal to the leader's from prev_index on" — which also removes
         // matching entries past those sent, e.g. committed ones, on a stale or duplicate message.
         let before = log.clone();
-        log.truncate(usize::from(prev_index));
+        log.truncate(pos(prev_index));
         log.extend_from_slice(entries);
         return *log != before;
     }
     let mut changed = false;
     for (k, e) in entries.iter().enumerate() {
-        let at = usize::from(prev_index) + k; // 0-based position of index prev_index + k + 1
+        let at = pos(prev_index).saturating_add(k); // 0-based position of index prev_index + k + 1
         match log.get(at) {
             Some(existing) if existing.term == e.term => {}
             Some(_) => {
                 log.truncate(at);
-                log.push(*e);
+                log.push(e.clone());
                 changed = true;
             }
             None => {
-                log.push(*e);
+                log.push(e.clone());
                 changed = true;
             }
         }
@@ -92,14 +141,14 @@ pub fn append_after(log: &mut Log, prev_index: Index, entries: &[Entry], bugs: B
 /// Whether [`append_after`] would change the log, without changing it (for the model's
 /// dead-message rule, which asks this of every AppendEntries in flight).
 pub fn append_changes(log: &[Entry], prev_index: Index, entries: &[Entry], bugs: BugSet) -> bool {
-    let from = usize::from(prev_index);
+    let from = pos(prev_index);
     if bugs.has(Bug::TruncateOnStaleAppend) {
         return match log.get(from..) {
             Some(tail) => tail != entries,
             None => !entries.is_empty(),
         };
     }
-    entries.iter().enumerate().any(|(k, e)| log.get(from + k).is_none_or(|x| x.term != e.term))
+    entries.iter().enumerate().any(|(k, e)| log.get(from.saturating_add(k)).is_none_or(|x| x.term != e.term))
 }
 
 /// Whether the log already holds the operation (a leader appends each client request once:
@@ -110,8 +159,8 @@ pub fn contains_op(log: &[Entry], op: &Op) -> bool {
 
 /// The register's value after applying the entries up to `index`: the last Put's value.
 pub fn value_at(log: &[Entry], index: Index) -> Option<Value> {
-    log.iter().take(usize::from(index)).rev().find_map(|e| match e.op.kind {
-        OpKind::Put(v) => Some(v),
+    log.iter().take(pos(index)).rev().find_map(|e| match &e.op.kind {
+        OpKind::Put(v) => Some(v.clone()),
         OpKind::Get | OpKind::Noop => None,
     })
 }

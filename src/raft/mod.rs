@@ -29,24 +29,68 @@ use stateright::actor::Id;
 use stateright::{Rewrite, RewritePlan};
 use std::fmt;
 
-/// A term number. Terms only grow; the model bounds them with `max_term`.
-pub type Term = u8;
+/// A term number. Terms only grow; the model bounds them with `max_term`. 64 bits, as etcd's: a
+/// real cluster never runs out (the model's state counts do not depend on the width).
+pub type Term = u64;
 /// A log index; the first entry has index 1, and index 0 stands for "before the first entry".
-pub type Index = u8;
-/// A value clients write into the replicated register.
-pub type Value = char;
+pub type Index = u64;
+/// A client's request number: 1, 2, …
+pub type Seq = u64;
+
+/// A value clients write into the replicated register: bytes. The model writes one-letter values
+/// ("A", "B", …), the runtime's clients any bytes (the benchmark 100-byte ones). Shared, so that
+/// cloning a log (every step clones the server's state) copies no value bytes.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Value(pub std::sync::Arc<[u8]>);
+
+impl Value {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<char> for Value {
+    fn from(c: char) -> Value {
+        Value(c.to_string().into_bytes().into())
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value(s.as_bytes().into())
+    }
+}
+
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Value {
+        Value(v.into())
+    }
+}
+
+impl fmt::Display for Value {
+    /// As text (invalid UTF-8 replaced), so that the model's values read `A`, not `[65]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
 
 /// A client operation on the replicated register, as it travels in log entries.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Op {
     /// The client's number (0, 1, …), not its actor id, so that symmetry over servers keeps it.
     pub client: u8,
     /// The client's request number: 1, 2, … (one outstanding request per client).
-    pub seq: u8,
+    pub seq: Seq,
     pub kind: OpKind,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum OpKind {
     Put(Value),
     Get,
@@ -54,9 +98,19 @@ pub enum OpKind {
     Noop,
 }
 
+impl Op {
+    /// The bytes of its value (0 for a Get or a no-op).
+    pub fn value_len(&self) -> usize {
+        match &self.kind {
+            OpKind::Put(v) => v.as_bytes().len(),
+            OpKind::Get | OpKind::Noop => 0,
+        }
+    }
+}
+
 impl fmt::Debug for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.kind {
+        match &self.kind {
             OpKind::Put(v) => write!(f, "put{}.{}={v}", self.client, self.seq),
             OpKind::Get => write!(f, "get{}.{}", self.client, self.seq),
             OpKind::Noop => write!(f, "noop"),
@@ -80,9 +134,9 @@ pub enum RaftMsg {
     /// Client → servers: please commit this operation (only a leader acts on it).
     Request(Op),
     /// Leader → client: the operation `seq` is committed; for a Get, the register's value then.
-    Reply { seq: u8, value: Option<Value> },
+    Reply { seq: Seq, value: Option<Value> },
     /// Follower → client: I am not the leader; the leader of my term is this server.
-    Redirect { seq: u8, leader: Id },
+    Redirect { seq: Seq, leader: Id },
 }
 
 impl fmt::Debug for RaftMsg {

@@ -7,8 +7,8 @@
 use super::actor::{RaftActor, RaftState, RaftStorage, RaftTimer};
 use super::client::ClientCfg;
 use super::log::{self, Entry};
-use super::server::{ServerCfg, ServerState};
-use super::{majority, Bug, BugSet, Index, OpKind, RaftMsg, Term, Value};
+use super::server::{Replication, ServerCfg, ServerState};
+use super::{majority, Bug, BugSet, Index, OpKind, RaftMsg, Seq, Term, Value};
 use serde::Serialize;
 use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network};
 use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
@@ -57,6 +57,17 @@ pub struct RaftModelCfg {
     pub lossy: bool,
     #[serde(serialize_with = "crate::bugs::serialize")]
     pub bugs: BugSet,
+    /// Entries per AppendEntries (1 by default; the runtime sends up to 64).
+    #[serde(skip_serializing_if = "is_one")]
+    pub max_batch: usize,
+    /// Eager replication, as the runtime does (off by default: heartbeat-driven, the plainest
+    /// Raft; see [`super::server::Replication`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub eager: bool,
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 impl Default for RaftModelCfg {
@@ -72,6 +83,8 @@ impl Default for RaftModelCfg {
             crashes: 1,
             lossy: false,
             bugs: BugSet::NONE,
+            max_batch: 1,
+            eager: false,
         }
     }
 }
@@ -91,6 +104,8 @@ pub enum CfgError {
     MaxLog(Index),
     #[error("--crashes {0} exceeds the {1} servers")]
     Crashes(usize, usize),
+    #[error("--max-batch must be between 1 and 20, got {0}")]
+    MaxBatch(usize),
 }
 
 impl RaftModelCfg {
@@ -117,6 +132,9 @@ impl RaftModelCfg {
         }
         if self.crashes > self.servers {
             return Err(CfgError::Crashes(self.crashes, self.servers));
+        }
+        if !(1..=20).contains(&self.max_batch) {
+            return Err(CfgError::MaxBatch(self.max_batch));
         }
         Ok(())
     }
@@ -158,7 +176,19 @@ impl RaftModelCfg {
             if self.crashes == 1 { "" } else { "s" },
             if self.lossy { " lossy" } else { "" },
             if bugs.is_empty() { String::new() } else { format!(", bugs: {}", bugs.join(",")) },
-        )
+        ) + &self.describe_replication()
+    }
+
+    /// ", eager replication, up to N entries per AppendEntries" when not the default.
+    fn describe_replication(&self) -> String {
+        match (self.eager, self.max_batch) {
+            (false, 1) => String::new(),
+            (eager, n) => format!(
+                ", {} replication, up to {n} entr{} per AppendEntries",
+                if eager { "eager" } else { "heartbeat" },
+                if n == 1 { "y" } else { "ies" }
+            ),
+        }
     }
 
     /// Builds the model. Call [`validate`](Self::validate) first.
@@ -166,13 +196,14 @@ impl RaftModelCfg {
         let servers = self.server_ids();
         let clients = self.client_ids();
         let bugs = self.bugs;
-        let server = ServerCfg { servers: servers.clone(), clients: clients.clone(), bugs };
+        let replication = Replication { max_batch: self.max_batch, max_batch_bytes: usize::MAX, eager: self.eager };
+        let server = ServerCfg::new(servers.clone(), clients.clone(), bugs, replication);
         let history = RaftHistory::new(self.clients);
         let lossy = if self.lossy { LossyNetwork::Yes } else { LossyNetwork::No };
         let actors = ActorModel::new(self.clone(), history)
             .actors(servers.iter().map(|_| RaftActor::Server(server.clone())))
             .actors((0..self.clients).map(|c| {
-                RaftActor::Client(ClientCfg { number: c as u8, servers: servers.clone(), requests: self.requests })
+                RaftActor::Client(ClientCfg { number: u8::try_from(c).unwrap_or(u8::MAX), servers: servers.clone(), requests: self.requests })
             }))
             .init_network(Network::new_unordered_duplicating([]))
             .lossy_network(lossy)
@@ -198,8 +229,8 @@ pub struct RaftHistory {
     /// The term of a leader that crashed, if one did.
     pub crashed_leader: Option<Term>,
     /// Per client: operations invoked and operations returned.
-    pub invoked: Vec<u8>,
-    pub returned: Vec<u8>,
+    pub invoked: Vec<Seq>,
+    pub returned: Vec<Seq>,
     pub lin: Arc<LinearizabilityTester<Id, Register<Option<Value>>>>,
 }
 
@@ -250,8 +281,8 @@ fn record_msg_out(cfg: &RaftModelCfg, h: &RaftHistory, env: Envelope<&RaftMsg>) 
     }
     let mut h = h.clone();
     h.invoked[c] = op.seq;
-    let invocation = match op.kind {
-        OpKind::Put(v) => RegisterOp::Write(Some(v)),
+    let invocation = match &op.kind {
+        OpKind::Put(v) => RegisterOp::Write(Some(v.clone())),
         OpKind::Get | OpKind::Noop => RegisterOp::Read,
     };
     let _ = Arc::make_mut(&mut h.lin).on_invoke(env.src, invocation);
@@ -267,7 +298,7 @@ fn record_msg_in(cfg: &RaftModelCfg, h: &RaftHistory, env: Envelope<&RaftMsg>) -
     }
     let mut h = h.clone();
     h.returned[c] = *seq;
-    let ret = if seq % 2 == 1 { RegisterRet::WriteOk } else { RegisterRet::ReadOk(*value) };
+    let ret = if seq % 2 == 1 { RegisterRet::WriteOk } else { RegisterRet::ReadOk(value.clone()) };
     let _ = Arc::make_mut(&mut h.lin).on_return(env.dst, ret);
     Some(h)
 }
@@ -341,8 +372,9 @@ impl RaftModel {
             }
             for index in 1..=st.commit {
                 if let Some(e) = log::entry_at(&st.log, index) {
-                    if !h.applied.contains_key(&(index, *e)) {
-                        Arc::make_mut(&mut h.applied).insert((index, *e), st.term);
+                    let key = (index, e.clone());
+                    if !h.applied.contains_key(&key) {
+                        Arc::make_mut(&mut h.applied).insert(key, st.term);
                     }
                 }
             }
@@ -439,7 +471,7 @@ impl Model for RaftModel {
     }
 
     fn within_boundary(&self, s: &RaftSysState) -> bool {
-        let max_log = self.cfg.max_log.map_or(usize::MAX, usize::from);
+        let max_log = self.cfg.max_log.map_or(usize::MAX, log::pos);
         (0..self.cfg.servers).all(|i| {
             let up = match &*s.actor_states[i] {
                 RaftState::Server(st) => st.term <= self.cfg.max_term && st.log.len() <= max_log,
@@ -532,7 +564,7 @@ fn leader_replaced(m: &RaftModel, s: &RaftSysState) -> bool {
 /// no candidate can still reach a majority with the votes cast for it plus those of servers that
 /// have not voted and would not deny it.
 fn requests_committed_or_last_election_failed(m: &RaftModel, s: &RaftSysState) -> bool {
-    s.history.returned.iter().all(|n| *n >= m.cfg.requests) || last_election_failed(m, s)
+    s.history.returned.iter().all(|n| *n >= Seq::from(m.cfg.requests)) || last_election_failed(m, s)
 }
 
 fn last_election_failed(m: &RaftModel, s: &RaftSysState) -> bool {

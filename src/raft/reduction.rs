@@ -6,7 +6,7 @@ use super::actor::RaftState;
 use super::log;
 use super::model::{RaftModel, RaftSysState};
 use super::server::{self, Role, ServerState};
-use super::{Bug, RaftMsg};
+use super::{Bug, Index, RaftMsg, Term};
 use stateright::actor::{Envelope, Id, Network};
 use std::borrow::Cow;
 
@@ -43,7 +43,7 @@ fn receiver<'a>(s: &'a RaftSysState, i: usize) -> Option<Cow<'a, ServerState>> {
 /// Whether server `i` is up and still leading (or running for leader, with `candidate`) in `term`.
 /// Once it is not, it never will be in that term again: a server leads or runs only in a term
 /// it started itself, and a restart makes it a follower.
-fn still(s: &RaftSysState, i: usize, term: u8, candidate: bool) -> Option<&ServerState> {
+fn still(s: &RaftSysState, i: usize, term: Term, candidate: bool) -> Option<&ServerState> {
     super::model::server_state(s, i)
         .filter(|st| st.term == term && if candidate { st.is_candidate() } else { st.is_leader() })
 }
@@ -110,7 +110,7 @@ pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool
             if log::append_changes(&r.log, *prev_index, entries, bugs) {
                 return false;
             }
-            let last_new = *prev_index + entries.len() as u8;
+            let last_new = prev_index.saturating_add(log::len_index(entries.len()));
             if server::follower_commit(r.commit, *commit, last_new) != r.commit || m.cfg.crashes > 0 {
                 return false; // a restart forgets the commit index: the message may restore it
             }
@@ -134,7 +134,7 @@ pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool
 
 /// A vote (or a repeated grant) from `voter` is of no use to `candidate` in `term`: it is no
 /// longer a candidate there, or it counted this voter already.
-fn vote_is_useless(m: &RaftModel, s: &RaftSysState, candidate: usize, voter: usize, term: u8) -> bool {
+fn vote_is_useless(m: &RaftModel, s: &RaftSysState, candidate: usize, voter: usize, term: Term) -> bool {
     match still(s, candidate, term, true) {
         None => true,
         Some(c) => match &c.role {
@@ -146,7 +146,7 @@ fn vote_is_useless(m: &RaftModel, s: &RaftSysState, candidate: usize, voter: usi
 
 /// The leader already knows what this acknowledgement from `follower` says, for good: matchIndex
 /// only grows, and a mismatch at or below it is stale.
-fn leader_knows(leader: &ServerState, follower: usize, result: Result<u8, u8>) -> bool {
+fn leader_knows(leader: &ServerState, follower: usize, result: Result<Index, Index>) -> bool {
     let Role::Leader { progress } = &leader.role else { return true };
     let Some(p) = progress.get(follower) else { return true };
     match result {

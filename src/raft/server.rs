@@ -6,6 +6,8 @@
 use super::actor::{RaftActor, RaftStorage, RaftTimer};
 use super::log::{self, Entry, Log};
 use super::{majority, Bug, BugSet, Index, Op, OpKind, RaftMsg, Term};
+#[cfg(test)]
+use super::Value;
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Id, Out};
 use std::fmt;
@@ -19,6 +21,44 @@ pub struct ServerCfg {
     /// The clients, by client number.
     pub clients: Vec<Id>,
     pub bugs: BugSet,
+    pub replication: Replication,
+}
+
+/// How the leader replicates: two optimisations the paper allows (§5.3: "the leader issues
+/// AppendEntries RPCs in parallel to each of the other servers"; an RPC carries "log entries to
+/// store (empty for heartbeat; may send more than one for efficiency)"). The model's default is
+/// the plainest Raft — one entry per message, sent only by heartbeats — so that its checks and
+/// bug step counts stay as they are; the runtime turns both on (checked in models/raft_eager.rs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Replication {
+    /// Entries per AppendEntries (at least 1).
+    pub max_batch: usize,
+    /// And at most about this many bytes of values per AppendEntries (at least one entry is
+    /// sent whatever its size), so that a message fits in a datagram.
+    pub max_batch_bytes: usize,
+    /// Send AppendEntries without waiting for a heartbeat: on a client request to a follower with
+    /// nothing in flight, and on a response that moved a follower's progress while it is behind.
+    pub eager: bool,
+}
+
+impl Default for Replication {
+    /// Heartbeat-driven, one entry per message (the model's default).
+    fn default() -> Self {
+        Replication { max_batch: 1, max_batch_bytes: usize::MAX, eager: false }
+    }
+}
+
+impl Replication {
+    /// The runtime's: eager, up to `max_batch` entries and `max_batch_bytes` of values per message.
+    pub fn eager(max_batch: usize, max_batch_bytes: usize) -> Self {
+        Replication { max_batch: max_batch.max(1), max_batch_bytes, eager: true }
+    }
+}
+
+impl ServerCfg {
+    pub fn new(servers: Vec<Id>, clients: Vec<Id>, bugs: BugSet, replication: Replication) -> Self {
+        ServerCfg { servers, clients, bugs, replication }
+    }
 }
 
 /// The leader's view of one follower (Figure 2, volatile state on leaders).
@@ -60,7 +100,7 @@ pub struct ServerState {
 impl ServerState {
     /// A server starting (or restarting) as a follower from what it saved.
     pub fn restore(saved: Option<&RaftStorage>) -> ServerState {
-        let (term, voted_for, log) = saved.map_or((0, None, Vec::new()), |s| (s.term, s.voted_for, s.log.clone()));
+        let (term, voted_for, log) = saved.map_or((0, None, Log::default()), |s| (s.term, s.voted_for, s.log.clone()));
         ServerState { term, voted_for, log, commit: 0, role: Role::Follower, leader: None }
     }
 
@@ -308,18 +348,57 @@ pub fn on_heartbeat(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<Ra
 
 fn send_heartbeats(s: &ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<RaftActor>) {
     for &peer in cfg.servers.iter().filter(|p| **p != id) {
-        send_append(s, peer, o);
+        send_append(s, cfg, peer, o);
+    }
+}
+
+/// Eager replication of a new entry (Raft §5.3: the leader appends the command to its log, then
+/// "issues AppendEntries RPCs in parallel" — not only at the next heartbeat). Sent to each follower
+/// known to hold everything before it (nothing in flight); a follower still behind gets it with
+/// the next entries when its pending response arrives ([`replicate_after_response`]), so a burst
+/// of requests travels in one message instead of one message each.
+pub fn replicate_new_entry(s: &ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<RaftActor>) {
+    let Role::Leader { progress } = &s.role else { return };
+    let last = log::last_index(&s.log);
+    for &peer in cfg.servers.iter().filter(|p| **p != id) {
+        if progress.get(usize::from(peer)).is_some_and(|p| p.next == last && p.matched + 1 == last) {
+            send_append(s, cfg, peer, o);
+        }
+    }
+}
+
+/// Eager replication after a response (Raft §5.3: "if AppendEntries fails because of log
+/// inconsistency: decrement nextIndex and retry"; on success, what is left is sent the same
+/// way): when the response moved the follower's progress and it still lacks entries, send the
+/// next AppendEntries at once instead of at the next heartbeat.
+pub fn replicate_after_response(s: &ServerState, cfg: &ServerCfg, follower: Id, before: Progress, o: &mut Out<RaftActor>) {
+    let Role::Leader { progress } = &s.role else { return };
+    let Some(p) = progress.get(usize::from(follower)) else { return };
+    if *p != before && p.next <= log::last_index(&s.log) {
+        send_append(s, cfg, follower, o);
     }
 }
 
 /// Figure 2, AppendEntries RPC arguments: the entry before nextIndex (its index and term), the
-/// entry at nextIndex if any (at most one per message here), and the leader's commit index.
-pub fn send_append(s: &ServerState, to: Id, o: &mut Out<RaftActor>) {
+/// entries from nextIndex on — at most `max_batch` of them (§5.3 allows "more than one for
+/// efficiency") — and the leader's commit index.
+pub fn send_append(s: &ServerState, cfg: &ServerCfg, to: Id, o: &mut Out<RaftActor>) {
     let Role::Leader { progress } = &s.role else { return };
     let Some(p) = progress.get(usize::from(to)) else { return };
     let prev_index = p.next.saturating_sub(1);
     let prev_term = log::term_at(&s.log, prev_index).unwrap_or(0);
-    let entries: Vec<Entry> = log::entry_at(&s.log, p.next).copied().into_iter().collect();
+    let from = log::pos(prev_index).min(s.log.len());
+    let to_end = from.saturating_add(cfg.replication.max_batch.max(1)).min(s.log.len());
+    let mut bytes = 0usize;
+    let entries: Vec<Entry> = s.log[from..to_end]
+        .iter()
+        .take_while(|e| {
+            let first = bytes == 0;
+            bytes = bytes.saturating_add(e.op.value_len().max(1));
+            first || bytes <= cfg.replication.max_batch_bytes
+        })
+        .cloned()
+        .collect();
     o.send(to, RaftMsg::AppendEntries { term: s.term, prev_index, prev_term, entries, commit: s.commit });
 }
 
@@ -353,7 +432,7 @@ pub fn handle_append_entries(
         return;
     }
     log::append_after(&mut s.log, prev_index, entries, cfg.bugs);
-    let last_new = prev_index + entries.len() as Index;
+    let last_new = prev_index.saturating_add(log::len_index(entries.len()));
     advance_follower_commit(s, leader_commit, last_new);
     o.send(leader, RaftMsg::Appended { term, result: Ok(last_new) });
 }
@@ -387,6 +466,7 @@ pub fn handle_appended(
     };
     let Role::Leader { progress } = &mut s.role else { return };
     let Some(p) = progress.get_mut(usize::from(follower)) else { return };
+    let before = *p;
     match result {
         Ok(m) => {
             p.matched = p.matched.max(m);
@@ -395,6 +475,9 @@ pub fn handle_appended(
         }
         Err(prev) if prev > p.matched && prev + 1 == p.next => p.next = prev,
         Err(_) => {}
+    }
+    if cfg.replication.eager {
+        replicate_after_response(s, cfg, follower, before, o);
     }
 }
 
@@ -430,7 +513,7 @@ pub fn advance_leader_commit(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &m
 fn reply_committed(s: &ServerState, cfg: &ServerCfg, index: Index, o: &mut Out<RaftActor>) {
     let Some(e) = log::entry_at(&s.log, index) else { return };
     let Some(&client) = cfg.clients.get(usize::from(e.op.client)) else { return };
-    let value = match e.op.kind {
+    let value = match &e.op.kind {
         OpKind::Put(_) => None,
         OpKind::Get => log::value_at(&s.log, index),
         OpKind::Noop => return,
@@ -457,11 +540,14 @@ pub fn handle_request(s: &mut ServerState, cfg: &ServerCfg, id: Id, op: Op, o: &
         return;
     }
     match s.log.iter().position(|e| e.op == op) {
-        Some(at) if (at as Index) < s.commit => reply_committed(s, cfg, at as Index + 1, o),
+        Some(at) if log::len_index(at) < s.commit => reply_committed(s, cfg, log::len_index(at) + 1, o),
         Some(_) => {} // answered when it commits
         None => {
             s.log.push(Entry { term: s.term, op });
             advance_leader_commit(s, cfg, id, o); // a single server is its own majority
+            if cfg.replication.eager {
+                replicate_new_entry(s, cfg, id, o);
+            }
         }
     }
 }
@@ -472,11 +558,11 @@ mod tests {
     use stateright::actor::Command;
 
     fn cfg() -> ServerCfg {
-        ServerCfg { servers: (0..3).map(Id::from).collect(), clients: vec![Id::from(3)], bugs: BugSet::NONE }
+        ServerCfg::new((0..3).map(Id::from).collect(), vec![Id::from(3)], BugSet::NONE, Replication::default())
     }
 
     fn put() -> Op {
-        Op { client: 0, seq: 1, kind: OpKind::Put('A') }
+        Op { client: 0, seq: 1, kind: OpKind::Put(Value::from('A')) }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! leader appends each operation once, so a retry never applies it twice — a bounded number of
 //! times.
 //!
-//! An operation is named by (client number, seq), both `u8`, and the leader deduplicates by
+//! An operation is named by (client number, seq) and the leader deduplicates by
 //! scanning its log. So a seq must never be reused by the same client number while the cluster's
 //! log lives: a reused (client, seq, kind) would be answered from the old entry (a stale read, or
 //! a write that is not applied). The CLI persists the last seq per client number in a file
@@ -12,8 +12,8 @@
 
 use super::storage::{FileStore, StorageError};
 use super::wire::{self, ClusterKey, Header, ReplayGuard};
-use crate::paxos::PaxosMsg;
-use crate::raft::{Op, OpKind, RaftMsg, Value};
+use crate::paxos::{PaxosMsg, Value as PaxosValue};
+use crate::raft::{Op, OpKind, RaftMsg, Seq, Value};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::net::{SocketAddr, UdpSocket};
@@ -28,7 +28,7 @@ pub enum ClientError {
     NoReply { attempts: u32, timeout: Duration },
     #[error("cannot encode the request: {0}")]
     Encode(#[from] postcard::Error),
-    #[error("client {client} has used all 255 sequence numbers (in {path}); use another --client number, or delete the file if the cluster's data was wiped")]
+    #[error("client {client} has used every sequence number (in {path}); use another --client number")]
     SeqExhausted { client: u8, path: String },
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -124,12 +124,12 @@ impl RaftClient {
     }
 
     /// Writes `v`.
-    pub fn put(&mut self, seq: u8, v: Value) -> Result<(), ClientError> {
-        self.call(Op { client: self.number, seq, kind: OpKind::Put(v) }).map(|_| ())
+    pub fn put(&mut self, seq: Seq, v: impl Into<Value>) -> Result<(), ClientError> {
+        self.call(Op { client: self.number, seq, kind: OpKind::Put(v.into()) }).map(|_| ())
     }
 
     /// Reads the register (`None`: never written).
-    pub fn get(&mut self, seq: u8) -> Result<Option<Value>, ClientError> {
+    pub fn get(&mut self, seq: Seq) -> Result<Option<Value>, ClientError> {
         self.call(Op { client: self.number, seq, kind: OpKind::Get })
     }
 
@@ -137,7 +137,7 @@ impl RaftClient {
     pub fn call(&mut self, op: Op) -> Result<Option<Value>, ClientError> {
         for _ in 0..self.attempts {
             for i in 0..self.end.servers() {
-                self.end.send(i, &RaftMsg::Request(op))?;
+                self.end.send(i, &RaftMsg::Request(op.clone()))?;
             }
             let deadline = Instant::now() + self.timeout;
             while let Some((_, msg)) = self.end.recv::<RaftMsg>(deadline)? {
@@ -182,7 +182,7 @@ impl PaxosClient {
     }
 
     /// Proposes `v`; returns the chosen value (maybe another client's) and the learner's answer.
-    pub fn propose(&mut self, v: Value) -> Result<(Value, Value), ClientError> {
+    pub fn propose(&mut self, v: PaxosValue) -> Result<(PaxosValue, PaxosValue), ClientError> {
         let decided = self.ask(self.proposer, &PaxosMsg::Propose(v), |m| match m {
             PaxosMsg::Decided(d) => Some(d),
             _ => None,
@@ -198,8 +198,8 @@ impl PaxosClient {
         &mut self,
         to: usize,
         msg: &PaxosMsg,
-        answer: impl Fn(PaxosMsg) -> Option<Value>,
-    ) -> Result<Value, ClientError> {
+        answer: impl Fn(PaxosMsg) -> Option<PaxosValue>,
+    ) -> Result<PaxosValue, ClientError> {
         for _ in 0..self.attempts {
             self.end.send(to, msg)?;
             let deadline = Instant::now() + self.timeout;
@@ -227,8 +227,8 @@ impl SeqFile {
     }
 
     /// A seq never used before by this client number (saved before it is returned).
-    pub fn next(&self) -> Result<u8, ClientError> {
-        let last: u8 = self.store.load()?.unwrap_or(0);
+    pub fn next(&self) -> Result<Seq, ClientError> {
+        let last: Seq = self.store.load()?.unwrap_or(0);
         let next = last.checked_add(1).ok_or_else(|| ClientError::SeqExhausted {
             client: self.client,
             path: self.store.path().display().to_string(),

@@ -1,9 +1,9 @@
 //! What the runtime needs of a protocol beyond `stateright::actor::Actor`: a status line for the
 //! logs and the stats file, and guards for the limits of the model's types.
 //!
-//! The models use `u8` terms and indices so that states stay small; a real node could overflow
-//! them (a partitioned Raft follower campaigns every ~225 ms). The protocol files stay as checked,
-//! so the runtime refuses, with a logged reason, the few inputs that would overflow.
+//! Raft's terms and indices are `u64`: a real cluster does not run out of them (a term ending at
+//! `u64::MAX` is still refused rather than wrapped). Paxos rounds are `u8`: a partitioned proposer
+//! retries often, so the runtime refuses, with a logged reason, the few inputs that would overflow.
 
 use crate::paxos::{PaxosActor, PaxosMsg, PaxosState, PaxosTimer};
 use crate::raft::server::Role;
@@ -47,11 +47,11 @@ pub trait Hosted: Actor {
     }
 }
 
-/// Raft's log holds at most 255 entries (`Index = u8`): client requests are refused once it is
-/// this long, leaving room for the no-ops of later elections.
-pub const RAFT_LOG_REQUEST_LIMIT: usize = 240;
-/// A server whose log is this long no longer campaigns: its own no-op could overflow the index.
-pub const RAFT_LOG_ELECTION_LIMIT: usize = 250;
+/// The largest value a client may write (bytes): a request, and an AppendEntries carrying it,
+/// must fit in one datagram ([`crate::runtime::wire::MAX_DATAGRAM`]).
+pub const RAFT_MAX_VALUE: usize = 16 * 1024;
+/// The runtime's byte budget for the values of one AppendEntries (`Replication::max_batch_bytes`).
+pub const RAFT_BATCH_BYTES: usize = 32 * 1024;
 
 impl Hosted for RaftActor {
     fn status(state: &RaftState) -> Status {
@@ -63,8 +63,8 @@ impl Hosted for RaftActor {
                     Role::Leader { .. } => "leader",
                 }
                 .to_owned(),
-                term: s.term.into(),
-                commit: s.commit.into(),
+                term: s.term,
+                commit: s.commit,
                 log_len: s.log.len() as u64,
                 last: crate::raft::log::entry_at(&s.log, s.commit).map_or_else(String::new, |e| format!("{e:?}")),
             },
@@ -74,30 +74,25 @@ impl Hosted for RaftActor {
 
     /// Also: a request must carry its sender's own client number, so that a client cannot
     /// have the leader answer (or deduplicate against) another client's operations.
-    fn admit_msg(&self, state: &RaftState, src: Id, msg: &RaftMsg) -> Guard {
+    fn admit_msg(&self, _state: &RaftState, src: Id, msg: &RaftMsg) -> Guard {
         if let (RaftActor::Server(cfg), RaftMsg::Request(op)) = (self, msg) {
             if cfg.clients.get(usize::from(op.client)) != Some(&src) {
                 return Guard::Refuse("a request naming another client's number");
             }
         }
-        match (state, msg) {
-            (RaftState::Server(s), RaftMsg::Request(op))
-                if s.log.len() >= RAFT_LOG_REQUEST_LIMIT && !s.log.iter().any(|e| e.op == *op) =>
-            {
-                Guard::Refuse("log full: Raft indices are u8 in this implementation")
+        match msg {
+            RaftMsg::Request(op) if op.kind == OpKind::Noop => Guard::Refuse("clients may not send no-ops"),
+            RaftMsg::Request(crate::raft::Op { kind: OpKind::Put(v), .. }) if v.as_bytes().len() > RAFT_MAX_VALUE => {
+                Guard::Refuse("value larger than 16 KiB")
             }
-            (_, RaftMsg::Request(op)) if op.kind == OpKind::Noop => Guard::Refuse("clients may not send no-ops"),
             _ => Guard::Deliver,
         }
     }
 
     fn admit_timeout(state: &RaftState, timer: &RaftTimer) -> Guard {
         match (state, timer) {
-            (RaftState::Server(s), RaftTimer::Election) if s.term == u8::MAX => {
-                Guard::Refuse("term space exhausted: Raft terms are u8 in this implementation")
-            }
-            (RaftState::Server(s), RaftTimer::Election) if s.log.len() >= RAFT_LOG_ELECTION_LIMIT => {
-                Guard::Refuse("log full: Raft indices are u8 in this implementation")
+            (RaftState::Server(s), RaftTimer::Election) if s.term == crate::raft::Term::MAX => {
+                Guard::Refuse("term space exhausted")
             }
             _ => Guard::Deliver,
         }

@@ -7,11 +7,13 @@
 //! handed to `on_msg`, and their commands collected. Then the batch's last `Save` is written
 //! durably — one fsync for the whole batch (group commit) — and only then are timers changed and
 //! messages sent, in the order the actor emitted them. So every save is on disk before any
-//! message of its step leaves the node, whatever the order of commands inside the step.
+//! message of its step (or of a later step) leaves the node, whatever the order of commands
+//! inside the step. Only the commands of the batch's steps *before* its first saving step go out
+//! ahead of the fsync: they depend on nothing unsaved.
 
 use super::faults::{FaultCfg, FaultShim};
 use super::hosted::{Guard, Hosted, Status};
-use super::storage::{FileStore, StorageError};
+use super::storage::{Durable, FileStore, RecordLog, StorageError};
 use super::wire::{self, ClusterKey, Header, Reject, ReplayGuard};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -129,12 +131,15 @@ fn next_epoch(store: &FileStore) -> Result<u64, StorageError> {
     Ok(epoch)
 }
 
-struct Node<'a, A: Hosted> {
+struct Node<'a, A: Hosted>
+where
+    A::Storage: Durable,
+{
     actor: &'a A,
     cfg: &'a NodeCfg,
     id: Id,
     socket: UdpSocket,
-    storage: FileStore,
+    storage: RecordLog<A::Storage>,
     timers: HashMap<A::Timer, Instant>,
     guards: Vec<ReplayGuard>,
     client_addrs: HashMap<usize, SocketAddr>,
@@ -152,14 +157,14 @@ pub fn run_node<A>(actor: A, cfg: &NodeCfg, stop: Arc<AtomicBool>) -> Result<(),
 where
     A: Hosted,
     A::Msg: Serialize + DeserializeOwned,
-    A::Storage: Serialize + DeserializeOwned,
+    A::Storage: Durable,
 {
     let Some(&addr) = cfg.servers.get(cfg.id) else {
         return Err(NodeError::BadId { id: cfg.id, servers: cfg.servers.len() });
     };
-    let storage = FileStore::open(&cfg.data_dir, "state")?;
     // Recover before binding: a node with bad storage must not take part at all.
-    let saved: Option<A::Storage> = storage.load()?;
+    let storage = RecordLog::<A::Storage>::open(&cfg.data_dir, "state")?;
+    let saved: Option<A::Storage> = storage.saved().cloned();
     let epoch = next_epoch(&FileStore::open(&cfg.data_dir, "epoch")?)?;
     let socket = UdpSocket::bind(addr).map_err(|source| NodeError::Bind { addr, source })?;
     grow_receive_buffer(&socket);
@@ -184,7 +189,7 @@ where
     let mut state = actor.on_start(node.id, &saved, &mut out);
     node.stats.status = A::status(&state);
     tracing::info!(node = cfg.id, status = ?node.stats.status, "started");
-    node.execute(out.into_iter().collect())?;
+    node.execute(out.into_iter().collect(), 0)?;
     node.run(&mut state, &stop)?;
     node.write_stats();
     tracing::info!(node = cfg.id, "stopped");
@@ -195,7 +200,7 @@ impl<A> Node<'_, A>
 where
     A: Hosted,
     A::Msg: Serialize + DeserializeOwned,
-    A::Storage: Serialize + DeserializeOwned,
+    A::Storage: Durable,
 {
     fn run(&mut self, state: &mut A::State, stop: &AtomicBool) -> Result<(), NodeError> {
         let mut buf = vec![0u8; 65_536];
@@ -230,7 +235,7 @@ where
                 let mut cow = Cow::Borrowed(&*state);
                 self.actor.on_timeout(self.id, &mut cow, &timer, &mut out);
                 let next = cow.into_owned();
-                self.step_done(state, next, out.into_iter().collect())?;
+                self.step_done(state, next, out.into_iter().collect(), 0)?;
                 continue;
             }
             let mut wake = next_tick.min(next_log);
@@ -243,6 +248,8 @@ where
             let wait = wake.saturating_duration_since(now).max(Duration::from_micros(100));
             self.socket.set_read_timeout(Some(wait)).map_err(NodeError::Socket)?;
             let mut commands = Vec::new();
+            // How many commands came before the batch's first step that saved.
+            let mut unsaved: Option<usize> = None;
             let mut next = Cow::Borrowed(&*state);
             let mut got = 0;
             while got < BATCH {
@@ -262,6 +269,9 @@ where
                             }
                             let mut out = Out::new();
                             self.actor.on_msg(self.id, &mut next, sender, msg, &mut out);
+                            if unsaved.is_none() && out.iter().any(|c| matches!(c, Command::Save(_))) {
+                                unsaved = Some(commands.len());
+                            }
                             commands.extend(out);
                         }
                     }
@@ -281,7 +291,8 @@ where
             self.socket.set_nonblocking(false).map_err(NodeError::Socket)?;
             if got > 0 {
                 let next = next.into_owned();
-                self.step_done(state, next, commands)?;
+                let unsaved = unsaved.unwrap_or(commands.len());
+                self.step_done(state, next, commands, unsaved)?;
             }
         }
         Ok(())
@@ -330,6 +341,7 @@ where
         state: &mut A::State,
         next: A::State,
         commands: Vec<CommandOf<A>>,
+        unsaved: usize,
     ) -> Result<(), NodeError> {
         self.stats.steps += 1;
         if next != *state {
@@ -338,17 +350,31 @@ where
             self.stats.status = status;
             *state = next;
         }
-        self.execute(commands)
+        self.execute(commands, unsaved)
     }
 
-    /// Saves first (only the last save matters: each holds the whole persistent state), durably;
+    /// Saves first (only the last save matters: each holds the whole persistent state; the log
+    /// appends what changed since the previous one), durably;
     /// then timers and sends in the actor's order.
-    fn execute(&mut self, commands: Vec<CommandOf<A>>) -> Result<(), NodeError> {
-        let last_save = commands.iter().rposition(|c| matches!(c, Command::Save(_)));
-        if let Some(Command::Save(s)) = last_save.and_then(|i| commands.get(i)) {
+    ///
+    /// The first `unsaved` commands come from the batch's steps before its first step that
+    /// saved, so they depend on no unsaved state and leave at once, before the fsync: e.g. the
+    /// replies a leader's commit produces do not wait for the fsync of requests that arrived with
+    /// them.
+    fn execute(&mut self, mut commands: Vec<CommandOf<A>>, unsaved: usize) -> Result<(), NodeError> {
+        let rest = commands.split_off(unsaved.min(commands.len()));
+        self.run_commands(commands);
+        let last_save = rest.iter().rposition(|c| matches!(c, Command::Save(_)));
+        if let Some(Command::Save(s)) = last_save.and_then(|i| rest.get(i)) {
             self.storage.save(s)?;
             self.stats.saves += 1;
         }
+        self.run_commands(rest);
+        Ok(())
+    }
+
+    /// Timers and sends, in order (saves are done by [`Self::execute`]).
+    fn run_commands(&mut self, commands: Vec<CommandOf<A>>) {
         for c in commands {
             match c {
                 Command::Save(_) => {}
@@ -370,7 +396,6 @@ where
                 }
             }
         }
-        Ok(())
     }
 
     /// Whether the partition (if any) lets this node talk to actor `id` (clients always pass).
@@ -550,7 +575,6 @@ mod tests {
             stats_file: None,
             faults: FaultCfg::default(),
         };
-        let store = FileStore::open(dir.path(), "state").unwrap();
         for boot in 1..=2u8 {
             let stop = Arc::new(AtomicBool::new(false));
             let node = {
@@ -560,7 +584,8 @@ mod tests {
             let mut buf = [0u8; 4096];
             let (len, _) = peer.recv_from(&mut buf).unwrap();
             // Checked at once: the save of this step must already be durable.
-            assert_eq!(store.load::<u8>().unwrap(), Some(boot), "boot {boot}");
+            let store = RecordLog::<u8>::open(dir.path(), "state").unwrap();
+            assert_eq!(store.saved(), Some(&boot), "boot {boot}");
             let (h, msg): (Header, u8) = wire::open(&key, &buf[..len]).unwrap();
             assert_eq!((h.sender, h.seq, msg), (0, 1, 7));
             stop.store(true, Ordering::SeqCst);

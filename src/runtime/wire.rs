@@ -26,9 +26,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-/// Datagrams larger than this are dropped unread (the protocols' messages are far smaller: a Raft
-/// AppendEntries carries at most one entry).
-pub const MAX_DATAGRAM: usize = 2048;
+/// Datagrams larger than this are dropped unread: just below the largest UDP payload over IPv4
+/// (65,507 bytes). A Raft AppendEntries carries up to `--max-batch` entries and about
+/// [`crate::runtime::hosted::RAFT_BATCH_BYTES`] of values, and a request's value is at most
+/// [`crate::runtime::hosted::RAFT_MAX_VALUE`] bytes, so every message the nodes send fits.
+pub const MAX_DATAGRAM: usize = 65_000;
 pub const TAG_LEN: usize = 32;
 /// The key: 32 random bytes, stored as 64 hex digits.
 pub const KEY_LEN: usize = 32;

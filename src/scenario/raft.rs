@@ -208,7 +208,7 @@ fn figure8_bug_cfg() -> RaftModelCfg {
 }
 
 /// Whether entry `e` was ever applied at `index` along the path.
-fn ever_applied(states: &[RaftSysState], index: u8, e: impl Fn(&Entry) -> bool) -> bool {
+fn ever_applied(states: &[RaftSysState], index: crate::raft::Index, e: impl Fn(&Entry) -> bool) -> bool {
     states.iter().any(|s| s.history.applied.keys().any(|(i, entry)| *i == index && e(entry)))
 }
 
