@@ -5,9 +5,9 @@
 
 use super::actor::{RaftActor, RaftStorage, RaftTimer};
 use super::log::{self, Entry, Log};
-use super::{majority, Bug, BugSet, Index, Op, OpKind, RaftMsg, Term};
 #[cfg(test)]
 use super::Value;
+use super::{majority, Bug, BugSet, Index, Op, OpKind, RaftMsg, Term};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Id, Out};
 use std::fmt;
@@ -371,7 +371,13 @@ pub fn replicate_new_entry(s: &ServerState, cfg: &ServerCfg, id: Id, o: &mut Out
 /// inconsistency: decrement nextIndex and retry"; on success, what is left is sent the same
 /// way): when the response moved the follower's progress and it still lacks entries, send the
 /// next AppendEntries at once instead of at the next heartbeat.
-pub fn replicate_after_response(s: &ServerState, cfg: &ServerCfg, follower: Id, before: Progress, o: &mut Out<RaftActor>) {
+pub fn replicate_after_response(
+    s: &ServerState,
+    cfg: &ServerCfg,
+    follower: Id,
+    before: Progress,
+    o: &mut Out<RaftActor>,
+) {
     let Role::Leader { progress } = &s.role else { return };
     let Some(p) = progress.get(usize::from(follower)) else { return };
     if *p != before && p.next <= log::last_index(&s.log) {
