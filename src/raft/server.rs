@@ -361,7 +361,7 @@ pub fn replicate_new_entry(s: &ServerState, cfg: &ServerCfg, id: Id, o: &mut Out
     let Role::Leader { progress } = &s.role else { return };
     let last = log::last_index(&s.log);
     for &peer in cfg.servers.iter().filter(|p| **p != id) {
-        if progress.get(usize::from(peer)).is_some_and(|p| p.next == last && p.matched + 1 == last) {
+        if progress.get(usize::from(peer)).is_some_and(|p| p.next == last && p.matched.saturating_add(1) == last) {
             send_append(s, cfg, peer, o);
         }
     }
@@ -474,10 +474,10 @@ pub fn handle_appended(
     match result {
         Ok(m) => {
             p.matched = p.matched.max(m);
-            p.next = p.next.max(m + 1);
+            p.next = p.next.max(m.saturating_add(1));
             advance_leader_commit(s, cfg, id, o);
         }
-        Err(prev) if prev > p.matched && prev + 1 == p.next => p.next = prev,
+        Err(prev) if prev > p.matched && prev.saturating_add(1) == p.next => p.next = prev,
         Err(_) => {}
     }
     if cfg.replication.eager {
