@@ -713,8 +713,7 @@ fn run_bench(a: &BenchArgs) -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     lat.sort();
     let pct = |p: f64| lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or_default();
-    let (rate, p50, p99) =
-        (lat.len() as f64 / secs, pct(0.50).as_secs_f64() * 1e3, pct(0.99).as_secs_f64() * 1e3);
+    let (rate, p50, p99) = (lat.len() as f64 / secs, pct(0.50).as_secs_f64() * 1e3, pct(0.99).as_secs_f64() * 1e3);
     println!(
         "raft, 3 nodes on loopback, fsync on, {} closed-loop client(s), {}-byte values: {} puts in {secs:.2} s = {rate:.0} writes/s, p50 {p50:.2} ms, p99 {p99:.2} ms",
         a.clients,
@@ -823,8 +822,7 @@ fn run_http_put(a: &HttpPutArgs, addr: SocketAddr) -> Result<()> {
     let secs = started.elapsed().as_secs_f64();
     lat.sort();
     let pct = |p: f64| lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or_default();
-    let (rate, p50, p99) =
-        (lat.len() as f64 / secs, pct(0.50).as_secs_f64() * 1e3, pct(0.99).as_secs_f64() * 1e3);
+    let (rate, p50, p99) = (lat.len() as f64 / secs, pct(0.50).as_secs_f64() * 1e3, pct(0.99).as_secs_f64() * 1e3);
     println!(
         "http put {}{}, {} closed-loop client(s) on keep-alive connections, {}-byte values: {} puts in {secs:.2} s = {rate:.0} writes/s, p50 {p50:.2} ms, p99 {p99:.2} ms",
         a.addr, a.path, a.clients, a.value_size, lat.len()
@@ -935,7 +933,8 @@ impl HttpConn {
 mod tests {
     #[test]
     fn base64_matches_rfc_4648_test_vectors() {
-        let cases = [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("foobar", "Zm9vYmFy")];
+        let cases =
+            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("foobar", "Zm9vYmFy")];
         for (plain, coded) in cases {
             assert_eq!(super::base64(plain.as_bytes()), coded);
         }

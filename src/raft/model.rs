@@ -203,7 +203,11 @@ impl RaftModelCfg {
         let actors = ActorModel::new(self.clone(), history)
             .actors(servers.iter().map(|_| RaftActor::Server(server.clone())))
             .actors((0..self.clients).map(|c| {
-                RaftActor::Client(ClientCfg { number: u8::try_from(c).unwrap_or(u8::MAX), servers: servers.clone(), requests: self.requests })
+                RaftActor::Client(ClientCfg {
+                    number: u8::try_from(c).unwrap_or(u8::MAX),
+                    servers: servers.clone(),
+                    requests: self.requests,
+                })
             }))
             .init_network(Network::new_unordered_duplicating([]))
             .lossy_network(lossy)

@@ -5,9 +5,9 @@
 
 use super::actor::{RaftActor, RaftStorage, RaftTimer};
 use super::log::{self, Entry, Log};
-use super::{majority, Bug, BugSet, Index, Op, OpKind, RaftMsg, Term};
 #[cfg(test)]
 use super::Value;
+use super::{majority, Bug, BugSet, Index, Op, OpKind, RaftMsg, Term};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Id, Out};
 use std::fmt;
@@ -361,7 +361,7 @@ pub fn replicate_new_entry(s: &ServerState, cfg: &ServerCfg, id: Id, o: &mut Out
     let Role::Leader { progress } = &s.role else { return };
     let last = log::last_index(&s.log);
     for &peer in cfg.servers.iter().filter(|p| **p != id) {
-        if progress.get(usize::from(peer)).is_some_and(|p| p.next == last && p.matched + 1 == last) {
+        if progress.get(usize::from(peer)).is_some_and(|p| p.next == last && p.matched.saturating_add(1) == last) {
             send_append(s, cfg, peer, o);
         }
     }
@@ -371,7 +371,13 @@ pub fn replicate_new_entry(s: &ServerState, cfg: &ServerCfg, id: Id, o: &mut Out
 /// inconsistency: decrement nextIndex and retry"; on success, what is left is sent the same
 /// way): when the response moved the follower's progress and it still lacks entries, send the
 /// next AppendEntries at once instead of at the next heartbeat.
-pub fn replicate_after_response(s: &ServerState, cfg: &ServerCfg, follower: Id, before: Progress, o: &mut Out<RaftActor>) {
+pub fn replicate_after_response(
+    s: &ServerState,
+    cfg: &ServerCfg,
+    follower: Id,
+    before: Progress,
+    o: &mut Out<RaftActor>,
+) {
     let Role::Leader { progress } = &s.role else { return };
     let Some(p) = progress.get(usize::from(follower)) else { return };
     if *p != before && p.next <= log::last_index(&s.log) {
@@ -470,10 +476,10 @@ pub fn handle_appended(
     match result {
         Ok(m) => {
             p.matched = p.matched.max(m);
-            p.next = p.next.max(m + 1);
+            p.next = p.next.max(m.saturating_add(1));
             advance_leader_commit(s, cfg, id, o);
         }
-        Err(prev) if prev > p.matched && prev + 1 == p.next => p.next = prev,
+        Err(prev) if prev > p.matched && prev.saturating_add(1) == p.next => p.next = prev,
         Err(_) => {}
     }
     if cfg.replication.eager {

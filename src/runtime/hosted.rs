@@ -68,7 +68,7 @@ impl Hosted for RaftActor {
                 log_len: s.log.len() as u64,
                 last: crate::raft::log::entry_at(&s.log, s.commit).map_or_else(String::new, |e| format!("{e:?}")),
             },
-            RaftState::Client(done) => Status { role: "client".into(), commit: (*done).into(), ..Status::default() },
+            RaftState::Client(done) => Status { role: "client".into(), commit: *done, ..Status::default() },
         }
     }
 
