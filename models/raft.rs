@@ -32,6 +32,14 @@ fn raft_3_servers_term_2_one_request_one_crash_keeps_every_safety_property() {
     assert!(!has(&report, EVENTUALLY_COMMITTED), "liveness is only claimed without crashes");
 }
 
+/// Two crash-restarts in total, of any servers at any points (the same server twice, or two).
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn raft_3_servers_term_2_one_request_two_crashes_keeps_every_safety_property() {
+    let report = assert_exhaustively_correct(RaftModelCfg { crashes: 2, ..RaftModelCfg::default() }, STATES_TWO_CRASHES);
+    assert!(has(&report, LEADER_REPLACED));
+}
+
 #[test]
 #[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
 fn raft_3_servers_term_3_one_request_no_crash_is_safe_and_live() {
@@ -144,6 +152,7 @@ fn every_bug_names_a_property_of_its_model() {
 const STATES_T2_NO_CRASH: usize = 24_941;
 const STATES_T2_PUT_GET: usize = 92_408;
 const STATES_DEFAULT: usize = 904_750;
+const STATES_TWO_CRASHES: usize = 3_472_773;
 const STATES_T3: usize = 476_846;
 const STATES_TWO_CLIENTS: usize = 386_397;
 const STATES_LOSSY_CRASH_PUT_GET: usize = 1_729_908;
