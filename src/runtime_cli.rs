@@ -569,7 +569,8 @@ fn run_cluster(a: &ClusterArgs, last_port: u16, f: &FaultArgs) -> Result<ExitCod
 
 #[derive(Args)]
 pub struct BenchArgs {
-    protocol: Protocol,
+    /// raft (paxos has no bench: single-decree Paxos chooses one value)
+    protocol: Option<Protocol>,
     /// Concurrent closed-loop clients, each sending its next put when the previous one returns
     #[arg(long, default_value_t = 1)]
     clients: u8,
@@ -592,8 +593,12 @@ pub struct BenchArgs {
 /// `quorum bench raft`: a fresh 3-node loopback cluster (fsync on, in a temp directory), closed-
 /// loop clients doing puts; prints committed writes/s and latency percentiles.
 pub fn bench(a: BenchArgs) -> ExitCode {
-    if let Protocol::Paxos = a.protocol {
-        return usage("`quorum bench paxos` is not implemented: single-decree Paxos chooses one value");
+    match a.protocol {
+        None => return usage("`quorum bench` needs raft, paxos or check (see `quorum bench --help`)"),
+        Some(Protocol::Paxos) => {
+            return usage("`quorum bench paxos` is not implemented: single-decree Paxos chooses one value")
+        }
+        Some(Protocol::Raft) => {}
     }
     if a.clients == 0 || a.clients > 25 {
         return usage(format!("--clients must be between 1 and 25, got {}", a.clients));
@@ -669,32 +674,14 @@ fn run_bench(a: &BenchArgs) -> Result<()> {
     // Warm up: the first put waits for the first election.
     let mut warm = RaftClient::new(servers.clone(), key.clone(), a.clients)?;
     warm.put(1, "w").context("the cluster did not come up")?;
-    let per_client = a.writes.div_ceil(usize::from(a.clients));
     let value = quorum::raft::Value::from(vec![b'v'; a.value_size]);
-    let started = Instant::now();
-    let threads: Vec<_> = (0..a.clients)
-        .map(|number| {
-            let (servers, key, value) = (servers.clone(), key.clone(), value.clone());
-            let todo = a.writes.saturating_sub(usize::from(number) * per_client).min(per_client);
-            std::thread::spawn(move || -> Result<Vec<Duration>, ClientError> {
-                let mut c = RaftClient::new(servers, key, number)?;
-                let mut lat = Vec::with_capacity(todo);
-                for seq in 1..=todo as u64 {
-                    let t = Instant::now();
-                    c.put(seq, value.clone())?;
-                    lat.push(t.elapsed());
-                }
-                Ok(lat)
-            })
-        })
-        .collect();
-    let mut lat = Vec::new();
-    for t in threads {
-        lat.extend(t.join().map_err(|_| anyhow!("a bench client panicked"))??);
-    }
-    let secs = started.elapsed().as_secs_f64();
+    let (lat, secs) = closed_loop(usize::from(a.clients), a.writes, |number| {
+        let mut c = RaftClient::new(servers.clone(), key.clone(), u8::try_from(number)?)?;
+        let value = value.clone();
+        Ok(move |seq: usize| Ok(c.put(seq as u64 + 1, value.clone())?))
+    })?;
     std::thread::sleep(Duration::from_millis(200)); // a last stats write
-                                                    // Group commit: the datagrams (requests, acknowledgements) per fsync on each node.
+    // Group commit: the datagrams (requests, acknowledgements) per fsync on each node.
     let fsyncs: Vec<String> = (0..3)
         .filter_map(|i| {
             let text = std::fs::read_to_string(dir.join(format!("stats-{i}.json"))).ok()?;
@@ -711,9 +698,7 @@ fn run_bench(a: &BenchArgs) -> Result<()> {
         .collect();
     drop(children);
     let _ = std::fs::remove_dir_all(&dir);
-    lat.sort();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or_default();
-    let (rate, p50, p99) = (lat.len() as f64 / secs, pct(0.50).as_secs_f64() * 1e3, pct(0.99).as_secs_f64() * 1e3);
+    let (rate, p50, p99) = rate_p50_p99(&lat, secs);
     println!(
         "raft, 3 nodes on loopback, fsync on, {} closed-loop client(s), {}-byte values: {} puts in {secs:.2} s = {rate:.0} writes/s, p50 {p50:.2} ms, p99 {p99:.2} ms",
         a.clients,
@@ -778,6 +763,49 @@ pub struct HttpPutArgs {
     json: bool,
 }
 
+/// A closed-loop load: `clients` threads share `writes` operations, each thread running its
+/// client's next operation as soon as the last one returned. `client(n)` connects client `n` and
+/// returns its operation (given the client's 0-based operation number). Returns every
+/// operation's latency, sorted, and the seconds the load took (connections made before).
+fn closed_loop<F, Op>(clients: usize, writes: usize, client: F) -> Result<(Vec<Duration>, f64)>
+where
+    F: Fn(usize) -> Result<Op>,
+    Op: FnMut(usize) -> Result<()> + Send + 'static,
+{
+    let per_client = writes.div_ceil(clients.max(1));
+    let ops = (0..clients).map(&client).collect::<Result<Vec<Op>>>()?;
+    let started = Instant::now();
+    let threads: Vec<_> = ops
+        .into_iter()
+        .enumerate()
+        .map(|(number, mut op)| {
+            let todo = writes.saturating_sub(number * per_client).min(per_client);
+            std::thread::spawn(move || -> Result<Vec<Duration>> {
+                let mut lat = Vec::with_capacity(todo);
+                for seq in 0..todo {
+                    let t = Instant::now();
+                    op(seq)?;
+                    lat.push(t.elapsed());
+                }
+                Ok(lat)
+            })
+        })
+        .collect();
+    let mut lat = Vec::new();
+    for t in threads {
+        lat.extend(t.join().map_err(|_| anyhow!("a bench client panicked"))??);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    lat.sort();
+    Ok((lat, secs))
+}
+
+/// Writes per second, and the median and 99th-percentile latency in ms, of sorted latencies.
+fn rate_p50_p99(lat: &[Duration], secs: f64) -> (f64, f64, f64) {
+    let pct = |p: f64| lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or_default();
+    (lat.len() as f64 / secs, pct(0.50).as_secs_f64() * 1e3, pct(0.99).as_secs_f64() * 1e3)
+}
+
 pub fn bench_http_put(a: HttpPutArgs) -> ExitCode {
     if !(1..=256).contains(&a.clients) || a.writes == 0 || !(1..=1 << 20).contains(&a.value_size) {
         return usage("--clients must be 1..=256, --writes at least 1, --value-size 1..=1048576");
@@ -793,36 +821,15 @@ pub fn bench_http_put(a: HttpPutArgs) -> ExitCode {
 }
 
 fn run_http_put(a: &HttpPutArgs, addr: SocketAddr) -> Result<()> {
-    let per_client = a.writes.div_ceil(a.clients);
     let value = base64(&vec![b'v'; a.value_size]);
     // Warm up one connection (and fail early if the server is not there).
     HttpConn::connect(addr)?.post(&a.addr, &a.path, &put_body(0, 0, &value)).context("warm-up put")?;
-    let started = Instant::now();
-    let threads: Vec<_> = (0..a.clients)
-        .map(|number| {
-            let (host, path, value) = (a.addr.clone(), a.path.clone(), value.clone());
-            let todo = a.writes.saturating_sub(number * per_client).min(per_client);
-            std::thread::spawn(move || -> Result<Vec<Duration>> {
-                let mut conn = HttpConn::connect(addr)?;
-                let mut lat = Vec::with_capacity(todo);
-                for seq in 0..todo {
-                    let body = put_body(number, seq, &value);
-                    let t = Instant::now();
-                    conn.post(&host, &path, &body)?;
-                    lat.push(t.elapsed());
-                }
-                Ok(lat)
-            })
-        })
-        .collect();
-    let mut lat = Vec::new();
-    for t in threads {
-        lat.extend(t.join().map_err(|_| anyhow!("a bench client panicked"))??);
-    }
-    let secs = started.elapsed().as_secs_f64();
-    lat.sort();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or_default();
-    let (rate, p50, p99) = (lat.len() as f64 / secs, pct(0.50).as_secs_f64() * 1e3, pct(0.99).as_secs_f64() * 1e3);
+    let (lat, secs) = closed_loop(a.clients, a.writes, |number| {
+        let mut conn = HttpConn::connect(addr)?;
+        let (host, path, value) = (a.addr.clone(), a.path.clone(), value.clone());
+        Ok(move |seq: usize| conn.post(&host, &path, &put_body(number, seq, &value)))
+    })?;
+    let (rate, p50, p99) = rate_p50_p99(&lat, secs);
     println!(
         "http put {}{}, {} closed-loop client(s) on keep-alive connections, {}-byte values: {} puts in {secs:.2} s = {rate:.0} writes/s, p50 {p50:.2} ms, p99 {p99:.2} ms",
         a.addr, a.path, a.clients, a.value_size, lat.len()
@@ -840,21 +847,10 @@ fn put_body(client: usize, _seq: usize, value_b64: &str) -> String {
     format!(r#"{{"key":"{}","value":"{value_b64}"}}"#, base64(format!("bench-{client}").as_bytes()))
 }
 
-/// Standard base64 with padding (RFC 4648 §4).
+/// Standard base64 with padding (RFC 4648 §4), as etcd's gateway wants it.
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for k in 0..4 {
-            if k <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * k) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// One HTTP/1.1 keep-alive connection: a request, then its whole response (Content-Length or
