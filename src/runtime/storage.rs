@@ -116,22 +116,31 @@ pub fn encode<T: Serialize>(path: &Path, value: &T) -> Result<Vec<u8>, StorageEr
     Ok(out)
 }
 
-/// Checks and decodes a record read from `path`.
-pub fn decode<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T, StorageError> {
+/// The start both file formats share: `magic`, then the format version; `header` bytes in all
+/// before the first record. A file too short for them is truncated, unless even its first bytes
+/// are not the magic.
+fn check_header(path: &Path, bytes: &[u8], magic: [u8; 4], header: usize) -> Result<(), StorageError> {
     let path = || path.to_owned();
-    if bytes.len() < HEADER {
-        if !MAGIC.starts_with(&bytes[..bytes.len().min(4)]) {
+    if bytes.len() < header {
+        if !magic.starts_with(&bytes[..bytes.len().min(4)]) {
             return Err(StorageError::BadMagic { path: path() });
         }
-        return Err(StorageError::Truncated { path: path(), expected: HEADER, found: bytes.len() });
+        return Err(StorageError::Truncated { path: path(), expected: header, found: bytes.len() });
     }
-    if bytes[..4] != MAGIC {
+    if bytes[..4] != magic {
         return Err(StorageError::BadMagic { path: path() });
     }
     let version = u16::from_le_bytes([bytes[4], bytes[5]]);
     if version != VERSION {
         return Err(StorageError::Version { path: path(), found: version });
     }
+    Ok(())
+}
+
+/// Checks and decodes a record read from `path`.
+pub fn decode<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T, StorageError> {
+    let path = || path.to_owned();
+    check_header(&path(), bytes, MAGIC, HEADER)?;
     let len = u32::from_le_bytes([bytes[6], bytes[7], bytes[8], bytes[9]]) as usize;
     let stored = u32::from_le_bytes([bytes[10], bytes[11], bytes[12], bytes[13]]);
     let expected = HEADER.saturating_add(len);
@@ -256,19 +265,7 @@ pub fn encode_log<T: Durable>(path: &Path, value: &T) -> Result<Vec<u8>, Storage
 /// Checks and replays a log read from `path`.
 pub fn decode_log<T: Durable>(path: &Path, bytes: &[u8]) -> Result<Option<T>, StorageError> {
     let p = || path.to_owned();
-    if bytes.len() < LOG_HEADER {
-        if !LOG_MAGIC.starts_with(&bytes[..bytes.len().min(4)]) {
-            return Err(StorageError::BadMagic { path: p() });
-        }
-        return Err(StorageError::Truncated { path: p(), expected: LOG_HEADER, found: bytes.len() });
-    }
-    if bytes[..4] != LOG_MAGIC {
-        return Err(StorageError::BadMagic { path: p() });
-    }
-    let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-    if version != VERSION {
-        return Err(StorageError::Version { path: p(), found: version });
-    }
+    check_header(path, bytes, LOG_MAGIC, LOG_HEADER)?;
     let mut state: Option<T> = None;
     let mut at = LOG_HEADER;
     while at < bytes.len() {
