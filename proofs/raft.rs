@@ -47,7 +47,8 @@ pub fn saved_state_matches(m: &RaftModel, s: &RaftSysState) -> bool {
 pub fn log_terms_grow(m: &RaftModel, s: &RaftSysState) -> bool {
     (0..m.cfg.servers).all(|i| {
         let log = server_log(s, i);
-        log.windows(2).all(|w| w[0].term <= w[1].term) && log::last_term(log) <= term_and_vote(s, i).0
+        log.iter().zip(log.iter().skip(1)).all(|(a, b)| a.term <= b.term)
+            && log::last_term(log) <= term_and_vote(s, i).0
     })
 }
 

@@ -19,43 +19,201 @@ impl fmt::Debug for Entry {
     }
 }
 
-/// A server's log: a `Vec` of entries shared until changed (copy on write). Every step clones the
-/// server's state (to tell a step that changed nothing); with a shared log that clone costs
-/// nothing, and only a step that changes the log copies it. Compares, hashes and serialises as
-/// the `Vec` it holds.
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Log(std::sync::Arc<Vec<Entry>>);
+/// How many entries a sealed chunk of a [`Log`] holds.
+pub const CHUNK: usize = 64;
 
-impl std::ops::Deref for Log {
-    type Target = Vec<Entry>;
-    fn deref(&self) -> &Vec<Entry> {
-        &self.0
+/// A server's log, stored so that cloning it and changing its end are cheap however long it is.
+///
+/// Every step clones the server's state (to tell a step that changed nothing, and to decide what
+/// to save), so the log is shared between the state before and the state after a step. A plain
+/// `Vec` (even shared with copy on write) is copied whole when the step appends, which made a
+/// real cluster's work per write grow with its log. Here the entries are full chunks of
+/// [`CHUNK`] entries, each shared (`Arc`) and never changed once sealed, followed by a tail of
+/// fewer than [`CHUNK`] entries, shared until changed (copy on write). Appending copies at most
+/// the tail and the list of chunk pointers; two logs that share chunks compare in one pointer
+/// test per chunk. The chunking is canonical (it depends only on the length), so two equal logs
+/// have the same chunk boundaries.
+///
+/// A log compares, orders, hashes and serialises exactly as the `Vec` of its entries would: the
+/// model's state counts, the wire format and the storage format do not depend on the chunking.
+/// The model's logs (a few entries) never fill a chunk.
+#[derive(Clone, Default)]
+pub struct Log {
+    chunks: std::sync::Arc<Vec<std::sync::Arc<[Entry]>>>,
+    tail: std::sync::Arc<Vec<Entry>>,
+}
+
+impl Log {
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.chunks.len() * CHUNK + self.tail.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.chunks.is_empty() && self.tail.is_empty()
+    }
+
+    /// The entry at 0-based position `at`.
+    pub fn get(&self, at: usize) -> Option<&Entry> {
+        match self.chunks.get(at / CHUNK) {
+            Some(chunk) => chunk.get(at % CHUNK),
+            None => self.tail.get(at - self.chunks.len() * CHUNK),
+        }
+    }
+
+    pub fn last(&self) -> Option<&Entry> {
+        self.tail.last().or_else(|| self.chunks.last().and_then(|c| c.last()))
+    }
+
+    /// The entries in order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Entry> + Clone + '_ {
+        self.chunks.iter().flat_map(|c| c.iter()).chain(self.tail.iter())
+    }
+
+    /// The entries from 0-based position `from` on (none if `from` is past the end).
+    pub fn iter_from(&self, from: usize) -> impl Iterator<Item = &Entry> + '_ {
+        let first = (from / CHUNK).min(self.chunks.len());
+        let skip = from - first * CHUNK;
+        self.chunks[first..].iter().flat_map(|c| c.iter()).chain(self.tail.iter()).skip(skip)
+    }
+
+    /// The entries as a `Vec`.
+    pub fn to_vec(&self) -> Vec<Entry> {
+        self.iter().cloned().collect()
+    }
+
+    /// Appends one entry.
+    pub fn push(&mut self, e: Entry) {
+        let tail = std::sync::Arc::make_mut(&mut self.tail);
+        tail.push(e);
+        if tail.len() == CHUNK {
+            let full: std::sync::Arc<[Entry]> = std::mem::take(tail).into();
+            std::sync::Arc::make_mut(&mut self.chunks).push(full);
+        }
+    }
+
+    pub fn extend_from_slice(&mut self, entries: &[Entry]) {
+        for e in entries {
+            self.push(e.clone());
+        }
+    }
+
+    /// Keeps the first `len` entries (nothing happens if the log is not longer).
+    pub fn truncate(&mut self, len: usize) {
+        if len >= self.len() {
+            return;
+        }
+        let full = len / CHUNK;
+        if full < self.chunks.len() {
+            // The cut falls inside a sealed chunk: it becomes the tail, cut.
+            let chunks = std::sync::Arc::make_mut(&mut self.chunks);
+            let cut = chunks[full][..len % CHUNK].to_vec();
+            chunks.truncate(full);
+            self.tail = std::sync::Arc::new(cut);
+        } else {
+            std::sync::Arc::make_mut(&mut self.tail).truncate(len - full * CHUNK);
+        }
+    }
+
+    /// Whether the log begins with all of `prefix`'s entries.
+    pub fn starts_with(&self, prefix: &Log) -> bool {
+        prefix.len() <= self.len() && self.common_prefix(prefix) == prefix.len()
+    }
+
+    /// The length of the longest common prefix of two logs. Chunks shared by both count at once.
+    pub fn common_prefix(&self, other: &Log) -> usize {
+        let mut n = 0;
+        for (a, b) in self.chunks.iter().zip(other.chunks.iter()) {
+            if std::sync::Arc::ptr_eq(a, b) || a == b {
+                n += CHUNK;
+            } else {
+                return n + a.iter().zip(b.iter()).take_while(|(x, y)| x == y).count();
+            }
+        }
+        n + self.iter_from(n).zip(other.iter_from(n)).take_while(|(x, y)| x == y).count()
     }
 }
 
-impl std::ops::DerefMut for Log {
-    /// Copies the entries first if another state shares them.
-    fn deref_mut(&mut self) -> &mut Vec<Entry> {
-        std::sync::Arc::make_mut(&mut self.0)
+impl PartialEq for Log {
+    fn eq(&self, other: &Log) -> bool {
+        self.len() == other.len() && self.common_prefix(other) == self.len()
+    }
+}
+
+impl Eq for Log {}
+
+impl PartialOrd for Log {
+    fn partial_cmp(&self, other: &Log) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Log {
+    /// Lexicographic, as a `Vec`'s.
+    fn cmp(&self, other: &Log) -> std::cmp::Ordering {
+        let n = self.common_prefix(other);
+        match (self.get(n), other.get(n)) {
+            (Some(a), Some(b)) => a.cmp(b),
+            (a, b) => a.is_some().cmp(&b.is_some()),
+        }
+    }
+}
+
+impl std::hash::Hash for Log {
+    /// As a `Vec`'s (its length, then each entry), so that hashes do not depend on the chunking.
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_usize(self.len());
+        for e in self.iter() {
+            e.hash(h);
+        }
+    }
+}
+
+impl Serialize for Log {
+    /// As a sequence of entries (the format of a `Vec<Entry>`).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.len()))?;
+        for e in self.iter() {
+            seq.serialize_element(e)?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Log {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Log, D::Error> {
+        Vec::<Entry>::deserialize(d).map(Log::from)
     }
 }
 
 impl From<Vec<Entry>> for Log {
     fn from(v: Vec<Entry>) -> Log {
-        Log(std::sync::Arc::new(v))
+        v.into_iter().collect()
     }
 }
 
 impl FromIterator<Entry> for Log {
     fn from_iter<I: IntoIterator<Item = Entry>>(iter: I) -> Log {
-        Log::from(iter.into_iter().collect::<Vec<_>>())
+        let mut log = Log::default();
+        for e in iter {
+            log.push(e);
+        }
+        log
+    }
+}
+
+impl Extend<Entry> for Log {
+    fn extend<I: IntoIterator<Item = Entry>>(&mut self, iter: I) {
+        for e in iter {
+            self.push(e);
+        }
     }
 }
 
 impl fmt::Debug for Log {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 
@@ -71,17 +229,17 @@ pub fn len_index(len: usize) -> Index {
 }
 
 /// The index of the last entry (0 for an empty log).
-pub fn last_index(log: &[Entry]) -> Index {
+pub fn last_index(log: &Log) -> Index {
     len_index(log.len())
 }
 
 /// The term of the last entry (0 for an empty log).
-pub fn last_term(log: &[Entry]) -> Term {
+pub fn last_term(log: &Log) -> Term {
     log.last().map_or(0, |e| e.term)
 }
 
 /// The term of the entry at `index`; index 0 ("before the first entry") has term 0.
-pub fn term_at(log: &[Entry], index: Index) -> Option<Term> {
+pub fn term_at(log: &Log, index: Index) -> Option<Term> {
     match index {
         0 => Some(0),
         i => log.get(pos(i) - 1).map(|e| e.term),
@@ -89,7 +247,7 @@ pub fn term_at(log: &[Entry], index: Index) -> Option<Term> {
 }
 
 /// The entry at `index` (1-based).
-pub fn entry_at(log: &[Entry], index: Index) -> Option<&Entry> {
+pub fn entry_at(log: &Log, index: Index) -> Option<&Entry> {
     pos(index).checked_sub(1).and_then(|i| log.get(i))
 }
 
@@ -102,7 +260,7 @@ pub fn deny_vote(voter_last_term: Term, voter_last_index: Index, cand_last_term:
 
 /// Figure 2, AppendEntries step 2 (the consistency check, Raft §5.3): reply false if the log does
 /// not contain an entry at `prev_index` whose term matches `prev_term`.
-pub fn matches(log: &[Entry], prev_index: Index, prev_term: Term) -> bool {
+pub fn matches(log: &Log, prev_index: Index, prev_term: Term) -> bool {
     term_at(log, prev_index) == Some(prev_term)
 }
 
@@ -140,12 +298,12 @@ pub fn append_after(log: &mut Log, prev_index: Index, entries: &[Entry], bugs: B
 
 /// Whether [`append_after`] would change the log, without changing it (for the model's
 /// dead-message rule, which asks this of every AppendEntries in flight).
-pub fn append_changes(log: &[Entry], prev_index: Index, entries: &[Entry], bugs: BugSet) -> bool {
+pub fn append_changes(log: &Log, prev_index: Index, entries: &[Entry], bugs: BugSet) -> bool {
     let from = pos(prev_index);
     if bugs.has(Bug::TruncateOnStaleAppend) {
-        return match log.get(from..) {
-            Some(tail) => tail != entries,
-            None => !entries.is_empty(),
+        return match from <= log.len() {
+            true => !log.iter_from(from).eq(entries.iter()),
+            false => !entries.is_empty(),
         };
     }
     entries.iter().enumerate().any(|(k, e)| log.get(from.saturating_add(k)).is_none_or(|x| x.term != e.term))
@@ -153,13 +311,13 @@ pub fn append_changes(log: &[Entry], prev_index: Index, entries: &[Entry], bugs:
 
 /// Whether the log already holds the operation (a leader appends each client request once:
 /// clients retry, and the network duplicates).
-pub fn contains_op(log: &[Entry], op: &Op) -> bool {
+pub fn contains_op(log: &Log, op: &Op) -> bool {
     log.iter().any(|e| e.op == *op)
 }
 
 /// The register's value after applying the entries up to `index`: the last Put's value.
-pub fn value_at(log: &[Entry], index: Index) -> Option<Value> {
-    log.iter().take(pos(index)).rev().find_map(|e| match &e.op.kind {
+pub fn value_at(log: &Log, index: Index) -> Option<Value> {
+    (0..pos(index).min(log.len())).rev().find_map(|at| match &log.get(at)?.op.kind {
         OpKind::Put(v) => Some(v.clone()),
         OpKind::Get | OpKind::Noop => None,
     })

@@ -6,7 +6,7 @@
 
 use super::actor::{RaftActor, RaftState, RaftStorage, RaftTimer};
 use super::client::ClientCfg;
-use super::log::{self, Entry};
+use super::log::{self, Entry, Log};
 use super::server::{Replication, ServerCfg, ServerState};
 use super::{majority, Bug, BugSet, Index, OpKind, RaftMsg, Seq, Term, Value};
 use serde::Serialize;
@@ -15,8 +15,8 @@ use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use stateright::{Model, Path, Property, Rewrite, RewritePlan};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 pub type RaftActorModel = ActorModel<RaftActor, RaftModelCfg, RaftHistory>;
 pub type RaftSysState = ActorModelState<RaftActor, RaftHistory>;
@@ -328,18 +328,21 @@ pub fn server_state(s: &RaftSysState, i: usize) -> Option<&ServerState> {
 }
 
 /// Server `i`'s log: what it holds if it is up, what it saved if it is down.
-pub fn server_log(s: &RaftSysState, i: usize) -> &[Entry] {
+pub fn server_log(s: &RaftSysState, i: usize) -> &Log {
     match server_state(s, i) {
         Some(st) => &st.log,
         None => durable_log(s, i),
     }
 }
 
+/// The log of a server that saved nothing.
+static NO_LOG: std::sync::LazyLock<Log> = std::sync::LazyLock::new(Log::default);
+
 /// What server `i` has on disk.
-pub fn durable_log(s: &RaftSysState, i: usize) -> &[Entry] {
+pub fn durable_log(s: &RaftSysState, i: usize) -> &Log {
     match s.actor_storages.get(i) {
         Some(Some(RaftStorage { log, .. })) => log,
-        _ => &[],
+        _ => &NO_LOG,
     }
 }
 
@@ -514,12 +517,13 @@ pub fn election_safety(h: &RaftHistory) -> bool {
 /// Figure 3, Log Matching: if two logs contain an entry with the same index and term, the logs
 /// are identical in all entries up through that index.
 pub fn log_matching(m: &RaftModel, s: &RaftSysState) -> bool {
-    let logs: Vec<&[Entry]> = (0..m.cfg.servers).map(|i| server_log(s, i)).collect();
+    let logs: Vec<&Log> = (0..m.cfg.servers).map(|i| server_log(s, i)).collect();
     logs.iter().enumerate().all(|(i, a)| {
         logs[i + 1..].iter().all(|b| {
             let common = a.len().min(b.len());
-            match (0..common).rev().find(|&k| a[k].term == b[k].term) {
-                Some(k) => a[..=k] == b[..=k],
+            let same_term = |k: usize| a.get(k).map(|e| e.term) == b.get(k).map(|e| e.term);
+            match (0..common).rev().find(|&k| same_term(k)) {
+                Some(k) => a.common_prefix(b) > k,
                 None => true,
             }
         })

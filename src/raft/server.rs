@@ -396,8 +396,10 @@ pub fn send_append(s: &ServerState, cfg: &ServerCfg, to: Id, o: &mut Out<RaftAct
     let from = log::pos(prev_index).min(s.log.len());
     let to_end = from.saturating_add(cfg.replication.max_batch.max(1)).min(s.log.len());
     let mut bytes = 0usize;
-    let entries: Vec<Entry> = s.log[from..to_end]
-        .iter()
+    let entries: Vec<Entry> = s
+        .log
+        .iter_from(from)
+        .take(to_end - from)
         .take_while(|e| {
             let first = bytes == 0;
             bytes = bytes.saturating_add(e.op.value_len().max(1));
@@ -545,7 +547,8 @@ pub fn handle_request(s: &mut ServerState, cfg: &ServerCfg, id: Id, op: Op, o: &
         }
         return;
     }
-    match s.log.iter().position(|e| e.op == op) {
+    let found = s.log.iter().position(|e| e.op == op);
+    match found {
         Some(at) if log::len_index(at) < s.commit => reply_committed(s, cfg, log::len_index(at) + 1, o),
         Some(_) => {} // answered when it commits
         None => {

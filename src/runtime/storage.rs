@@ -312,11 +312,10 @@ impl Durable for crate::raft::RaftStorage {
         if saved.is_none_or(|s| (s.term, s.voted_for) != (self.term, self.voted_for)) {
             out.push(RaftChange::Vote { term: self.term, voted_for: self.voted_for });
         }
-        let old: &[crate::raft::Entry] = saved.map_or(&[], |s| &s.log);
-        let keep = old.iter().zip(self.log.iter()).take_while(|(a, b)| a == b).count();
-        if keep < old.len() || keep < self.log.len() {
+        let (keep, old_len) = saved.map_or((0, 0), |s| (s.log.common_prefix(&self.log), s.log.len()));
+        if keep < old_len || keep < self.log.len() {
             let keep_index = crate::raft::log::len_index(keep);
-            out.push(RaftChange::Entries { keep: keep_index, entries: self.log[keep..].to_vec() });
+            out.push(RaftChange::Entries { keep: keep_index, entries: self.log.iter_from(keep).cloned().collect() });
         }
         out
     }

@@ -2,7 +2,7 @@
 //! model of [`RaftModelCfg::into_model`].
 
 use super::{cannot, step, Protocol, Spec};
-use crate::raft::log::{self, Entry};
+use crate::raft::log::{self, Entry, Log};
 use crate::raft::model::{property::*, server_log, server_state, RaftAction, RaftModel, RaftSysState};
 use crate::raft::{Bug, OpKind, RaftModelCfg, Term};
 use stateright::actor::Id;
@@ -128,7 +128,10 @@ const LEADER_CRASH: RaftSpec = Spec {
         let leader = server_state(s, 1).filter(|st| st.is_leader() && st.term == 2);
         let write = leader.and_then(|st| log::entry_at(&st.log, 2));
         ensure(write.is_some_and(|e| matches!(e.op.kind, OpKind::Put(_)) && e.term == 1), || {
-            format!("s1 should lead term 2 with the term-1 write at index 2:\n{}", crate::raft::model::describe_state(cfg, s))
+            format!(
+                "s1 should lead term 2 with the term-1 write at index 2:\n{}",
+                crate::raft::model::describe_state(cfg, s)
+            )
         })
     },
 };
@@ -163,11 +166,11 @@ const FIGURE7: RaftSpec = Spec {
     check: |_, _, states| {
         let elected = at(states, 9)?;
         let (s0, s1, s2) = (server_log(elected, 0), server_log(elected, 1), server_log(elected, 2));
-        ensure(s0.len() == 2 && s1.len() == 2 && s0[1] != s1[1] && s2.is_empty(), || {
+        ensure(s0.len() == 2 && s1.len() == 2 && s0.get(1) != s1.get(1) && s2.is_empty(), || {
             format!("after step 9: s0 {s0:?}, s1 {s1:?}, s2 {s2:?}")
         })?;
         let end = last(states)?;
-        let logs: Vec<&[Entry]> = (0..3).map(|i| server_log(end, i)).collect();
+        let logs: Vec<&Log> = (0..3).map(|i| server_log(end, i)).collect();
         ensure(logs.iter().all(|l| *l == logs[1]), || format!("logs differ at the end: {logs:?}"))
     },
 };
