@@ -140,6 +140,7 @@ bug_tests! {
     answering_reads_from_the_leader_log_is_not_linearizable: Bug::StaleRead, 15;
     a_leader_without_heartbeats_never_commits: Bug::NoHeartbeat, 9;
     a_stale_success_taken_for_the_whole_log_loses_a_committed_entry: Bug::StaleAppendResponse, 6;
+    a_leader_counting_its_unsaved_log_loses_a_committed_entry: Bug::LeaderCountsUnsavedLog, 5;
 }
 
 #[test]

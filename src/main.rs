@@ -184,6 +184,9 @@ struct ModelArgs {
     /// (raft) Log entries per AppendEntries [default: 1]
     #[arg(long)]
     max_batch: Option<usize>,
+    /// (raft) Leaders write new entries to disk in parallel with sending them, as the runtime does
+    #[arg(long)]
+    parallel_persist: bool,
 }
 
 /// Bad input: reported on stderr, exit code 2.
@@ -197,6 +200,7 @@ fn paxos_cfg(a: &ModelArgs) -> Result<PaxosModelCfg, Usage> {
         (a.max_log.is_some(), "--max-log"),
         (a.eager, "--eager"),
         (a.max_batch.is_some(), "--max-batch"),
+        (a.parallel_persist, "--parallel-persist"),
     ] {
         if set {
             return Err(Usage(format!("{flag} applies to raft, not paxos")));
@@ -264,6 +268,7 @@ fn raft_cfg(a: &ModelArgs) -> Result<RaftModelCfg, Usage> {
     cfg.lossy |= a.lossy;
     cfg.eager |= a.eager;
     cfg.max_batch = a.max_batch.unwrap_or(cfg.max_batch);
+    cfg.parallel_persist |= a.parallel_persist;
     cfg.validate().map_err(|e| Usage(format!("invalid configuration: {e}")))?;
     Ok(cfg)
 }

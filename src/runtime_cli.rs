@@ -61,6 +61,9 @@ pub struct ReplicationArgs {
     /// on each request and each acknowledgement
     #[arg(long)]
     heartbeat_only: bool,
+    /// (raft) The leader writes new entries to disk before sending them, instead of in parallel
+    #[arg(long)]
+    persist_first: bool,
 }
 
 impl ReplicationArgs {
@@ -72,6 +75,7 @@ impl ReplicationArgs {
             max_batch: self.max_batch,
             max_batch_bytes: quorum::runtime::hosted::RAFT_BATCH_BYTES,
             eager: !self.heartbeat_only,
+            parallel_persist: !self.persist_first,
         })
     }
 
@@ -80,6 +84,9 @@ impl ReplicationArgs {
         let mut a = vec!["--max-batch".to_owned(), self.max_batch.to_string()];
         if self.heartbeat_only {
             a.push("--heartbeat-only".to_owned());
+        }
+        if self.persist_first {
+            a.push("--persist-first".to_owned());
         }
         a
     }

@@ -12,6 +12,7 @@ use stateright::actor::{Actor, Id, Out};
 use stateright::{Rewrite, RewritePlan};
 use std::borrow::Cow;
 use std::fmt;
+use std::time::Duration;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RaftActor {
@@ -59,6 +60,9 @@ pub enum RaftTimer {
     Election,
     /// Leaders: send AppendEntries to every follower.
     Heartbeat,
+    /// Leaders that write their log in parallel with replicating it: write it now
+    /// ([`server::persist_leader_log`]).
+    Persist,
 }
 
 impl RaftActor {
@@ -84,6 +88,8 @@ impl RaftActor {
             if cfg.bugs.has(Bug::TermNotPersisted) {
                 // The bug: term and vote never reach the disk (only the log does).
                 o.save(RaftStorage { term: 0, voted_for: None, log: s.log.clone() });
+            } else if server::defer_leader_save(&s, cfg, log_only) {
+                o.set_timer(RaftTimer::Persist, Duration::ZERO..Duration::ZERO);
             } else if !(cfg.bugs.has(Bug::LogNotPersisted) && log_only && !s.is_leader()) {
                 o.save(s.durable());
             } // else the bug: a follower acknowledges entries it did not save
@@ -141,6 +147,7 @@ impl Actor for RaftActor {
         match timer {
             RaftTimer::Election => self.server_step(cfg, state, o, |s, o| server::on_election_timeout(s, cfg, id, o)),
             RaftTimer::Heartbeat => self.server_step(cfg, state, o, |s, o| server::on_heartbeat(s, cfg, id, o)),
+            RaftTimer::Persist => self.server_step(cfg, state, o, |s, o| server::persist_leader_log(s, cfg, id, o)),
         }
     }
 }

@@ -38,10 +38,13 @@ pub enum Bug {
     /// so this mistake no longer stops commits (the reason a real leader needs heartbeats then is
     /// lost messages and followers' election timers, which no-crash, no-loss bounds do not show).
     NoHeartbeat,
+    /// Leader that writes its log in parallel with replicating it counts its own copy before it
+    /// is on disk.
+    LeaderCountsUnsavedLog,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 12] = [
+    pub const ALL: [Bug; 13] = [
         Bug::Figure8Commit,
         Bug::VoteWithoutLogCheck,
         Bug::TermNotPersisted,
@@ -54,6 +57,7 @@ impl Bug {
         Bug::NoConsistencyCheck,
         Bug::StaleRead,
         Bug::NoHeartbeat,
+        Bug::LeaderCountsUnsavedLog,
     ];
 }
 
@@ -74,6 +78,7 @@ impl PlantedBug for Bug {
             Bug::NoConsistencyCheck => "no-consistency-check",
             Bug::StaleRead => "stale-read",
             Bug::NoHeartbeat => "no-heartbeat",
+            Bug::LeaderCountsUnsavedLog => "leader-counts-unsaved-log",
         }
     }
 
@@ -91,6 +96,7 @@ impl PlantedBug for Bug {
             Bug::NoConsistencyCheck => LOG_MATCHING,
             Bug::StaleRead => LINEARIZABLE,
             Bug::NoHeartbeat => EVENTUALLY_COMMITTED,
+            Bug::LeaderCountsUnsavedLog => COMMITTED_DURABLE,
         }
     }
 
@@ -107,6 +113,7 @@ impl PlantedBug for Bug {
             Bug::LogNotPersisted => "a follower must save the entries before it acknowledges them: a crash then loses entries the leader counted as stored, and a committed entry is held by a minority",
             Bug::NoConsistencyCheck => "the consistency check is what gives Log Matching by induction: appending without it puts an entry after a prefix that differs from the leader's",
             Bug::StaleRead => "a leader that answers reads from its own state may have been replaced without knowing it, and returns a value older than a completed write",
+            Bug::LeaderCountsUnsavedLog => "a leader that sends entries before they are on its own disk may count itself towards their majority only once they are: a crash first loses its copy, and an entry committed with it is held by a minority",
             Bug::NoHeartbeat => "entries reach followers only in AppendEntries: a leader that never sends its periodic AppendEntries never replicates, and nothing is committed",
         }
     }

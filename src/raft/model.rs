@@ -64,6 +64,10 @@ pub struct RaftModelCfg {
     /// Raft; see [`super::server::Replication`]).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub eager: bool,
+    /// Leaders write new entries to disk in parallel with replicating them, as the runtime does
+    /// (off by default; see [`super::server::defer_leader_save`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub parallel_persist: bool,
 }
 
 fn is_one(n: &usize) -> bool {
@@ -85,6 +89,7 @@ impl Default for RaftModelCfg {
             bugs: BugSet::NONE,
             max_batch: 1,
             eager: false,
+            parallel_persist: false,
         }
     }
 }
@@ -181,14 +186,16 @@ impl RaftModelCfg {
 
     /// ", eager replication, up to N entries per AppendEntries" when not the default.
     fn describe_replication(&self) -> String {
-        match (self.eager, self.max_batch) {
+        let replication = match (self.eager, self.max_batch) {
             (false, 1) => String::new(),
             (eager, n) => format!(
                 ", {} replication, up to {n} entr{} per AppendEntries",
                 if eager { "eager" } else { "heartbeat" },
                 if n == 1 { "y" } else { "ies" }
             ),
-        }
+        };
+        let persist = if self.parallel_persist { ", leaders write their log in parallel with sending it" } else { "" };
+        replication + persist
     }
 
     /// Builds the model. Call [`validate`](Self::validate) first.
@@ -196,7 +203,12 @@ impl RaftModelCfg {
         let servers = self.server_ids();
         let clients = self.client_ids();
         let bugs = self.bugs;
-        let replication = Replication { max_batch: self.max_batch, max_batch_bytes: usize::MAX, eager: self.eager };
+        let replication = Replication {
+            max_batch: self.max_batch,
+            max_batch_bytes: usize::MAX,
+            eager: self.eager,
+            parallel_persist: self.parallel_persist,
+        };
         let server = ServerCfg::new(servers.clone(), clients.clone(), bugs, replication);
         let history = RaftHistory::new(self.clients);
         let lossy = if self.lossy { LossyNetwork::Yes } else { LossyNetwork::No };
@@ -607,6 +619,7 @@ pub fn describe_action(cfg: &RaftModelCfg, action: &RaftAction) -> String {
         ActorModelAction::Drop(env) => format!("network drops {} -> {} : {:?}", n(&env.src), n(&env.dst), env.msg),
         ActorModelAction::Timeout(id, RaftTimer::Election) => format!("{} election timeout", n(id)),
         ActorModelAction::Timeout(id, RaftTimer::Heartbeat) => format!("{} heartbeat", n(id)),
+        ActorModelAction::Timeout(id, RaftTimer::Persist) => format!("{} writes its log to disk", n(id)),
         ActorModelAction::Crash(id) => format!("{} crashes", n(id)),
         ActorModelAction::Recover(id) => format!("{} restarts from its saved state", n(id)),
         ActorModelAction::SelectRandom { actor, .. } => format!("{} chooses", n(actor)),
@@ -642,6 +655,8 @@ pub fn bug_config(bug: Bug) -> RaftModelCfg {
         Bug::NoConsistencyCheck | Bug::FollowerCommitPastPrefix => RaftModelCfg { clients: 0, max_term: 3, ..base },
         // The leaders' no-op entries are enough: no client, no crash (see docs/raft.md).
         Bug::Figure8Commit => RaftModelCfg { clients: 0, max_term: 4, ..base },
+        // Defined for a leader that writes its log in parallel; the no-op is the entry it loses.
+        Bug::LeaderCountsUnsavedLog => RaftModelCfg { clients: 0, crashes: 1, parallel_persist: true, ..base },
     };
     cfg.with_bug(bug)
 }

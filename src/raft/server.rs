@@ -39,19 +39,22 @@ pub struct Replication {
     /// Send AppendEntries without waiting for a heartbeat: on a client request to a follower with
     /// nothing in flight, and on a response that moved a follower's progress while it is behind.
     pub eager: bool,
+    /// The leader writes new entries to its disk in parallel with sending them, instead of
+    /// before: see [`defer_leader_save`].
+    pub parallel_persist: bool,
 }
 
 impl Default for Replication {
     /// Heartbeat-driven, one entry per message (the model's default).
     fn default() -> Self {
-        Replication { max_batch: 1, max_batch_bytes: usize::MAX, eager: false }
+        Replication { max_batch: 1, max_batch_bytes: usize::MAX, eager: false, parallel_persist: false }
     }
 }
 
 impl Replication {
     /// The runtime's: eager, up to `max_batch` entries and `max_batch_bytes` of values per message.
     pub fn eager(max_batch: usize, max_batch_bytes: usize) -> Self {
-        Replication { max_batch: max_batch.max(1), max_batch_bytes, eager: true }
+        Replication { max_batch: max_batch.max(1), max_batch_bytes, eager: true, parallel_persist: false }
     }
 }
 
@@ -320,7 +323,15 @@ pub fn count_vote(s: &mut ServerState, cfg: &ServerCfg, id: Id, voter: Id, o: &m
 /// and announces itself at once with an AppendEntries (a heartbeat) carrying its no-op entry.
 pub fn become_leader(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<RaftActor>) {
     let next = log::last_index(&s.log) + 1;
-    s.role = Role::Leader { progress: vec![Progress { next, matched: 0 }; cfg.servers.len()] };
+    let mut progress = vec![Progress { next, matched: 0 }; cfg.servers.len()];
+    if cfg.replication.parallel_persist {
+        // Its own slot holds how much of its log is on its disk: all of it so far (a candidate
+        // saves every change before it acts).
+        if let Some(own) = progress.get_mut(usize::from(id)) {
+            own.matched = next - 1;
+        }
+    }
+    s.role = Role::Leader { progress };
     o.cancel_timer(RaftTimer::Election);
     append_noop(s, cfg, id, o);
     send_heartbeats(s, cfg, id, o);
@@ -497,7 +508,10 @@ pub fn advance_leader_commit(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &m
     let stored = |n: Index| {
         cfg.servers
             .iter()
-            .filter(|&&p| p == id || progress.get(usize::from(p)).is_some_and(|pr| pr.matched >= n))
+            .filter(|&&p| {
+                (p == id && counts_own_log(cfg, progress, id, n))
+                    || (p != id && progress.get(usize::from(p)).is_some_and(|pr| pr.matched >= n))
+            })
             .count()
     };
     let old = s.commit;
@@ -514,6 +528,43 @@ pub fn advance_leader_commit(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &m
     for index in old + 1..=s.commit {
         reply_committed(s, cfg, index, o);
     }
+}
+
+/// Whether the leader counts itself as storing entry `n`. Raft's leader saves a new entry before
+/// it acts, so it always counts itself; one that writes its disk in parallel with replicating
+/// ([`defer_leader_save`]) counts itself only for what is already on its disk, which its own
+/// `progress` slot records (Ongaro's dissertation, §10.2.1, on writing the leader's disk in
+/// parallel: a majority of *durable* copies is what commits an entry, the leader's included).
+pub fn counts_own_log(cfg: &ServerCfg, progress: &[Progress], id: Id, n: Index) -> bool {
+    if !cfg.replication.parallel_persist || cfg.bugs.has(Bug::LeaderCountsUnsavedLog) {
+        return true; // with the bug: its log counts before it is on its disk
+    }
+    progress.get(usize::from(id)).is_some_and(|own| own.matched >= n)
+}
+
+/// Whether a step that changed only a leader's log may send its messages before the log is on
+/// disk (Ongaro's dissertation, §10.2.1: the leader may write its disk in parallel with
+/// replicating to its followers). The step then saves nothing and sets the `Persist` timer,
+/// whose step ([`persist_leader_log`]) saves the log and lets the leader count itself. Safe
+/// because nothing is acknowledged or committed on the strength of the leader's copy until then:
+/// a crash before it loses only entries no majority has been counted for.
+pub fn defer_leader_save(s: &ServerState, cfg: &ServerCfg, log_only: bool) -> bool {
+    cfg.replication.parallel_persist && log_only && s.is_leader()
+}
+
+/// The `Persist` timer at a leader that deferred saving its log ([`defer_leader_save`]): save
+/// it, record in its own progress slot that its log is durable up to its last entry, and commit
+/// what that completes. (A server that stopped leading has saved its log with its new term.)
+pub fn persist_leader_log(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<RaftActor>) {
+    let last = log::last_index(&s.log);
+    let Role::Leader { progress } = &mut s.role else { return };
+    let Some(own) = progress.get_mut(usize::from(id)) else { return };
+    if own.matched >= last {
+        return;
+    }
+    own.matched = last;
+    o.save(s.durable());
+    advance_leader_commit(s, cfg, id, o);
 }
 
 /// Raft §8: once the entry of a client's operation is committed, its leader answers the client;
