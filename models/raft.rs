@@ -36,7 +36,8 @@ fn raft_3_servers_term_2_one_request_one_crash_keeps_every_safety_property() {
 #[test]
 #[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
 fn raft_3_servers_term_2_one_request_two_crashes_keeps_every_safety_property() {
-    let report = assert_exhaustively_correct(RaftModelCfg { crashes: 2, ..RaftModelCfg::default() }, STATES_TWO_CRASHES);
+    let report =
+        assert_exhaustively_correct(RaftModelCfg { crashes: 2, ..RaftModelCfg::default() }, STATES_TWO_CRASHES);
     assert!(has(&report, LEADER_REPLACED));
 }
 

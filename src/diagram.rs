@@ -47,7 +47,10 @@ where
     // Stateright labels actors "<id> <role>"; traces call them s0, c3, a0, p3, ….
     for (i, name) in names.iter().enumerate() {
         for role in ["Server", "Client", "Acceptor", "Proposer", "Learner"] {
-            body = body.replace(&format!("class='svg-actor-label'>{i} {role}</text>"), &format!("class='svg-actor-label'>{name}</text>"));
+            body = body.replace(
+                &format!("class='svg-actor-label'>{i} {role}</text>"),
+                &format!("class='svg-actor-label'>{name}</text>"),
+            );
         }
     }
     let (w, h) = (width + 80, height + 70);
@@ -100,7 +103,8 @@ where
     <P::M as Model>::State: PartialEq + Clone,
     C: Fn(&CheckOptions) -> crate::check::CheckReport,
 {
-    let opts = CheckOptions { strategy: Strategy::Bfs, threads: 1, stop_at_first_failure: true, ..CheckOptions::default() };
+    let opts =
+        CheckOptions { strategy: Strategy::Bfs, threads: 1, stop_at_first_failure: true, ..CheckOptions::default() };
     let report = check(&opts);
     let p = report
         .property(breaks)

@@ -681,7 +681,7 @@ fn run_bench(a: &BenchArgs) -> Result<()> {
         Ok(move |seq: usize| Ok(c.put(seq as u64 + 1, value.clone())?))
     })?;
     std::thread::sleep(Duration::from_millis(200)); // a last stats write
-    // Group commit: the datagrams (requests, acknowledgements) per fsync on each node.
+                                                    // Group commit: the datagrams (requests, acknowledgements) per fsync on each node.
     let fsyncs: Vec<String> = (0..3)
         .filter_map(|i| {
             let text = std::fs::read_to_string(dir.join(format!("stats-{i}.json"))).ok()?;

@@ -88,21 +88,22 @@ pub fn docs(c: DocsCommand) -> ExitCode {
 
 /// `quorum check … --svg FILE`: draws the first violated property's counterexample with `draw`
 /// (the model's renderer for an Explorer path). Returns an exit code only on failure.
-pub fn check_svg(report: &CheckReport, file: &Path, draw: impl Fn(&str, &str) -> Option<String>) -> Result<(), ExitCode> {
+pub fn check_svg(
+    report: &CheckReport,
+    file: &Path,
+    draw: impl Fn(&str, &str) -> Option<String>,
+) -> Result<(), ExitCode> {
     let Some(p) = report.properties.iter().find(|p| p.status == Status::Violated) else {
         eprintln!("no counterexample to draw: {} not written", file.display());
         return Ok(());
     };
-    let bugs = report.config.get("bugs").and_then(|b| b.as_array()).map(|b| {
-        b.iter().filter_map(|n| n.as_str()).map(|n| format!(" --bug {n}")).collect::<String>()
-    });
-    let title = format!(
-        "{}{}: \"{}\" violated in {} steps",
-        report.protocol,
-        bugs.unwrap_or_default(),
-        p.name,
-        p.trace.len()
-    );
+    let bugs = report
+        .config
+        .get("bugs")
+        .and_then(|b| b.as_array())
+        .map(|b| b.iter().filter_map(|n| n.as_str()).map(|n| format!(" --bug {n}")).collect::<String>());
+    let title =
+        format!("{}{}: \"{}\" violated in {} steps", report.protocol, bugs.unwrap_or_default(), p.name, p.trace.len());
     match draw(&p.explorer_path, &title) {
         Some(svg) => write_svg(file, &svg),
         None => Err(usage("the counterexample cannot be drawn")),

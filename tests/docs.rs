@@ -36,9 +36,8 @@ fn marker(line: &str) -> Option<Result<Vec<(String, String)>, String>> {
 
 fn command(line: &str) -> Option<(Vec<String>, i32)> {
     let line = line.trim().strip_prefix("$ ").unwrap_or(line.trim());
-    let rest = ["quorum ", "target/release/quorum ", "cargo run --release -- "]
-        .iter()
-        .find_map(|p| line.strip_prefix(p))?;
+    let rest =
+        ["quorum ", "target/release/quorum ", "cargo run --release -- "].iter().find_map(|p| line.strip_prefix(p))?;
     let (cmd, comment) = match rest.find(" #") {
         Some(at) => (&rest[..at], &rest[at + 2..]),
         None => (rest, ""),
@@ -83,12 +82,21 @@ fn collect(files: &[PathBuf]) -> (Vec<Doc>, Vec<(PathBuf, usize, String, String)
             match marker(before) {
                 Some(Ok(tests)) => {
                     if commands.is_empty() {
-                        problems.push(format!("{}:{}: a not-run marker on a block without commands", file.display(), start + 1));
+                        problems.push(format!(
+                            "{}:{}: a not-run marker on a block without commands",
+                            file.display(),
+                            start + 1
+                        ));
                     }
                     skipped.extend(tests.into_iter().map(|(f, t)| (file.clone(), start + 1, f, t)));
                 }
                 Some(Err(e)) => problems.push(format!("{}:{}: {e}", file.display(), start + 1)),
-                None => run.extend(commands.into_iter().map(|(line, (args, exit))| Doc { file: file.clone(), line, args, exit })),
+                None => run.extend(commands.into_iter().map(|(line, (args, exit))| Doc {
+                    file: file.clone(),
+                    line,
+                    args,
+                    exit,
+                })),
             }
         }
     }
@@ -149,7 +157,8 @@ fn every_command_in_the_docs_exits_as_documented() {
     for (file, line, test_file, test) in &skipped {
         match std::fs::read_to_string(test_file) {
             Ok(src) if src.contains(&format!("fn {test}(")) => {}
-            _ => problems.push(format!("{}:{line}: the covering test {test_file}::{test} does not exist", file.display())),
+            _ => problems
+                .push(format!("{}:{line}: the covering test {test_file}::{test} does not exist", file.display())),
         }
     }
     for doc in &docs {
@@ -175,7 +184,9 @@ fn the_extraction_reads_commands_exit_codes_and_markers() {
         Some(Ok(vec![("tests/cluster.rs".into(), "three_node".into())]))
     );
     assert_eq!(
-        marker("<!-- not run: slow; tested in tests/cli.rs::a, tests/cli.rs::b -->").and_then(Result::ok).map(|t| t.len()),
+        marker("<!-- not run: slow; tested in tests/cli.rs::a, tests/cli.rs::b -->")
+            .and_then(Result::ok)
+            .map(|t| t.len()),
         Some(2)
     );
     assert!(matches!(marker("<!-- not run: slow -->"), Some(Err(_))));

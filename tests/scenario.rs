@@ -117,7 +117,8 @@ fn quorum_scenario_lists_prints_and_draws() {
 fn check_with_a_bug_writes_the_counterexample_diagram_of_the_gallery() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let svg = dir.path().join("bug.svg");
-    let args = ["check", "raft", "--bug", "leader-keeps-leading", "--threads", "1", "--svg", svg.to_str().expect("utf-8")];
+    let args =
+        ["check", "raft", "--bug", "leader-keeps-leading", "--threads", "1", "--svg", svg.to_str().expect("utf-8")];
     let out = quorum(&args);
     assert_eq!(out.status.code(), Some(1));
     let drawn = std::fs::read_to_string(&svg).expect("the diagram was written");
@@ -126,7 +127,18 @@ fn check_with_a_bug_writes_the_counterexample_diagram_of_the_gallery() {
 
     // Nothing violated: nothing drawn, and the verdict's exit code stands.
     let none = dir.path().join("none.svg");
-    let out = quorum(&["check", "paxos", "--clients", "0", "--crashes", "0", "--max-round", "1", "--svg", none.to_str().expect("utf-8")]);
+    let out = quorum(&[
+        "check",
+        "paxos",
+        "--clients",
+        "0",
+        "--crashes",
+        "0",
+        "--max-round",
+        "1",
+        "--svg",
+        none.to_str().expect("utf-8"),
+    ]);
     assert_eq!(out.status.code(), Some(0));
     assert!(!none.exists());
 }
@@ -194,7 +206,11 @@ fn every_scenario_link_opens_in_the_explorer_started_with_its_command() {
         let _ = child.kill();
         let _ = child.wait();
         assert!(ok.starts_with("HTTP/1.1 200"), "{}: {ok}", s.name());
-        assert!(!bad.starts_with("HTTP/1.1 200"), "{}: a wrong path is refused, so the right one means something", s.name());
+        assert!(
+            !bad.starts_with("HTTP/1.1 200"),
+            "{}: a wrong path is refused, so the right one means something",
+            s.name()
+        );
     }
 }
 
@@ -214,7 +230,11 @@ fn the_traces_in_the_guide_are_what_the_scenarios_print() {
         let printed = String::from_utf8_lossy(&out.stdout);
         let printed: Vec<&str> = printed.lines().collect();
         for line in block.lines() {
-            assert!(printed.contains(&line), "{}: the guide shows\n{line}\nwhich `quorum scenario` no longer prints", s.name());
+            assert!(
+                printed.contains(&line),
+                "{}: the guide shows\n{line}\nwhich `quorum scenario` no longer prints",
+                s.name()
+            );
         }
         checked += 1;
     }

@@ -10,14 +10,36 @@
 //! register, acknowledging it would not be linearizable), `ReadOk(v)` becomes `GetOk`.
 //!
 //! Each server proposes at most `max_round` ballots (1 by default: like the example, a server
-//! starts one ballot per request and does not retry). No symmetry reduction (ballots compare
-//! server ids, so servers are not interchangeable). Two choices make it finish at 2 clients, both
-//! on by default and documented in docs/architecture.md:
+//! starts one ballot per request and does not retry). Two choices make it finish at 2 clients,
+//! both on by default and documented in docs/architecture.md:
 //! - [`SelfDelivery::Local`]: a server hands its messages to itself at once instead of through
 //!   the network, as the example does (a change of model shape, an under-approximation of the
 //!   networked server);
 //! - dead-message removal with the same per-role rules as [`PaxosModel`](super::PaxosModel) (a
 //!   sound reduction).
+//!
+//! # No symmetry reduction, and why none is sound
+//!
+//! A symmetry reduction merges a state with its images under a renaming that maps every
+//! transition to a transition (an automorphism of the transition system). The mirror has none
+//! besides the identity, for servers or for clients:
+//! - **Servers** are not interchangeable: ballots are `(round, server id)` and compared, so a
+//!   renaming of servers changes which ballot wins.
+//! - **Clients, with their values and request ids renamed along**, are not interchangeable
+//!   either, because Stateright's `RegisterActor::Client` (the example's client, kept here so the
+//!   model is the example's) picks its servers by its own id: client `c` Puts to server
+//!   `c mod 3` and Gets from server `(c + 1) mod 3`. At 2 clients, client 3 Puts to server 0 and
+//!   Gets from 1, client 4 Puts to 1 and Gets from 2. Swapping the clients maps "client 3's Put
+//!   is at server 0" to "client 4's Put is at server 0", a state from which client 4 then Gets
+//!   from server 2 where the original's client 3 Gets from server 1: the swapped state's
+//!   successors are not the swapped successors. To make it one, servers would have to be renamed
+//!   too, with 1 ↦ 2 (client 3's Get server to client 4's) and 1 ↦ 0 (client 4's Put server to
+//!   client 3's) at once — no renaming does both. At 3 clients the rotation of clients with
+//!   servers 0 ↦ 1 ↦ 2 ↦ 0 matches the routes, but it reorders the ballots.
+//!
+//! The test `the_example_clients_route_by_id_so_no_renaming_swaps_them` pins this. Clients
+//! become interchangeable only in a different model (one whose clients do not choose servers by
+//! id), which would no longer be the example's.
 
 use super::acceptor::{self, AcceptorState};
 use super::learner::{self, LearnerCfg, LearnerState};
@@ -446,6 +468,45 @@ impl Model for MirrorModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The server of each client's Put (sent at start) and of its Get (sent on the Put's
+    /// acknowledgement), as the model's own client actors choose them.
+    fn routes(cfg: MirrorCfg) -> Vec<(Id, Id)> {
+        let model = cfg.into_model();
+        let dst = |out: Out<MirrorActor>| match out.first() {
+            Some(Command::Send(dst, _)) => *dst,
+            other => panic!("the client sent nothing: {other:?}"),
+        };
+        (SERVERS..model.actors.actors.len())
+            .map(|i| {
+                let (id, client) = (Id::from(i), &model.actors.actors[i]);
+                let mut out = Out::new();
+                let state = client.on_start(id, &None, &mut out);
+                let put = dst(out);
+                let RegisterActorState::Client { awaiting: Some(req), .. } = state else {
+                    panic!("client {i} awaits no Put")
+                };
+                let mut state = Cow::Owned(state);
+                let mut out = Out::new();
+                client.on_msg(id, &mut state, put, RegisterMsg::PutOk(req), &mut out);
+                (put, dst(out))
+            })
+            .collect()
+    }
+
+    /// The module doc's reason why swapping clients (with their values and request ids) is no
+    /// symmetry: each client's Put and Get servers depend on its id, and no renaming of servers
+    /// maps client 3's servers to client 4's and client 4's to client 3's.
+    #[test]
+    fn the_example_clients_route_by_id_so_no_renaming_swaps_them() {
+        let r = routes(MirrorCfg::default());
+        let (s0, s1, s2) = (Id::from(0), Id::from(1), Id::from(2));
+        assert_eq!(r, vec![(s0, s1), (s1, s2)], "(Put server, Get server) of clients 3 and 4");
+        // The renaming of servers the swap needs: (client 3's, client 4's) and back.
+        let needed = [(r[0].0, r[1].0), (r[0].1, r[1].1), (r[1].0, r[0].0), (r[1].1, r[0].1)];
+        let conflict = needed.iter().any(|(a, b)| needed.iter().any(|(c, d)| a == c && b != d));
+        assert!(conflict, "some server must go to two places: {needed:?}");
+    }
 
     /// The example's false counterexample on the ordered network, as a history: client 3 writes
     /// A, is acknowledged, reads, and a second acknowledgement of its write (from another

@@ -9,9 +9,9 @@ use super::spec::{Decree, DecreeOp, DecreeRet};
 use super::{majority, Ballot, Bug, BugSet, PaxosMsg, Value};
 use serde::Serialize;
 use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network};
-use std::sync::Arc;
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use stateright::{Model, Path, Property, Rewrite, RewritePlan};
+use std::sync::Arc;
 
 pub use super::reduction::{forget_last_delivery, is_dead, representative};
 use std::collections::{BTreeMap, BTreeSet};

@@ -15,8 +15,8 @@ use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use stateright::{Model, Path, Property, Rewrite, RewritePlan};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 pub type RaftActorModel = ActorModel<RaftActor, RaftModelCfg, RaftHistory>;
 pub type RaftSysState = ActorModelState<RaftActor, RaftHistory>;

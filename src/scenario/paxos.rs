@@ -92,7 +92,8 @@ const DUELING_PROPOSERS: PaxosSpec = Spec {
         step("a2 -> p4 : Promise(b2.4, none)", "p4 sends Accept(b2.4, B); b2.3 is preempted"),
         cannot("p3 -> a1 : Accept(b2.3, A)", "a1 promised b2.4"),
     ],
-    expect: "every proposer reached phase 2 in both rounds, each ballot but the last was preempted, and nothing is chosen",
+    expect:
+        "every proposer reached phase 2 in both rounds, each ballot but the last was preempted, and nothing is chosen",
     violates: &[],
     check: |cfg, model, states| {
         let s = states.last().ok_or("the path is empty")?;
@@ -127,7 +128,9 @@ const ACCEPTOR_RECOVERS_PROMISE: PaxosSpec = Spec {
     check: |cfg, _, states| {
         let restarted = states.get(12).ok_or("the path has no step 12")?;
         let b14 = Ballot { round: 1, proposer: Id::from(4) };
-        ensure(promise(restarted, 1) == Some(b14), || format!("a1 restarted with promise {:?}", promise(restarted, 1)))?;
+        ensure(promise(restarted, 1) == Some(b14), || {
+            format!("a1 restarted with promise {:?}", promise(restarted, 1))
+        })?;
         let s = states.last().ok_or("the path is empty")?;
         let chosen = chosen_values(cfg, &s.history);
         ensure(chosen.len() == 1 && chosen.contains(&'B'), || format!("chosen: {chosen:?}, expected only B"))

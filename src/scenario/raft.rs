@@ -128,7 +128,10 @@ const LEADER_CRASH: RaftSpec = Spec {
         let leader = server_state(s, 1).filter(|st| st.is_leader() && st.term == 2);
         let write = leader.and_then(|st| log::entry_at(&st.log, 2));
         ensure(write.is_some_and(|e| matches!(e.op.kind, OpKind::Put(_)) && e.term == 1), || {
-            format!("s1 should lead term 2 with the term-1 write at index 2:\n{}", crate::raft::model::describe_state(cfg, s))
+            format!(
+                "s1 should lead term 2 with the term-1 write at index 2:\n{}",
+                crate::raft::model::describe_state(cfg, s)
+            )
         })
     },
 };
