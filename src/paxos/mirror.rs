@@ -10,14 +10,36 @@
 //! register, acknowledging it would not be linearizable), `ReadOk(v)` becomes `GetOk`.
 //!
 //! Each server proposes at most `max_round` ballots (1 by default: like the example, a server
-//! starts one ballot per request and does not retry). No symmetry reduction (ballots compare
-//! server ids, so servers are not interchangeable). Two choices make it finish at 2 clients, both
-//! on by default and documented in docs/architecture.md:
+//! starts one ballot per request and does not retry). Two choices make it finish at 2 clients,
+//! both on by default and documented in docs/architecture.md:
 //! - [`SelfDelivery::Local`]: a server hands its messages to itself at once instead of through
 //!   the network, as the example does (a change of model shape, an under-approximation of the
 //!   networked server);
 //! - dead-message removal with the same per-role rules as [`PaxosModel`](super::PaxosModel) (a
 //!   sound reduction).
+//!
+//! # No symmetry reduction, and why none is sound
+//!
+//! A symmetry reduction merges a state with its images under a renaming that maps every
+//! transition to a transition (an automorphism of the transition system). The mirror has none
+//! besides the identity, for servers or for clients:
+//! - **Servers** are not interchangeable: ballots are `(round, server id)` and compared, so a
+//!   renaming of servers changes which ballot wins.
+//! - **Clients, with their values and request ids renamed along**, are not interchangeable
+//!   either, because Stateright's `RegisterActor::Client` (the example's client, kept here so the
+//!   model is the example's) picks its servers by its own id: client `c` Puts to server
+//!   `c mod 3` and Gets from server `(c + 1) mod 3`. At 2 clients, client 3 Puts to server 0 and
+//!   Gets from 1, client 4 Puts to 1 and Gets from 2. Swapping the clients maps "client 3's Put
+//!   is at server 0" to "client 4's Put is at server 0", a state from which client 4 then Gets
+//!   from server 2 where the original's client 3 Gets from server 1: the swapped state's
+//!   successors are not the swapped successors. To make it one, servers would have to be renamed
+//!   too, with 1 ↦ 2 (client 3's Get server to client 4's) and 1 ↦ 0 (client 4's Put server to
+//!   client 3's) at once — no renaming does both. At 3 clients the rotation of clients with
+//!   servers 0 ↦ 1 ↦ 2 ↦ 0 matches the routes, but it reorders the ballots.
+//!
+//! The test `the_example_clients_route_by_id_so_no_renaming_swaps_them` pins this. Clients
+//! become interchangeable only in a different model (one whose clients do not choose servers by
+//! id), which would no longer be the example's.
 
 use super::acceptor::{self, AcceptorState};
 use super::learner::{self, LearnerCfg, LearnerState};
@@ -185,7 +207,7 @@ impl Actor for PaxosServer {
         self.forward(id, inner, &mut s, o, &mut local);
         self.deliver_locally(id, &mut s, local, o);
         if s != **state {
-            *state.to_mut() = s;
+            *state = Cow::Owned(s);
         }
     }
 
@@ -197,7 +219,7 @@ impl Actor for PaxosServer {
         self.forward(id, inner, &mut s, o, &mut local);
         self.deliver_locally(id, &mut s, local, o);
         if s != **state {
-            *state.to_mut() = s;
+            *state = Cow::Owned(s);
         }
     }
 }
@@ -247,23 +269,94 @@ impl PaxosServer {
 }
 
 /// Ghost state: every vote cast (for agreement) and the clients' register operations.
-#[derive(Clone, Debug, PartialEq, Hash)]
+///
+/// Read through its methods: its summary (hash and verdicts) is computed once, whenever a
+/// recorder changes it, instead of at every state that carries it — most steps record nothing,
+/// and the checker hashes each state and evaluates the properties on it.
+#[derive(Clone, Debug, PartialEq)]
 pub struct MirrorHistory {
-    pub votes: Arc<BTreeSet<(Ballot, Value, Id)>>,
-    pub lin: Arc<LinearizabilityTester<Id, Register<Value>>>,
+    votes: Arc<BTreeSet<(Ballot, Value, Id)>>,
+    lin: Arc<LinearizabilityTester<Id, Register<Value>>>,
     /// The request each client waits for an answer to. A client takes only the answer to that
     /// request and ignores any other, so only that answer is a return in `lin`.
-    pub awaiting: BTreeMap<Id, u64>,
+    awaiting: BTreeMap<Id, u64>,
+    summary: Summary,
+}
+
+/// What the checker asks of a history at every state, computed when the history changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Summary {
+    /// A hash of the votes, and one of the operations with `awaiting`: the history's
+    /// contribution to the state's fingerprint. (Two histories that differ collide with the odds
+    /// of two states' 64-bit fingerprints, which the checker accepts already.)
+    votes_digest: u64,
+    lin_digest: u64,
+    linearizable: bool,
+    /// How many values are chosen, up to 2 (the properties ask for "none", "one" or "more").
+    chosen: u8,
 }
 
 impl MirrorHistory {
     /// No votes, no operations; the register starts with the default value, as in the example.
     pub fn new() -> Self {
-        MirrorHistory {
+        let mut h = MirrorHistory {
             votes: Arc::default(),
             lin: Arc::new(LinearizabilityTester::new(Register(Value::default()))),
             awaiting: BTreeMap::new(),
-        }
+            summary: Summary { votes_digest: 0, lin_digest: 0, linearizable: true, chosen: 0 },
+        };
+        h.votes_changed();
+        h.lin_changed();
+        h
+    }
+
+    /// Every vote cast, as (ballot, value, server).
+    pub fn votes(&self) -> &BTreeSet<(Ballot, Value, Id)> {
+        &self.votes
+    }
+
+    /// The clients' register operations, as the linearizability tester holds them.
+    pub fn lin(&self) -> &LinearizabilityTester<Id, Register<Value>> {
+        &self.lin
+    }
+
+    /// The request each client waits for an answer to.
+    pub fn awaiting(&self) -> &BTreeMap<Id, u64> {
+        &self.awaiting
+    }
+
+    /// Whether the operations so far are linearizable (as `lin().serialized_history()` says).
+    pub fn is_linearizable(&self) -> bool {
+        self.summary.linearizable
+    }
+
+    /// How many values are chosen, counted up to 2.
+    pub fn chosen_count(&self) -> usize {
+        usize::from(self.summary.chosen)
+    }
+
+    /// Recomputes the summary of the votes after they changed.
+    fn votes_changed(&mut self) {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut h = crate::symmetry::hasher();
+        self.votes.hash(&mut h);
+        self.summary.votes_digest = h.finish();
+        self.summary.chosen = mirror_chosen(self).len().min(2) as u8;
+    }
+
+    /// Recomputes the summary of the operations after they (and `awaiting`) changed.
+    fn lin_changed(&mut self) {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut h = crate::symmetry::hasher();
+        (&*self.lin, &self.awaiting).hash(&mut h);
+        self.summary.lin_digest = h.finish();
+        self.summary.linearizable = self.lin.serialized_history().is_some();
+    }
+}
+
+impl std::hash::Hash for MirrorHistory {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.summary.votes_digest, self.summary.lin_digest).hash(state);
     }
 }
 
@@ -286,17 +379,20 @@ fn record_out(_: &MirrorCfg, h: &MirrorHistory, env: Envelope<&MirrorMsg>) -> Op
             let mut h = h.clone();
             let _ = Arc::make_mut(&mut h.lin).on_invoke(env.src, RegisterOp::Write(*v));
             h.awaiting.insert(env.src, *req);
+            h.lin_changed();
             Some(h)
         }
         RegisterMsg::Get(req) => {
             let mut h = h.clone();
             let _ = Arc::make_mut(&mut h.lin).on_invoke(env.src, RegisterOp::Read);
             h.awaiting.insert(env.src, *req);
+            h.lin_changed();
             Some(h)
         }
         RegisterMsg::Internal(PaxosMsg::Accepted(b, v)) if !h.votes.contains(&(*b, *v, env.src)) => {
             let mut h = h.clone();
             Arc::make_mut(&mut h.votes).insert((*b, *v, env.src));
+            h.votes_changed();
             Some(h)
         }
         _ => None,
@@ -319,6 +415,7 @@ fn record_in(_: &MirrorCfg, h: &MirrorHistory, env: Envelope<&MirrorMsg>) -> Opt
     let mut h = h.clone();
     h.awaiting.remove(&env.dst);
     let _ = Arc::make_mut(&mut h.lin).on_return(env.dst, ret);
+    h.lin_changed();
     Some(h)
 }
 
@@ -401,8 +498,20 @@ impl Model for MirrorModel {
         states
     }
 
+    /// The actor model's actions, less the retries that leave the bound: a server at its last
+    /// round whose retry would start another ballot. Their successors are outside the boundary,
+    /// which the checker would compute only to discard (same states, less work).
     fn actions(&self, state: &MirrorSysState, actions: &mut Vec<MirrorAction>) {
-        self.actors.actions(state, actions)
+        self.actors.actions(state, actions);
+        actions.retain(|a| match a {
+            ActorModelAction::Timeout(id, _) => match state.actor_states.get(usize::from(*id)).map(|s| &**s) {
+                Some(RegisterActorState::Server(s)) => {
+                    !(s.proposer.round >= self.cfg.max_round && proposer::retry_starts_ballot(&s.proposer))
+                }
+                _ => true,
+            },
+            _ => true,
+        });
     }
 
     fn next_state(&self, last: &MirrorSysState, action: MirrorAction) -> Option<MirrorSysState> {
@@ -428,9 +537,9 @@ impl Model for MirrorModel {
 
     fn properties(&self) -> Vec<Property<Self>> {
         vec![
-            Property::always(LINEARIZABLE, |_: &Self, s: &MirrorSysState| s.history.lin.serialized_history().is_some()),
-            Property::always(AGREEMENT, |_: &Self, s: &MirrorSysState| mirror_chosen(&s.history).len() <= 1),
-            Property::sometimes(VALUE_CHOSEN, |_: &Self, s: &MirrorSysState| !mirror_chosen(&s.history).is_empty()),
+            Property::always(LINEARIZABLE, |_: &Self, s: &MirrorSysState| s.history.is_linearizable()),
+            Property::always(AGREEMENT, |_: &Self, s: &MirrorSysState| s.history.chosen_count() <= 1),
+            Property::sometimes(VALUE_CHOSEN, |_: &Self, s: &MirrorSysState| s.history.chosen_count() > 0),
         ]
     }
 
@@ -446,6 +555,45 @@ impl Model for MirrorModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The server of each client's Put (sent at start) and of its Get (sent on the Put's
+    /// acknowledgement), as the model's own client actors choose them.
+    fn routes(cfg: MirrorCfg) -> Vec<(Id, Id)> {
+        let model = cfg.into_model();
+        let dst = |out: Out<MirrorActor>| match out.first() {
+            Some(Command::Send(dst, _)) => *dst,
+            other => panic!("the client sent nothing: {other:?}"),
+        };
+        (SERVERS..model.actors.actors.len())
+            .map(|i| {
+                let (id, client) = (Id::from(i), &model.actors.actors[i]);
+                let mut out = Out::new();
+                let state = client.on_start(id, &None, &mut out);
+                let put = dst(out);
+                let RegisterActorState::Client { awaiting: Some(req), .. } = state else {
+                    panic!("client {i} awaits no Put")
+                };
+                let mut state = Cow::Owned(state);
+                let mut out = Out::new();
+                client.on_msg(id, &mut state, put, RegisterMsg::PutOk(req), &mut out);
+                (put, dst(out))
+            })
+            .collect()
+    }
+
+    /// The module doc's reason why swapping clients (with their values and request ids) is no
+    /// symmetry: each client's Put and Get servers depend on its id, and no renaming of servers
+    /// maps client 3's servers to client 4's and client 4's to client 3's.
+    #[test]
+    fn the_example_clients_route_by_id_so_no_renaming_swaps_them() {
+        let r = routes(MirrorCfg::default());
+        let (s0, s1, s2) = (Id::from(0), Id::from(1), Id::from(2));
+        assert_eq!(r, vec![(s0, s1), (s1, s2)], "(Put server, Get server) of clients 3 and 4");
+        // The renaming of servers the swap needs: (client 3's, client 4's) and back.
+        let needed = [(r[0].0, r[1].0), (r[0].1, r[1].1), (r[1].0, r[0].0), (r[1].1, r[0].1)];
+        let conflict = needed.iter().any(|(a, b)| needed.iter().any(|(c, d)| a == c && b != d));
+        assert!(conflict, "some server must go to two places: {needed:?}");
+    }
 
     /// The example's false counterexample on the ordered network, as a history: client 3 writes
     /// A, is acknowledged, reads, and a second acknowledgement of its write (from another
@@ -476,7 +624,8 @@ mod tests {
             theirs = next_theirs.unwrap_or(theirs);
         }
         assert!(theirs.serialized_history().is_none(), "Stateright's recorder takes the duplicate as a return");
-        assert!(ours.lin.serialized_history().is_some(), "the client's history is linearizable");
-        assert!(ours.awaiting.is_empty(), "every operation returned");
+        assert!(ours.lin().serialized_history().is_some(), "the client's history is linearizable");
+        assert!(ours.is_linearizable(), "the summary agrees");
+        assert!(ours.awaiting().is_empty(), "every operation returned");
     }
 }

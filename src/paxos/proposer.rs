@@ -167,10 +167,15 @@ pub fn on_chosen(s: &mut ProposerState, bugs: BugSet, v: Value, o: &mut Out<Paxo
     }
 }
 
+/// Whether [`on_retry`] starts a new ballot (one more round) in state `s`.
+pub fn retry_starts_ballot(s: &ProposerState) -> bool {
+    s.decided.is_none() && s.proposal.is_some()
+}
+
 /// The retry timer fired and no decision is known: try again with a higher ballot. Two proposers
 /// that keep preempting each other this way never finish (the dueling-proposers livelock).
 pub fn on_retry(s: &mut ProposerState, me: Id, cfg: &ProposerCfg, o: &mut Out<PaxosActor>) {
-    if s.decided.is_none() && s.proposal.is_some() {
+    if retry_starts_ballot(s) {
         start_ballot(s, me, cfg, o);
     }
 }
