@@ -404,7 +404,7 @@ mod tests {
                 .enumerate()
                 .map(|(k, (t, v))| Entry {
                     term: *t,
-                    op: Op { client: 0, seq: k as u64 + 1, kind: OpKind::Put(Value::from(*v)) },
+                    op: Op { client: 0, seq: k as u64 + 1, kind: OpKind::Put(Value::from(""), Value::from(*v)) },
                 })
                 .collect(),
         }
