@@ -107,6 +107,7 @@ fn figure_8_plain_bound_with_a_client_is_exhausted_and_the_figure8_bug_is_found_
 /// no log bound, so reads see the other client's write or not, in every order. Checked
 /// against the key-value specification ([`quorum::raft::kv::KvMap`]).
 #[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
 fn raft_3_servers_term_1_two_clients_on_two_keys_put_then_get_is_linearizable_and_live() {
     let cfg = RaftModelCfg { clients: 2, requests: 2, keys: 2, max_term: 1, ..no_crash() };
     let report = assert_exhaustively_correct(cfg, STATES_TWO_KEYS_T1);
