@@ -102,6 +102,35 @@ fn figure_8_plain_bound_with_a_client_is_exhausted_and_the_figure8_bug_is_found_
     assert_eq!(p.status, quorum::check::Status::Violated, "{}", quorum::check::render(&report));
 }
 
+/// The replicated map with two keys and two clients, each writing its own key, then reading the
+/// other's (the store-buffering pattern; [`quorum::raft::client::op`]): one leader (terms <= 1),
+/// no log bound, so reads see the other client's write or not, in every order. Checked
+/// against the key-value specification ([`quorum::raft::kv::KvMap`]).
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn raft_3_servers_term_1_two_clients_on_two_keys_put_then_get_is_linearizable_and_live() {
+    let cfg = RaftModelCfg { clients: 2, requests: 2, keys: 2, max_term: 1, ..no_crash() };
+    let report = assert_exhaustively_correct(cfg, STATES_TWO_KEYS_T1);
+    assert!(has(&report, LINEARIZABLE) && has(&report, EVENTUALLY_COMMITTED));
+}
+
+/// With keys, a stale read is still caught: two leaders (terms <= 2), logs <= 3, two clients on
+/// two keys. The bound is exhausted without the bug; with `stale-read` a deposed leader answers
+/// a client's Get of the other client's key, whose Put has returned, from its own log.
+#[test]
+fn two_keys_term_2_logs_3_is_linearizable_and_the_stale_read_bug_is_caught_with_keys() {
+    let cfg = RaftModelCfg { clients: 2, requests: 2, keys: 2, max_log: Some(3), ..no_crash() };
+    assert_exhaustively_correct(cfg.clone(), STATES_TWO_KEYS_T2_LOG3);
+
+    let buggy = cfg.with_bug(Bug::StaleRead);
+    let opts = quorum::check::CheckOptions { stop_at_first_failure: true, ..crate::common::dfs() };
+    let report = quorum::check::Checkable::check(&buggy, &opts);
+    let p = report.property(LINEARIZABLE).expect("checked");
+    assert_eq!(p.status, quorum::check::Status::Violated, "{}", quorum::check::render(&report));
+    let rendered = quorum::check::render(&report);
+    assert!(rendered.contains("get0.2 y") || rendered.contains("get1.2 x"), "a Get of a key: {rendered}");
+}
+
 /// Symmetry reduction is sound here: with and without it, every property gets the same verdict.
 #[test]
 fn symmetry_reduction_over_servers_keeps_every_verdict() {
@@ -160,4 +189,6 @@ const STATES_TWO_CLIENTS: usize = 386_397;
 const STATES_LOSSY_CRASH_PUT_GET: usize = 1_729_908;
 const STATES_FIGURE8: usize = 416_079;
 const STATES_FIGURE8_PLAIN: usize = 6_895_443;
+const STATES_TWO_KEYS_T1: usize = 185_662;
+const STATES_TWO_KEYS_T2_LOG3: usize = 98_533;
 const STATES_SYMMETRY: (usize, usize) = (26_728, 159_921);

@@ -45,9 +45,9 @@ enum Command {
     Node(runtime_cli::NodeArgs),
     /// Start a local cluster of `quorum node` processes on 127.0.0.1; Ctrl-C stops them all.
     Cluster(runtime_cli::ClusterArgs),
-    /// Talk to a running cluster. Raft's state machine is a single register holding a value
-    /// (bytes): `put V` writes V, `get` reads it (keys are a later extension). Paxos:
-    /// `propose V` prints the single chosen value.
+    /// Talk to a running cluster. Raft's state machine is a key-value map (keys and values are
+    /// text): `put K V` sets K to V, `get K` reads K. Paxos: `propose V` prints the single
+    /// chosen value.
     Client(runtime_cli::ClientArgs),
     /// Write a fresh random cluster key (64 hex digits) to FILE, which must not exist.
     Keygen { file: std::path::PathBuf },
@@ -141,6 +141,10 @@ struct ModelArgs {
     /// (raft) Operations per client: Put, then Get, then Put … [default: 1]
     #[arg(long)]
     requests: Option<u8>,
+    /// (raft) Keys the clients use: with several, each client writes its own and reads the
+    /// next one's [default: 1]
+    #[arg(long)]
+    keys: Option<u8>,
     /// (raft) Highest term a server may reach [default: 2]
     #[arg(long)]
     max_term: Option<u8>,
@@ -196,6 +200,7 @@ fn paxos_cfg(a: &ModelArgs) -> Result<PaxosModelCfg, Usage> {
     for (set, flag) in [
         (a.servers.is_some(), "--servers"),
         (a.requests.is_some(), "--requests"),
+        (a.keys.is_some(), "--keys"),
         (a.max_term.is_some(), "--max-term"),
         (a.max_log.is_some(), "--max-log"),
         (a.eager, "--eager"),
@@ -262,6 +267,7 @@ fn raft_cfg(a: &ModelArgs) -> Result<RaftModelCfg, Usage> {
     cfg.servers = a.servers.unwrap_or(cfg.servers);
     cfg.clients = a.clients.unwrap_or(cfg.clients);
     cfg.requests = a.requests.unwrap_or(cfg.requests);
+    cfg.keys = a.keys.unwrap_or(cfg.keys);
     cfg.max_term = a.max_term.map_or(cfg.max_term, u64::from);
     cfg.max_log = a.max_log.map(u64::from).or(cfg.max_log);
     cfg.crashes = a.crashes.unwrap_or(cfg.crashes);

@@ -222,10 +222,14 @@ pub struct ClientArgs {
 
 #[derive(Subcommand)]
 enum ClientOp {
-    /// Write a value (any text) into the register
-    Put { value: String },
-    /// Read the register (prints the value, or "(none)" if never written)
-    Get,
+    /// Raft: set KEY to VALUE (any text, e.g. -1) in the replicated map
+    Put {
+        key: String,
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+    },
+    /// Raft: read KEY (prints its value, or "(none)" if never written)
+    Get { key: String },
     /// Paxos: propose one character; prints the chosen value (maybe another client's), as
     /// decided by the proposer and read back from a learner
     Propose { value: char },
@@ -389,8 +393,13 @@ pub fn client(a: ClientArgs) -> ExitCode {
     if a.layout.proposers.is_some() || a.layout.learners.is_some() {
         return usage("--proposers and --learners apply to `propose` (paxos)");
     }
-    let limit = quorum::runtime::hosted::RAFT_MAX_VALUE;
-    if let ClientOp::Put { value } = &a.op {
+    let (key_limit, limit) = (quorum::runtime::hosted::RAFT_MAX_KEY, quorum::runtime::hosted::RAFT_MAX_VALUE);
+    if let ClientOp::Put { key, .. } | ClientOp::Get { key } = &a.op {
+        if key.len() > key_limit {
+            return usage(format!("the key is {} bytes; the nodes take keys of at most {key_limit}", key.len()));
+        }
+    }
+    if let ClientOp::Put { value, .. } = &a.op {
         if value.len() > limit {
             return usage(format!("the value is {} bytes; the nodes take at most {limit}", value.len()));
         }
@@ -410,8 +419,8 @@ pub fn client(a: ClientArgs) -> ExitCode {
     c.attempts = a.attempts.max(1);
     c.timeout = Duration::from_millis(a.timeout_ms.max(1));
     let result = match a.op {
-        ClientOp::Put { value } => c.put(seq, value.as_str()).map(|()| "ok".to_owned()),
-        ClientOp::Get => c.get(seq).map(|v| v.map_or("(none)".to_owned(), |v| v.to_string())),
+        ClientOp::Put { key, value } => c.put(seq, key.as_str(), value.as_str()).map(|()| "ok".to_owned()),
+        ClientOp::Get { key } => c.get(seq, key.as_str()).map(|v| v.map_or("(none)".to_owned(), |v| v.to_string())),
         ClientOp::Propose { .. } => return usage("propose is a paxos operation"),
     };
     match result {
@@ -541,7 +550,7 @@ fn run_cluster(a: &ClusterArgs, last_port: u16, f: &FaultArgs) -> Result<ExitCod
     }
     println!("{} cluster of {} nodes on {peers} (data in {})", a.protocol.name(), a.n, a.data_dir.display());
     let (layout, example) = match a.protocol {
-        Protocol::Raft => (String::new(), "put x"),
+        Protocol::Raft => (String::new(), "put x 1"),
         Protocol::Paxos => {
             let flags: Vec<String> = [("--proposers", a.layout.proposers), ("--learners", a.layout.learners)]
                 .into_iter()
@@ -598,7 +607,8 @@ pub struct BenchArgs {
 }
 
 /// `quorum bench raft`: a fresh 3-node loopback cluster (fsync on, in a temp directory), closed-
-/// loop clients doing puts; prints committed writes/s and latency percentiles.
+/// loop clients doing puts, each to its own key (`bench-N`); prints committed writes/s and
+/// latency percentiles.
 pub fn bench(a: BenchArgs) -> ExitCode {
     match a.protocol {
         None => return usage("`quorum bench` needs raft, paxos or check (see `quorum bench --help`)"),
@@ -680,12 +690,12 @@ fn run_bench(a: &BenchArgs) -> Result<()> {
     }
     // Warm up: the first put waits for the first election.
     let mut warm = RaftClient::new(servers.clone(), key.clone(), a.clients)?;
-    warm.put(1, "w").context("the cluster did not come up")?;
+    warm.put(1, "warm-up", "w").context("the cluster did not come up")?;
     let value = quorum::raft::Value::from(vec![b'v'; a.value_size]);
     let (lat, secs) = closed_loop(usize::from(a.clients), a.writes, |number| {
         let mut c = RaftClient::new(servers.clone(), key.clone(), u8::try_from(number)?)?;
-        let value = value.clone();
-        Ok(move |seq: usize| Ok(c.put(seq as u64 + 1, value.clone())?))
+        let (key, value) = (quorum::raft::Key::from(format!("bench-{number}").as_str()), value.clone());
+        Ok(move |seq: usize| Ok(c.put(seq as u64 + 1, key.clone(), value.clone())?))
     })?;
     std::thread::sleep(Duration::from_millis(200)); // a last stats write
                                                     // Group commit: the datagrams (requests, acknowledgements) per fsync on each node.

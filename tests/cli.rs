@@ -169,6 +169,27 @@ fn bad_flags_and_impossible_configs_exit_2_with_a_clear_error() {
     assert_bad_input(&["check", "raft", "--bug", "figure-9"], "unknown bug 'figure-9'; the Raft bugs are");
 }
 
+/// `quorum client --peers … <put K V | get K | propose V>` (design §3): a missing key or value,
+/// or one too many, is a usage error (exit 2) before any file or socket is touched.
+#[test]
+fn client_put_without_a_value_or_get_without_a_key_exits_2() {
+    fn client<'a>(op: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec!["client", "--peers", "127.0.0.1:1", "--key-file", "/nonexistent/key"];
+        args.extend(op);
+        args
+    }
+    assert_bad_input(&client(&["put", "x"]), "<VALUE>");
+    assert_bad_input(&client(&["put"]), "<KEY>");
+    assert_bad_input(&client(&["get"]), "<KEY>");
+    assert_bad_input(&client(&["get", "x", "y"]), "unexpected argument 'y'");
+    assert_bad_input(&client(&["propose"]), "<VALUE>");
+    // With both, the next problem is the key file: the syntax was accepted.
+    assert_bad_input(&client(&["put", "x", "-1"]), "/nonexistent/key");
+    assert_bad_input(&client(&["get", "x"]), "/nonexistent/key");
+    assert_bad_input(&["check", "raft", "--keys", "0"], "--keys must be between 1 and 26");
+    assert_bad_input(&["check", "paxos", "--keys", "2"], "--keys applies to raft, not paxos");
+}
+
 #[test]
 fn check_raft_small_bound_exits_0_with_a_complete_json_report() {
     let out = quorum(&["check", "raft", "--crashes", "0", "--json"]);

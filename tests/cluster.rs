@@ -8,12 +8,12 @@
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
-use quorum::raft::{Op, OpKind, RaftMsg, RaftStorage, Value};
+use quorum::raft::kv::{KvMap, KvOp, KvRet};
+use quorum::raft::{Key, Op, OpKind, RaftMsg, RaftStorage, Value};
 use quorum::runtime::client::{ClientError, RaftClient};
 use quorum::runtime::storage::RecordLog;
 use quorum::runtime::wire::{self, ClusterKey, Header};
 use serde_json::Value as Json;
-use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -207,24 +207,28 @@ fn stdout(o: &Output) -> String {
 #[test]
 fn three_node_raft_cluster_serves_cli_put_then_get() {
     let c = Cluster::started(3);
-    let put = c.cli(&["put", "x"]);
+    let put = c.cli(&["put", "x", "1"]);
     assert!(put.status.success(), "put: {}\n{}", String::from_utf8_lossy(&put.stderr), c.logs());
     assert_eq!(stdout(&put), "ok");
-    let get = c.cli(&["--client", "1", "get"]);
+    let get = c.cli(&["--client", "1", "get", "x"]);
     assert!(get.status.success(), "get: {}", String::from_utf8_lossy(&get.stderr));
-    assert_eq!(stdout(&get), "x");
-    // Each run of the CLI client takes a fresh seq: a second put of the same value is applied
-    // again (not answered from the first), and a read after it sees it.
-    assert_eq!(stdout(&c.cli(&["put", "y"])), "ok");
-    assert_eq!(stdout(&c.cli(&["put", "x"])), "ok");
-    assert_eq!(stdout(&c.cli(&["get"])), "x");
-    // noop, put x, get, put y, put x, get: the leader's stats file (rewritten every 100 ms)
-    // shows all six committed.
+    assert_eq!(stdout(&get), "1");
+    // Keys are independent: another key was never written.
+    assert_eq!(stdout(&c.cli(&["get", "y"])), "(none)");
+    // Each run of the CLI client takes a fresh seq: a second put of the same key and value is
+    // applied again (not answered from the first), and a read after it sees it.
+    assert_eq!(stdout(&c.cli(&["put", "y", "2"])), "ok");
+    assert_eq!(stdout(&c.cli(&["put", "x", "3"])), "ok");
+    assert_eq!(stdout(&c.cli(&["put", "x", "1"])), "ok");
+    assert_eq!(stdout(&c.cli(&["get", "x"])), "1");
+    assert_eq!(stdout(&c.cli(&["get", "y"])), "2");
+    // noop, put x, get x, get y, put y, put x, put x, get x, get y: the leader's stats file
+    // (rewritten every 100 ms) shows all nine committed.
     let committed = wait_for(Duration::from_secs(2), || {
         let s = c.stats(c.leader()?)?;
-        (s["status"]["commit"].as_u64() >= Some(6)).then_some(s)
+        (s["status"]["commit"].as_u64() >= Some(9)).then_some(s)
     });
-    assert!(committed.is_some(), "the leader does not report 6 committed entries\n{}", c.logs());
+    assert!(committed.is_some(), "the leader does not report 9 committed entries\n{}", c.logs());
 }
 
 /// Past the old `u8` limits (255 log entries, 255 seqs per client): 310 puts of 100-byte values
@@ -236,9 +240,9 @@ fn three_node_raft_cluster_commits_310_writes_past_the_old_u8_limits() {
     let mut client = c.client(0);
     let value = |seq: u64| Value::from(format!("{seq:0>100}").as_str());
     for seq in 1..=310u64 {
-        client.put(seq, value(seq)).unwrap_or_else(|e| panic!("put {seq}: {e}\n{}", c.logs()));
+        client.put(seq, "k", value(seq)).unwrap_or_else(|e| panic!("put {seq}: {e}\n{}", c.logs()));
     }
-    assert_eq!(client.get(311).expect("get"), Some(value(310)));
+    assert_eq!(client.get(311, "k").expect("get"), Some(value(310)));
     // The leader's no-op(s), 310 puts and the get.
     let committed = wait_for(Duration::from_secs(2), || {
         let s = c.stats(c.leader()?)?;
@@ -247,26 +251,35 @@ fn three_node_raft_cluster_commits_310_writes_past_the_old_u8_limits() {
     assert!(committed.is_some(), "the leader does not report 312 committed entries\n{}", c.logs());
 }
 
-/// One operation of the history, with real timestamps.
+/// One operation of the history on the replicated map, with real timestamps.
 #[derive(Clone, Debug)]
 struct Call {
     thread: (u8, u32),
-    op: RegisterOp<Option<Value>>,
-    /// The key of an acknowledged put, for the durability check.
+    op: KvOp,
+    /// The (client, seq) of an acknowledged put, for the durability check.
     put: Option<(u8, u64)>,
     invoked: Instant,
-    returned: Option<(Instant, RegisterRet<Option<Value>>)>,
+    returned: Option<(Instant, KvRet)>,
 }
 
 type History = Arc<Mutex<Vec<Call>>>;
 
-/// Runs one operation and records it. Returns false if its outcome is unknown (no reply).
-fn record(history: &History, client: &mut RaftClient, generation: &mut u32, seq: u64, value: Option<Value>) -> bool {
+/// Runs one operation on `key` — a put of `value`, or a get if there is none — and records it.
+/// Returns false if its outcome is unknown (no reply).
+fn record(
+    history: &History,
+    client: &mut RaftClient,
+    generation: &mut u32,
+    seq: u64,
+    key: &str,
+    value: Option<Value>,
+) -> bool {
     let number = client.number();
     let invoked = Instant::now();
+    let k = Key::from(key);
     let (op, result) = match &value {
-        Some(v) => (RegisterOp::Write(Some(v.clone())), client.put(seq, v.clone()).map(|()| RegisterRet::WriteOk)),
-        None => (RegisterOp::Read, client.get(seq).map(RegisterRet::ReadOk)),
+        Some(v) => (KvOp::Put(k.clone(), v.clone()), client.put(seq, k, v.clone()).map(|()| KvRet::PutOk)),
+        None => (KvOp::Get(k.clone()), client.get(seq, k).map(KvRet::GetOk)),
     };
     let returned = match result {
         Ok(ret) => Some((Instant::now(), ret)),
@@ -298,7 +311,7 @@ fn check_linearizable(history: &[Call]) {
     }
     // On a tie, invocations first: that only makes operations more concurrent.
     events.sort_by_key(|(t, is_return, _)| (*t, *is_return));
-    let mut tester = LinearizabilityTester::new(Register(None::<Value>));
+    let mut tester = LinearizabilityTester::new(KvMap::default());
     for (_, is_return, i) in events {
         let c = &history[i];
         let r = if is_return {
@@ -312,8 +325,17 @@ fn check_linearizable(history: &[Call]) {
     assert!(tester.serialized_history().is_some(), "the history is not linearizable: {history:#?}");
 }
 
-/// Starts two clients that each run `ops` operations (put, get, put, …, `pace` apart) until
-/// `stop`, recording them in `history`.
+/// The keys of the load: several, so that the history is one of a map, not of a register.
+const LOAD_KEYS: [&str; 3] = ["a", "b", "c"];
+
+/// The key of operation `seq` of client `number` in the load: each client moves over the keys,
+/// so each key sees both clients' puts and gets.
+fn load_key(number: u8, seq: u64) -> &'static str {
+    LOAD_KEYS[((u64::from(number) + seq / 2) % LOAD_KEYS.len() as u64) as usize]
+}
+
+/// Starts two clients that each run `ops` operations (put, get, put, …, `pace` apart, over
+/// [`LOAD_KEYS`]) until `stop`, recording them in `history`.
 fn start_load(
     c: &Cluster,
     history: &History,
@@ -332,7 +354,7 @@ fn start_load(
                         break;
                     }
                     let value = (seq % 2 == 1).then(|| unique_value(number, seq));
-                    record(&history, &mut client, &mut generation, seq, value);
+                    record(&history, &mut client, &mut generation, seq, load_key(number, seq), value);
                     std::thread::sleep(pace);
                 }
             })
@@ -362,7 +384,9 @@ fn crash_restart(cycles: usize, pace: Duration, ops_per_client: u64) {
         std::thread::sleep(Duration::from_millis(200));
         c.start(leader);
         probe_seq += 1;
-        let served = record(&history, &mut probe, &mut probe_generation, probe_seq, Some(unique_value(2, probe_seq)));
+        let key = LOAD_KEYS[cycle % LOAD_KEYS.len()];
+        let served =
+            record(&history, &mut probe, &mut probe_generation, probe_seq, key, Some(unique_value(2, probe_seq)));
         assert!(served, "cycle {cycle}: the cluster did not serve a put after restarting node {leader}\n{}", c.logs());
         if cycle % 2 == 1 {
             // Every other cycle, a follower too.
@@ -379,7 +403,13 @@ fn crash_restart(cycles: usize, pace: Duration, ops_per_client: u64) {
         l.join().expect("a load client panicked");
     }
     probe_seq += 1;
-    assert!(record(&history, &mut probe, &mut probe_generation, probe_seq, None), "final read failed");
+    for key in LOAD_KEYS {
+        probe_seq += 1;
+        assert!(
+            record(&history, &mut probe, &mut probe_generation, probe_seq, key, None),
+            "final read of {key} failed"
+        );
+    }
     let history = history.lock().expect("history").clone();
     let acked: Vec<(u8, u64)> = history.iter().filter_map(|h| h.put).collect();
     assert!(acked.len() >= cycles, "too few acknowledged writes: {}", acked.len());
@@ -403,7 +433,7 @@ fn crash_restart(cycles: usize, pace: Duration, ops_per_client: u64) {
         let holders = logs
             .iter()
             .filter(|s| {
-                s.log.iter().any(|e| e.op.client == *client && e.op.seq == *seq && matches!(e.op.kind, OpKind::Put(_)))
+                s.log.iter().any(|e| e.op.client == *client && e.op.seq == *seq && matches!(e.op.kind, OpKind::Put(..)))
             })
             .count();
         assert!(holders >= 2, "acknowledged put{client}.{seq} is in {holders} of 3 logs");
@@ -423,17 +453,17 @@ fn the_history_check_rejects_a_read_of_a_value_never_written() {
     check_linearizable(&[
         Call {
             thread: (0, 0),
-            op: RegisterOp::Write(Some(Value::from('a'))),
+            op: KvOp::Put(Key::from("k"), Value::from('a')),
             put: None,
             invoked: ms(0),
-            returned: Some((ms(1), RegisterRet::WriteOk)),
+            returned: Some((ms(1), KvRet::PutOk)),
         },
         Call {
             thread: (1, 0),
-            op: RegisterOp::Read,
+            op: KvOp::Get(Key::from("k")),
             put: None,
             invoked: ms(2),
-            returned: Some((ms(3), RegisterRet::ReadOk(None))),
+            returned: Some((ms(3), KvRet::GetOk(None))),
         },
     ]);
 }
@@ -503,8 +533,11 @@ fn corrupted_or_truncated_storage_stops_the_node_with_an_error_naming_the_file()
     let saved = RaftStorage {
         term: 3,
         voted_for: None,
-        log: vec![quorum::raft::Entry { term: 3, op: Op { client: 0, seq: 1, kind: OpKind::Put(Value::from('q')) } }]
-            .into(),
+        log: vec![quorum::raft::Entry {
+            term: 3,
+            op: Op { client: 0, seq: 1, kind: OpKind::Put(Key::from("k"), Value::from('q')) },
+        }]
+        .into(),
     };
     store.save(&saved).expect("save");
     let good = std::fs::read(store.path()).expect("read");
@@ -539,7 +572,7 @@ fn corrupted_or_truncated_storage_stops_the_node_with_an_error_naming_the_file()
         .unwrap_or_else(|| panic!("the recovered node did not lead\n{}", c.logs()));
     assert_eq!(s["status"]["term"], 4, "{s}");
     assert_eq!(s["status"]["log_len"], 2, "{s}");
-    assert_eq!(stdout(&c.cli(&["get"])), "q");
+    assert_eq!(stdout(&c.cli(&["get", "k"])), "q");
 }
 
 fn sealed(key: &ClusterKey, sender: u64, epoch: u64, seq: u64, msg: &RaftMsg) -> Vec<u8> {
@@ -659,8 +692,16 @@ fn a_live_node_accepts_none_of_100k_random_mutated_spoofed_or_replayed_datagrams
     );
 
     // 3. An authentic client (id 3 = client 0) whose request names client 1: refused.
-    let impostor = RaftMsg::Request(Op { client: 1, seq: 1, kind: OpKind::Put(Value::from('z')) });
+    let impostor = RaftMsg::Request(Op { client: 1, seq: 1, kind: OpKind::Put(Key::from("k"), Value::from('z')) });
     let _ = attacker.send_to(&sealed(&key, 3, 1, 2, &impostor), target);
+    let before = s;
+    let s = settled_stats(&c, 0, before["received"].as_u64().unwrap_or(0) + 1);
+    assert_eq!(s["accepted"].as_u64(), before["accepted"].as_u64().map(|a| a + 1), "{s}");
+    assert_eq!(s["refused"].as_u64(), before["refused"].as_u64().map(|r| r + 1), "{s}");
+
+    // 4. An authentic client's read of a key longer than the nodes' limit: refused.
+    let long_key = RaftMsg::Request(Op { client: 0, seq: 1, kind: OpKind::Get(Key::from("k".repeat(1025).as_str())) });
+    let _ = attacker.send_to(&sealed(&key, 3, 1, 3, &long_key), target);
     let before = s;
     let s = settled_stats(&c, 0, before["received"].as_u64().unwrap_or(0) + 1);
     assert_eq!(s["accepted"].as_u64(), before["accepted"].as_u64().map(|a| a + 1), "{s}");
@@ -670,9 +711,9 @@ fn a_live_node_accepts_none_of_100k_random_mutated_spoofed_or_replayed_datagrams
     assert!(c.nodes[0].as_mut().is_some_and(|p| matches!(p.0.try_wait(), Ok(None))), "node 0 died\n{}", c.logs());
     c.start(1);
     c.start(2);
-    let put = c.cli(&["put", "z"]);
+    let put = c.cli(&["put", "k", "z"]);
     assert_eq!(stdout(&put), "ok", "{}\n{}", String::from_utf8_lossy(&put.stderr), c.logs());
-    assert_eq!(stdout(&c.cli(&["get"])), "z");
+    assert_eq!(stdout(&c.cli(&["get", "k"])), "z");
 }
 
 #[test]
@@ -698,7 +739,7 @@ fn quorum_cluster_starts_serves_and_stops_cleanly_on_sigint() {
         let o = Command::new(EXE)
             .args(["client", "--peers", &peers, "--timeout-ms", "300", "--attempts", "5", "--key-file"])
             .arg(&key)
-            .args(["put", "c"])
+            .args(["put", "k", "c"])
             .output()
             .ok()?;
         o.status.success().then_some(o)
@@ -735,6 +776,7 @@ fn bad_flags_addresses_and_key_files_exit_2_with_a_clear_error() {
     let bad_key = bad_key.to_str().expect("utf-8 path");
     let peers = c.peers_arg();
     let too_big = "v".repeat(16 * 1024 + 1);
+    let too_long = "k".repeat(1024 + 1);
     let data = c.dir.path().join("d");
     let data = data.to_str().expect("utf-8 path");
     for (args, says) in [
@@ -748,8 +790,10 @@ fn bad_flags_addresses_and_key_files_exit_2_with_a_clear_error() {
             "/nonexistent/k",
         ),
         (vec!["node", "raft", "--id", "0", "--peers", &peers, "--data-dir", data, "--key-file", bad_key], "hex digits"),
-        (vec!["client", "--peers", "x:y", "--key-file", key, "get"], "bad address"),
-        (vec!["client", "--peers", &peers, "--key-file", key, "put", &too_big], "at most 16384"),
+        (vec!["client", "--peers", "x:y", "--key-file", key, "get", "k"], "bad address"),
+        (vec!["client", "--peers", &peers, "--key-file", key, "put", "k", &too_big], "at most 16384"),
+        (vec!["client", "--peers", &peers, "--key-file", key, "get", &too_long], "keys of at most 1024"),
+        (vec!["client", "--peers", &peers, "--key-file", key, "put", &too_long, "v"], "keys of at most 1024"),
         (vec!["keygen", key], "already exists"),
     ] {
         let out = Command::new(EXE).args(&args).output().expect("runs");
@@ -811,7 +855,7 @@ fn partitioned_leader_cannot_commit_while_the_majority_does_and_all_converge_aft
     let history: History = Arc::default();
     let mut client = c.client(0);
     let mut generation = 0;
-    assert!(record(&history, &mut client, &mut generation, 1, Some(unique_value(0, 1))), "{}", c.logs());
+    assert!(record(&history, &mut client, &mut generation, 1, "a", Some(unique_value(0, 1))), "{}", c.logs());
     let old = wait_for(Duration::from_secs(10), || c.leader()).expect("a leader");
     let others: Vec<String> = (0..3).filter(|i| *i != old).map(|i| i.to_string()).collect();
     std::fs::write(&partition, format!("{old}|{}", others.join(","))).expect("write the partition");
@@ -821,7 +865,12 @@ fn partitioned_leader_cannot_commit_while_the_majority_does_and_all_converge_aft
     // The majority side elects a leader and commits; the old leader, alone, cannot.
     for seq in 2..=5 {
         let value = (seq % 2 == 1).then(|| unique_value(0, seq));
-        assert!(record(&history, &mut client, &mut generation, seq, value), "the majority did not serve\n{}", c.logs());
+        let key = LOAD_KEYS[(seq % 2) as usize];
+        assert!(
+            record(&history, &mut client, &mut generation, seq, key, value),
+            "the majority did not serve\n{}",
+            c.logs()
+        );
     }
     // Stats files are rewritten every 100 ms, and four puts now take far less than that.
     let new = wait_for(Duration::from_secs(2), || c.leader().filter(|l| *l != old))
@@ -844,7 +893,8 @@ fn partitioned_leader_cannot_commit_while_the_majority_does_and_all_converge_aft
         same.then_some(logs[0].log.len())
     });
     assert!(converged.is_some(), "the nodes did not converge after healing\n{}", c.logs());
-    assert!(record(&history, &mut client, &mut generation, 6, None), "no read after healing");
+    assert!(record(&history, &mut client, &mut generation, 6, "a", None), "no read after healing");
+    assert!(record(&history, &mut client, &mut generation, 7, "b", None), "no read after healing");
     check_linearizable(&history.lock().expect("history"));
 }
 
@@ -856,7 +906,7 @@ fn a_client_gives_up_after_its_bounded_attempts_when_no_server_answers_and_exits
         Command::new(EXE)
             .args(["client", "--peers", &c.peers_arg(), "--attempts", "3", "--timeout-ms", "100", "--key-file"])
             .arg(c.key_file())
-            .args(["put", "x"])
+            .args(["put", "x", "1"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

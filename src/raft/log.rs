@@ -1,7 +1,7 @@
 //! The replicated log: entries `(index, term, data)` as in the notes, with index 1 first. The
 //! rules that read or change a log are here, each as one function.
 
-use super::{Bug, BugSet, Index, Op, OpKind, Term, Value};
+use super::{Bug, BugSet, Index, Key, Op, OpKind, Term, Value};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -315,10 +315,17 @@ pub fn contains_op(log: &Log, op: &Op) -> bool {
     log.iter().any(|e| e.op == *op)
 }
 
-/// The register's value after applying the entries up to `index`: the last Put's value.
-pub fn value_at(log: &Log, index: Index) -> Option<Value> {
-    (0..pos(index).min(log.len())).rev().find_map(|at| match &log.get(at)?.op.kind {
-        OpKind::Put(v) => Some(v.clone()),
-        OpKind::Get | OpKind::Noop => None,
-    })
+/// The state machine's Put rule: a Put sets its key to its value; a Get or a no-op sets nothing.
+/// Returns the value `op` writes to `key`, if it writes that key.
+pub fn writes<'a>(op: &'a Op, key: &Key) -> Option<&'a Value> {
+    match &op.kind {
+        OpKind::Put(k, v) if k == key => Some(v),
+        OpKind::Put(..) | OpKind::Get(_) | OpKind::Noop => None,
+    }
+}
+
+/// The state machine's Get rule: the value of `key` after applying the entries up to `index`,
+/// i.e. the value the last Put of that key among them wrote (None if none did).
+pub fn value_at(log: &Log, key: &Key, index: Index) -> Option<Value> {
+    (0..pos(index).min(log.len())).rev().find_map(|at| writes(&log.get(at)?.op, key).cloned())
 }

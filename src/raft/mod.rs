@@ -4,7 +4,8 @@
 //! - [`log`]: the replicated log — entries `(index, term, data)`, the notes' vote-denial rule,
 //!   the consistency check and truncation;
 //! - [`server`]: one `step` per role (follower, candidate, leader), as etcd's raft does;
-//! - [`client`]: issues register operations and waits for the leader's reply;
+//! - [`client`]: issues key-value operations and waits for the leader's reply;
+//! - [`kv`]: the sequential specification of the replicated map, for linearizability;
 //! - [`actor`]: the `Actor` hosting servers and clients;
 //! - [`model`]: the one model builder, its properties and bounds; [`reduction`]: its sound
 //!   reductions; [`bug`]: the planted bugs.
@@ -14,6 +15,7 @@
 pub mod actor;
 pub mod bug;
 pub mod client;
+pub mod kv;
 pub mod log;
 pub mod model;
 pub mod reduction;
@@ -37,17 +39,22 @@ pub type Index = u64;
 /// A client's request number: 1, 2, …
 pub type Seq = u64;
 
-/// A value clients write into the replicated register: bytes. The model writes one-letter values
+/// A value clients write into the replicated map: bytes. The model writes one-letter values
 /// ("A", "B", …), the runtime's clients any bytes (the benchmark 100-byte ones). Shared, so that
 /// cloning a log (every step clones the server's state) copies no value bytes.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Value(pub std::sync::Arc<[u8]>);
 
 impl Value {
+    /// The bytes of the value.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 }
+
+/// A key of the replicated map: bytes, represented as a [`Value`]. A model with one key uses the
+/// empty key, which operations print as nothing (`put0.1=A`), so its traces read as a register's.
+pub type Key = Value;
 
 impl From<char> for Value {
     fn from(c: char) -> Value {
@@ -80,7 +87,7 @@ impl fmt::Debug for Value {
     }
 }
 
-/// A client operation on the replicated register, as it travels in log entries.
+/// A client operation on the replicated map, as it travels in log entries.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Op {
     /// The client's number (0, 1, …), not its actor id, so that symmetry over servers keeps it.
@@ -92,27 +99,41 @@ pub struct Op {
 
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum OpKind {
-    Put(Value),
-    Get,
+    /// Set the key to the value.
+    Put(Key, Value),
+    /// Read the key.
+    Get(Key),
     /// The blank entry a new leader appends at the start of its term (Raft §8).
     Noop,
 }
 
 impl Op {
-    /// The bytes of its value (0 for a Get or a no-op).
+    /// The bytes of its key and value (0 for a no-op): what the leader's batching budget
+    /// (`Replication::max_batch_bytes`) counts.
     pub fn value_len(&self) -> usize {
         match &self.kind {
-            OpKind::Put(v) => v.as_bytes().len(),
-            OpKind::Get | OpKind::Noop => 0,
+            OpKind::Put(k, v) => k.as_bytes().len().saturating_add(v.as_bytes().len()),
+            OpKind::Get(k) => k.as_bytes().len(),
+            OpKind::Noop => 0,
+        }
+    }
+
+    /// The key it reads or writes (none for a no-op).
+    pub fn key(&self) -> Option<&Key> {
+        match &self.kind {
+            OpKind::Put(k, _) | OpKind::Get(k) => Some(k),
+            OpKind::Noop => None,
         }
     }
 }
 
 impl fmt::Debug for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The empty key (a one-key model's) is not printed: `put0.1=A`, else `put0.1 x=A`.
+        let key = |k: &Key| if k.as_bytes().is_empty() { String::new() } else { format!(" {k}") };
         match &self.kind {
-            OpKind::Put(v) => write!(f, "put{}.{}={v}", self.client, self.seq),
-            OpKind::Get => write!(f, "get{}.{}", self.client, self.seq),
+            OpKind::Put(k, v) => write!(f, "put{}.{}{}={v}", self.client, self.seq, key(k)),
+            OpKind::Get(k) => write!(f, "get{}.{}{}", self.client, self.seq, key(k)),
             OpKind::Noop => write!(f, "noop"),
         }
     }
@@ -133,7 +154,7 @@ pub enum RaftMsg {
     Appended { term: Term, result: Result<Index, Index> },
     /// Client → servers: please commit this operation (only a leader acts on it).
     Request(Op),
-    /// Leader → client: the operation `seq` is committed; for a Get, the register's value then.
+    /// Leader → client: the operation `seq` is committed; for a Get, its key's value then.
     Reply { seq: Seq, value: Option<Value> },
     /// Follower → client: I am not the leader; the leader of my term is this server.
     Redirect { seq: Seq, leader: Id },

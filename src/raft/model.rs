@@ -5,13 +5,13 @@
 //! Actor layout: servers `0..S`, then clients.
 
 use super::actor::{RaftActor, RaftState, RaftStorage, RaftTimer};
-use super::client::ClientCfg;
+use super::client::{self, ClientCfg};
+use super::kv::{KvMap, KvOp, KvRet};
 use super::log::{self, Entry, Log};
 use super::server::{Replication, ServerCfg, ServerState};
-use super::{majority, Bug, BugSet, Index, OpKind, RaftMsg, Seq, Term, Value};
+use super::{majority, Bug, BugSet, Index, OpKind, RaftMsg, Seq, Term};
 use serde::Serialize;
 use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network};
-use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use stateright::{Model, Path, Property, Rewrite, RewritePlan};
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,6 +46,10 @@ pub struct RaftModelCfg {
     /// Clients, each issuing `requests` operations one after the other (Put, Get, Put, …).
     pub clients: usize,
     pub requests: u8,
+    /// Keys of the replicated map the clients use (1 by default: every operation on one key;
+    /// see [`super::client::op`] for which client uses which key).
+    #[serde(skip_serializing_if = "is_one_key")]
+    pub keys: u8,
     /// Bound: no server goes beyond this term (so at most this many elections).
     pub max_term: Term,
     /// Bound: no log grows beyond this many entries (None: only the requests bound it).
@@ -74,6 +78,10 @@ fn is_one(n: &usize) -> bool {
     *n == 1
 }
 
+fn is_one_key(n: &u8) -> bool {
+    *n == 1
+}
+
 impl Default for RaftModelCfg {
     /// The bound of `quorum check raft`: 3 servers, terms ≤ 2, one client with one request, one
     /// crash-restart, a network that reorders and duplicates.
@@ -82,6 +90,7 @@ impl Default for RaftModelCfg {
             servers: 3,
             clients: 1,
             requests: 1,
+            keys: 1,
             max_term: 2,
             max_log: None,
             crashes: 1,
@@ -103,6 +112,8 @@ pub enum CfgError {
     Clients(usize),
     #[error("--requests must be at most 4, got {0}")]
     Requests(u8),
+    #[error("--keys must be between 1 and 26, got {0}")]
+    Keys(u8),
     #[error("--max-term must be between 1 and 20, got {0}")]
     MaxTerm(Term),
     #[error("--max-log must be between 1 and 20, got {0}")]
@@ -128,6 +139,9 @@ impl RaftModelCfg {
         }
         if self.requests > 4 {
             return Err(CfgError::Requests(self.requests));
+        }
+        if !(1..=26).contains(&self.keys) {
+            return Err(CfgError::Keys(self.keys));
         }
         if !(1..=20).contains(&self.max_term) {
             return Err(CfgError::MaxTerm(self.max_term));
@@ -169,13 +183,14 @@ impl RaftModelCfg {
     pub fn describe(&self) -> String {
         let bugs = self.bugs.names();
         format!(
-            "{} servers, terms <= {}, {} client{} x {} request{}, logs <= {}, {} crash-restart{}, reordering duplicating{} network{}",
+            "{} servers, terms <= {}, {} client{} x {} request{}{}, logs <= {}, {} crash-restart{}, reordering duplicating{} network{}",
             self.servers,
             self.max_term,
             self.clients,
             if self.clients == 1 { "" } else { "s" },
             self.requests,
             if self.requests == 1 { "" } else { "s" },
+            if self.keys == 1 { String::new() } else { format!(" on {} keys", self.keys) },
             self.max_log.map_or("requests".to_owned(), |m| m.to_string()),
             self.crashes,
             if self.crashes == 1 { "" } else { "s" },
@@ -219,6 +234,7 @@ impl RaftModelCfg {
                     number: u8::try_from(c).unwrap_or(u8::MAX),
                     servers: servers.clone(),
                     requests: self.requests,
+                    keys: self.keys,
                 })
             }))
             .init_network(Network::new_unordered_duplicating([]))
@@ -247,7 +263,8 @@ pub struct RaftHistory {
     /// Per client: operations invoked and operations returned.
     pub invoked: Vec<Seq>,
     pub returned: Vec<Seq>,
-    pub lin: Arc<LinearizabilityTester<Id, Register<Option<Value>>>>,
+    /// The clients' operations on the replicated map (see [`super::kv`]).
+    pub lin: Arc<LinearizabilityTester<Id, KvMap>>,
 }
 
 impl RaftHistory {
@@ -260,7 +277,7 @@ impl RaftHistory {
             crashed_leader: None,
             invoked: vec![0; clients],
             returned: vec![0; clients],
-            lin: Arc::new(LinearizabilityTester::new(Register(None))),
+            lin: Arc::new(LinearizabilityTester::new(KvMap::default())),
         }
     }
 }
@@ -298,8 +315,9 @@ fn record_msg_out(cfg: &RaftModelCfg, h: &RaftHistory, env: Envelope<&RaftMsg>) 
     let mut h = h.clone();
     h.invoked[c] = op.seq;
     let invocation = match &op.kind {
-        OpKind::Put(v) => RegisterOp::Write(Some(v.clone())),
-        OpKind::Get | OpKind::Noop => RegisterOp::Read,
+        OpKind::Put(k, v) => KvOp::Put(k.clone(), v.clone()),
+        OpKind::Get(k) => KvOp::Get(k.clone()),
+        OpKind::Noop => return None, // clients send none
     };
     let _ = Arc::make_mut(&mut h.lin).on_invoke(env.src, invocation);
     Some(h)
@@ -314,7 +332,11 @@ fn record_msg_in(cfg: &RaftModelCfg, h: &RaftHistory, env: Envelope<&RaftMsg>) -
     }
     let mut h = h.clone();
     h.returned[c] = *seq;
-    let ret = if seq % 2 == 1 { RegisterRet::WriteOk } else { RegisterRet::ReadOk(value.clone()) };
+    let number = u8::try_from(c).unwrap_or(u8::MAX);
+    let ret = match client::op(number, *seq, cfg.keys).kind {
+        OpKind::Put(..) => KvRet::PutOk,
+        OpKind::Get(_) | OpKind::Noop => KvRet::GetOk(value.clone()),
+    };
     let _ = Arc::make_mut(&mut h.lin).on_return(env.dst, ret);
     Some(h)
 }

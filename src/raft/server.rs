@@ -568,13 +568,13 @@ pub fn persist_leader_log(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut 
 }
 
 /// Raft §8: once the entry of a client's operation is committed, its leader answers the client;
-/// a Get is answered with the register's value at that point of the log.
+/// a Get is answered with its key's value at that point of the log ([`log::value_at`]).
 fn reply_committed(s: &ServerState, cfg: &ServerCfg, index: Index, o: &mut Out<RaftActor>) {
     let Some(e) = log::entry_at(&s.log, index) else { return };
     let Some(&client) = cfg.clients.get(usize::from(e.op.client)) else { return };
     let value = match &e.op.kind {
-        OpKind::Put(_) => None,
-        OpKind::Get => log::value_at(&s.log, index),
+        OpKind::Put(..) => None,
+        OpKind::Get(key) => log::value_at(&s.log, key, index),
         OpKind::Noop => return,
     };
     o.send(client, RaftMsg::Reply { seq: e.op.seq, value });
@@ -591,10 +591,11 @@ pub fn redirect(s: &ServerState, cfg: &ServerCfg, op: Op, o: &mut Out<RaftActor>
 /// A client request at the leader (Raft §5.3, §8): append it once (clients retry and the network
 /// duplicates); if it is already committed, answer again.
 pub fn handle_request(s: &mut ServerState, cfg: &ServerCfg, id: Id, op: Op, o: &mut Out<RaftActor>) {
-    if cfg.bugs.has(Bug::StaleRead) && op.kind == OpKind::Get {
+    if let (true, OpKind::Get(key)) = (cfg.bugs.has(Bug::StaleRead), &op.kind) {
         // The bug: answers from its own log, without committing anything.
         if let Some(&client) = cfg.clients.get(usize::from(op.client)) {
-            o.send(client, RaftMsg::Reply { seq: op.seq, value: log::value_at(&s.log, log::last_index(&s.log)) });
+            let value = log::value_at(&s.log, key, log::last_index(&s.log));
+            o.send(client, RaftMsg::Reply { seq: op.seq, value });
         }
         return;
     }
@@ -622,7 +623,7 @@ mod tests {
     }
 
     fn put() -> Op {
-        Op { client: 0, seq: 1, kind: OpKind::Put(Value::from('A')) }
+        Op { client: 0, seq: 1, kind: OpKind::Put(Value::from(""), Value::from('A')) }
     }
 
     #[test]

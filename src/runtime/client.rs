@@ -13,7 +13,7 @@
 use super::storage::{FileStore, StorageError};
 use super::wire::{self, ClusterKey, Header, ReplayGuard};
 use crate::paxos::{PaxosMsg, Value as PaxosValue};
-use crate::raft::{Op, OpKind, RaftMsg, Seq, Value};
+use crate::raft::{Key, Op, OpKind, RaftMsg, Seq, Value};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::net::{SocketAddr, UdpSocket};
@@ -123,14 +123,14 @@ impl RaftClient {
         self.number
     }
 
-    /// Writes `v`.
-    pub fn put(&mut self, seq: Seq, v: impl Into<Value>) -> Result<(), ClientError> {
-        self.call(Op { client: self.number, seq, kind: OpKind::Put(v.into()) }).map(|_| ())
+    /// Sets `key` to `v`.
+    pub fn put(&mut self, seq: Seq, key: impl Into<Key>, v: impl Into<Value>) -> Result<(), ClientError> {
+        self.call(Op { client: self.number, seq, kind: OpKind::Put(key.into(), v.into()) }).map(|_| ())
     }
 
-    /// Reads the register (`None`: never written).
-    pub fn get(&mut self, seq: Seq) -> Result<Option<Value>, ClientError> {
-        self.call(Op { client: self.number, seq, kind: OpKind::Get })
+    /// Reads `key` (`None`: never written).
+    pub fn get(&mut self, seq: Seq, key: impl Into<Key>) -> Result<Option<Value>, ClientError> {
+        self.call(Op { client: self.number, seq, kind: OpKind::Get(key.into()) })
     }
 
     /// Sends `op` to every server until the leader replies, at most `attempts` times.

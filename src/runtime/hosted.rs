@@ -50,6 +50,9 @@ pub trait Hosted: Actor {
 /// The largest value a client may write (bytes): a request, and an AppendEntries carrying it,
 /// must fit in one datagram ([`crate::runtime::wire::MAX_DATAGRAM`]).
 pub const RAFT_MAX_VALUE: usize = 16 * 1024;
+/// The longest key a client may name (bytes). Keys are names, not payloads: a small bound keeps
+/// a request with the largest key and value well inside one datagram.
+pub const RAFT_MAX_KEY: usize = 1024;
 /// The runtime's byte budget for the values of one AppendEntries (`Replication::max_batch_bytes`).
 pub const RAFT_BATCH_BYTES: usize = 32 * 1024;
 
@@ -82,7 +85,12 @@ impl Hosted for RaftActor {
         }
         match msg {
             RaftMsg::Request(op) if op.kind == OpKind::Noop => Guard::Refuse("clients may not send no-ops"),
-            RaftMsg::Request(crate::raft::Op { kind: OpKind::Put(v), .. }) if v.as_bytes().len() > RAFT_MAX_VALUE => {
+            RaftMsg::Request(op) if op.key().is_some_and(|k| k.as_bytes().len() > RAFT_MAX_KEY) => {
+                Guard::Refuse("key longer than 1 KiB")
+            }
+            RaftMsg::Request(crate::raft::Op { kind: OpKind::Put(_, v), .. })
+                if v.as_bytes().len() > RAFT_MAX_VALUE =>
+            {
                 Guard::Refuse("value larger than 16 KiB")
             }
             _ => Guard::Deliver,
@@ -144,5 +152,30 @@ impl Hosted for PaxosActor {
             }
             _ => Guard::Deliver,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::server::{Replication, ServerCfg};
+    use crate::raft::{BugSet, Key, Op, Value};
+
+    fn admit(kind: OpKind) -> Guard {
+        let cfg = ServerCfg::new(vec![Id::from(0)], vec![Id::from(1)], BugSet::NONE, Replication::default());
+        let state = RaftState::Server(crate::raft::server::ServerState::restore(None));
+        RaftActor::Server(cfg).admit_msg(&state, Id::from(1), &RaftMsg::Request(Op { client: 0, seq: 1, kind }))
+    }
+
+    #[test]
+    fn keys_and_values_up_to_the_limits_are_delivered_longer_ones_refused_with_a_reason() {
+        let key = |n: usize| Key::from(vec![b'k'; n]);
+        let value = |n: usize| Value::from(vec![b'v'; n]);
+        assert_eq!(admit(OpKind::Get(key(RAFT_MAX_KEY))), Guard::Deliver);
+        assert_eq!(admit(OpKind::Put(key(RAFT_MAX_KEY), value(RAFT_MAX_VALUE))), Guard::Deliver);
+        assert_eq!(admit(OpKind::Get(key(RAFT_MAX_KEY + 1))), Guard::Refuse("key longer than 1 KiB"));
+        assert_eq!(admit(OpKind::Put(key(RAFT_MAX_KEY + 1), value(1))), Guard::Refuse("key longer than 1 KiB"));
+        assert_eq!(admit(OpKind::Put(key(1), value(RAFT_MAX_VALUE + 1))), Guard::Refuse("value larger than 16 KiB"));
+        assert_eq!(admit(OpKind::Noop), Guard::Refuse("clients may not send no-ops"));
     }
 }

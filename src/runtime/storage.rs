@@ -30,7 +30,11 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 pub const MAGIC: [u8; 4] = *b"QRM1";
+/// The format version of [`FileStore`] records.
 pub const VERSION: u16 = 1;
+/// The format version of [`RecordLog`]s: 2 since Raft operations carry a key (a version-1 log
+/// holds keyless operations, which this build must not misread).
+pub const LOG_VERSION: u16 = 2;
 const HEADER: usize = 4 + 2 + 4 + 4;
 
 #[derive(Debug, thiserror::Error)]
@@ -41,8 +45,8 @@ pub enum StorageError {
     Io { path: PathBuf, source: io::Error },
     #[error("storage file {path} is corrupted: it does not start with the quorum magic bytes")]
     BadMagic { path: PathBuf },
-    #[error("storage file {path} has format version {found}, this build reads version {VERSION}")]
-    Version { path: PathBuf, found: u16 },
+    #[error("storage file {path} has format version {found}, this build reads version {expected}")]
+    Version { path: PathBuf, found: u16, expected: u16 },
     #[error("storage file {path} is truncated: {found} bytes, the record needs {expected}")]
     Truncated { path: PathBuf, expected: usize, found: usize },
     #[error("storage file {path} is corrupted: {found} bytes, the record needs {expected} (trailing garbage)")]
@@ -119,7 +123,7 @@ pub fn encode<T: Serialize>(path: &Path, value: &T) -> Result<Vec<u8>, StorageEr
 /// The start both file formats share: `magic`, then the format version; `header` bytes in all
 /// before the first record. A file too short for them is truncated, unless even its first bytes
 /// are not the magic.
-fn check_header(path: &Path, bytes: &[u8], magic: [u8; 4], header: usize) -> Result<(), StorageError> {
+fn check_header(path: &Path, bytes: &[u8], magic: [u8; 4], header: usize, expected: u16) -> Result<(), StorageError> {
     let path = || path.to_owned();
     if bytes.len() < header {
         if !magic.starts_with(&bytes[..bytes.len().min(4)]) {
@@ -131,8 +135,8 @@ fn check_header(path: &Path, bytes: &[u8], magic: [u8; 4], header: usize) -> Res
         return Err(StorageError::BadMagic { path: path() });
     }
     let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-    if version != VERSION {
-        return Err(StorageError::Version { path: path(), found: version });
+    if version != expected {
+        return Err(StorageError::Version { path: path(), found: version, expected });
     }
     Ok(())
 }
@@ -140,7 +144,7 @@ fn check_header(path: &Path, bytes: &[u8], magic: [u8; 4], header: usize) -> Res
 /// Checks and decodes a record read from `path`.
 pub fn decode<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T, StorageError> {
     let path = || path.to_owned();
-    check_header(&path(), bytes, MAGIC, HEADER)?;
+    check_header(&path(), bytes, MAGIC, HEADER, VERSION)?;
     let len = u32::from_le_bytes([bytes[6], bytes[7], bytes[8], bytes[9]]) as usize;
     let stored = u32::from_le_bytes([bytes[10], bytes[11], bytes[12], bytes[13]]);
     let expected = HEADER.saturating_add(len);
@@ -217,7 +221,7 @@ impl<T: Durable> RecordLog<T> {
         let fresh = self.file.is_none() && !self.path.exists();
         if fresh {
             self.buf.extend_from_slice(&LOG_MAGIC);
-            self.buf.extend_from_slice(&VERSION.to_le_bytes());
+            self.buf.extend_from_slice(&LOG_VERSION.to_le_bytes());
         }
         // One record per save, so that every record boundary is a state that was saved.
         let payload =
@@ -255,7 +259,7 @@ fn push_record(out: &mut Vec<u8>, payload: &[u8]) {
 pub fn encode_log<T: Durable>(path: &Path, value: &T) -> Result<Vec<u8>, StorageError> {
     let mut out = Vec::new();
     out.extend_from_slice(&LOG_MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&LOG_VERSION.to_le_bytes());
     let payload = postcard::to_stdvec(&value.changes_from(None))
         .map_err(|source| StorageError::Encode { path: path.to_owned(), source })?;
     push_record(&mut out, &payload);
@@ -265,7 +269,7 @@ pub fn encode_log<T: Durable>(path: &Path, value: &T) -> Result<Vec<u8>, Storage
 /// Checks and replays a log read from `path`.
 pub fn decode_log<T: Durable>(path: &Path, bytes: &[u8]) -> Result<Option<T>, StorageError> {
     let p = || path.to_owned();
-    check_header(path, bytes, LOG_MAGIC, LOG_HEADER)?;
+    check_header(path, bytes, LOG_MAGIC, LOG_HEADER, LOG_VERSION)?;
     let mut state: Option<T> = None;
     let mut at = LOG_HEADER;
     while at < bytes.len() {
@@ -403,7 +407,7 @@ mod tests {
                 .enumerate()
                 .map(|(k, (t, v))| Entry {
                     term: *t,
-                    op: Op { client: 0, seq: k as u64 + 1, kind: OpKind::Put(Value::from(*v)) },
+                    op: Op { client: 0, seq: k as u64 + 1, kind: OpKind::Put(Value::from(""), Value::from(*v)) },
                 })
                 .collect(),
         }
@@ -471,10 +475,21 @@ mod tests {
     fn a_record_that_does_not_fit_the_state_before_it_is_an_error() {
         let path = Path::new("/data/state");
         let mut bytes = LOG_MAGIC.to_vec();
-        bytes.extend_from_slice(&VERSION.to_le_bytes());
+        bytes.extend_from_slice(&LOG_VERSION.to_le_bytes());
         let change = vec![RaftChange::Entries { keep: 5, entries: Vec::new() }];
         push_record(&mut bytes, &postcard::to_stdvec(&change).unwrap());
         let e = decode_log::<crate::raft::RaftStorage>(path, &bytes).unwrap_err();
         assert!(e.to_string().contains("/data/state") && e.to_string().contains("keeps 5 entries"), "{e}");
+    }
+
+    #[test]
+    fn a_log_of_the_keyless_format_version_1_is_refused_not_misread() {
+        let path = Path::new("/data/state");
+        let mut bytes = LOG_MAGIC.to_vec();
+        bytes.extend_from_slice(&1u16.to_le_bytes());
+        push_record(&mut bytes, &postcard::to_stdvec(&Vec::<RaftChange>::new()).unwrap());
+        let e = decode_log::<crate::raft::RaftStorage>(path, &bytes).unwrap_err();
+        assert!(matches!(e, StorageError::Version { found: 1, expected: 2, .. }), "{e}");
+        assert!(e.to_string().contains("/data/state") && e.to_string().contains("version 1"), "{e}");
     }
 }

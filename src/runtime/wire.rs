@@ -28,7 +28,8 @@ use std::path::{Path, PathBuf};
 
 /// Datagrams larger than this are dropped unread: just below the largest UDP payload over IPv4
 /// (65,507 bytes). A Raft AppendEntries carries up to `--max-batch` entries and about
-/// [`crate::runtime::hosted::RAFT_BATCH_BYTES`] of values, and a request's value is at most
+/// [`crate::runtime::hosted::RAFT_BATCH_BYTES`] of keys and values, and a request's key and value
+/// are at most [`crate::runtime::hosted::RAFT_MAX_KEY`] and
 /// [`crate::runtime::hosted::RAFT_MAX_VALUE`] bytes, so every message the nodes send fits.
 pub const MAX_DATAGRAM: usize = 65_000;
 pub const TAG_LEN: usize = 32;

@@ -34,6 +34,9 @@ impl Protocol for RaftModelCfg {
             format!("--max-term {}", self.max_term),
             format!("--crashes {}", self.crashes),
         ];
+        if self.keys != 1 {
+            f.push(format!("--keys {}", self.keys));
+        }
         if let Some(m) = self.max_log {
             f.push(format!("--max-log {m}"));
         }
@@ -127,7 +130,7 @@ const LEADER_CRASH: RaftSpec = Spec {
         ensure(replaced.is_some_and(|p| (p.condition)(model, s)), || "the crashed leader was not replaced".into())?;
         let leader = server_state(s, 1).filter(|st| st.is_leader() && st.term == 2);
         let write = leader.and_then(|st| log::entry_at(&st.log, 2));
-        ensure(write.is_some_and(|e| matches!(e.op.kind, OpKind::Put(_)) && e.term == 1), || {
+        ensure(write.is_some_and(|e| matches!(e.op.kind, OpKind::Put(..)) && e.term == 1), || {
             format!(
                 "s1 should lead term 2 with the term-1 write at index 2:\n{}",
                 crate::raft::model::describe_state(cfg, s)
