@@ -32,6 +32,18 @@ fn raft_eager_batch_2_3_servers_term_2_put_then_get_no_crash_is_linearizable_and
     assert_exhaustively_correct(RaftModelCfg { requests: 2, ..no_crash() }, STATES_T2_PUT_GET);
 }
 
+/// The write a leader makes in parallel matters when it crashes before the write: one
+/// crash-restart of any server at any point, with logs capped at 2 entries (the first leader's
+/// no-op and the Put; a second leader cannot append its own no-op on top of both). Without the cap
+/// the bound passed 7.2 M states in 13 minutes (loaded machine) without finishing.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn raft_eager_parallel_writes_one_crash_restart_logs_2_keeps_every_safety_property() {
+    let cfg = eager(RaftModelCfg { max_log: Some(2), ..RaftModelCfg::default() });
+    let report = assert_exhaustively_correct(cfg, STATES_T2_ONE_CRASH_LOG_2);
+    assert!(has(&report, LEADER_REPLACED), "a crashed leader is replaced in this bound");
+}
+
 /// Planted bugs are still caught with eager replication on, by the same property (the shortest
 /// counterexample may be shorter than with heartbeats only).
 fn assert_caught_eager(bug: Bug, steps: usize) {
@@ -62,6 +74,7 @@ fn eager_voting_without_the_log_check_breaks_leader_completeness() {
 // and 8 steps with eager replication alone).
 const STATES_T2_NO_CRASH: usize = 289_382;
 const STATES_T2_PUT_GET: usize = 1_844_382;
+const STATES_T2_ONE_CRASH_LOG_2: usize = 1_940_967;
 const STEPS_STALE_APPEND_RESPONSE: usize = 7;
 const STEPS_TRUNCATE_ON_STALE_APPEND: usize = 9;
 const STEPS_VOTE_WITHOUT_LOG_CHECK: usize = 9;

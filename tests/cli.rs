@@ -211,7 +211,7 @@ fn bugs_raft_json_lists_each_bug_with_the_property_it_breaks() {
     assert_eq!(out.status.code(), Some(0));
     let bugs: Value = serde_json::from_slice(&out.stdout).expect("one JSON array");
     let bugs = bugs.as_array().expect("an array");
-    assert_eq!(bugs.len(), 12);
+    assert_eq!(bugs.len(), 13);
     assert!(bugs.iter().any(|b| b["name"] == "figure8-commit" && b["breaks"] == "leader completeness"));
 }
 
