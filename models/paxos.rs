@@ -1,6 +1,6 @@
 //! Single-decree Paxos: exhaustive checks within stated bounds, and the bug zoo.
 
-use quorum::paxos::model::{bug_config, describe_action, property::*, NetworkKind, PaxosModelCfg};
+use quorum::paxos::model::{bug_config, describe_action, property::*, relearn_config, NetworkKind, PaxosModelCfg};
 use quorum::paxos::Bug;
 use stateright::{Checker, Model};
 
@@ -51,6 +51,19 @@ fn nonduplicating_network_with_a_crash_two_rounds_is_safe() {
 fn two_clients_two_proposers_two_rounds_ordered_network_is_linearizable_and_live() {
     let cfg = PaxosModelCfg { clients: 2, crashes: 0, network: NetworkKind::Ordered, ..PaxosModelCfg::default() };
     assert_exhaustively_correct(cfg, 438_556);
+}
+
+/// A proposer crashes after (or before) the decision and restarts knowing only its round; it
+/// proposes its value again with a new ballot, which adopts the chosen value (phase 2(a)), and
+/// the learner, having learned, answers that ballot's votes with Chosen. Liveness, stated
+/// precisely: once the one proposer crash of the bound has happened, on a network that delivers
+/// every message once and with no other crash, every maximal path within the bound (2 ballots)
+/// ends with the proposer up and knowing the decision — or down for good because it crashed in
+/// its last round, which leaves its restart no ballot within the bound.
+#[test]
+fn a_proposer_restarted_after_the_decision_relearns_it() {
+    let report = assert_exhaustively_correct(relearn_config(), 1_760);
+    assert!(has(&report, DECISION_RELEARNED) && !has(&report, EVENTUALLY_CHOSEN));
 }
 
 /// The default bound of `quorum check paxos`: two clients and an acceptor crash on top of the
@@ -120,6 +133,7 @@ bug_tests! {
     a_learner_forgetting_in_a_crash_breaks_stability: Bug::LearnerForgets, 10;
     reporting_the_own_value_breaks_linearizability: Bug::ReportsOwnValue, 14;
     a_vote_taken_as_final_breaks_eventual_choice: Bug::VoteIsFinal, 16;
+    a_learner_silent_after_learning_leaves_a_restarted_proposer_waiting: Bug::SilentLearner, 18;
 }
 
 #[test]

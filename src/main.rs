@@ -172,6 +172,9 @@ struct ModelArgs {
     /// (paxos) Let learners crash and restart too
     #[arg(long)]
     crash_learners: bool,
+    /// (paxos) Proposer crash-restarts in total (a restarted proposer keeps only its round) [default: 0]
+    #[arg(long)]
+    proposer_crashes: Option<u8>,
     /// (paxos) The network's guarantees [default: unordered-duplicating; raft always duplicates]
     #[arg(long, value_enum)]
     network: Option<NetworkArg>,
@@ -228,6 +231,7 @@ fn paxos_cfg(a: &ModelArgs) -> Result<PaxosModelCfg, Usage> {
     cfg.max_round = a.max_round.unwrap_or(cfg.max_round);
     cfg.crashes = a.crashes.unwrap_or(cfg.crashes);
     cfg.crash_learners |= a.crash_learners;
+    cfg.proposer_crashes = a.proposer_crashes.unwrap_or(cfg.proposer_crashes);
     cfg.lossy |= a.lossy;
     if let Some(n) = a.network {
         cfg.network = match n {
@@ -247,6 +251,7 @@ fn raft_cfg(a: &ModelArgs) -> Result<RaftModelCfg, Usage> {
         (a.learners.is_some(), "--learners"),
         (a.max_round.is_some(), "--max-round"),
         (a.crash_learners, "--crash-learners"),
+        (a.proposer_crashes.is_some(), "--proposer-crashes"),
         (a.network.is_some(), "--network"),
     ] {
         if set {

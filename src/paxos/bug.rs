@@ -26,10 +26,13 @@ pub enum Bug {
     ReportsOwnValue,
     /// Acceptor treats its vote as final: once it accepted a value it ignores every Prepare.
     VoteIsFinal,
+    /// Learner that has learned ignores every further Accepted: a restarted proposer, which
+    /// forgot the decision, is never told it again.
+    SilentLearner,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 9] = [
+    pub const ALL: [Bug; 10] = [
         Bug::AcceptorIgnoresPromise,
         Bug::LowestAcceptedValue,
         Bug::PromiseNotPersisted,
@@ -39,6 +42,7 @@ impl Bug {
         Bug::LearnerForgets,
         Bug::ReportsOwnValue,
         Bug::VoteIsFinal,
+        Bug::SilentLearner,
     ];
 
     /// The name used on the command line (`--bug NAME`).
@@ -53,6 +57,7 @@ impl Bug {
             Bug::LearnerForgets => "learner-forgets",
             Bug::ReportsOwnValue => "reports-own-value",
             Bug::VoteIsFinal => "vote-is-final",
+            Bug::SilentLearner => "silent-learner",
         }
     }
 
@@ -69,6 +74,7 @@ impl Bug {
             Bug::LearnerForgets => STABILITY,
             Bug::ReportsOwnValue => LINEARIZABLE,
             Bug::VoteIsFinal => EVENTUALLY_CHOSEN,
+            Bug::SilentLearner => DECISION_RELEARNED,
         }
     }
 
@@ -84,6 +90,7 @@ impl Bug {
             Bug::LearnerForgets => "a learner that answers reads must keep what it learned on disk; after a crash it has forgotten a chosen value",
             Bug::ReportsOwnValue => "a proposer must report the chosen value, which may be another client's; reporting success for its own is not linearizable",
             Bug::VoteIsFinal => "an acceptor's vote is not final, only a majority's is: acceptors that refuse higher ballots after voting can leave the cluster split forever",
+            Bug::SilentLearner => "a proposer keeps only its round across a crash; restarted, it runs a new ballot that re-proposes the chosen value, and a learner that ignores those votes because it already learned never tells it: its clients wait forever",
         }
     }
 

@@ -62,9 +62,14 @@ pub fn is_chosen(s: &LearnerState, acceptors: usize, b: Ballot, v: Value) -> boo
     s.votes.iter().filter(|(vb, vv, _)| *vb == b && *vv == v).count() >= majority(acceptors)
 }
 
-/// An Accepted arrives: record it, and learn the value once a majority accepted it.
+/// An Accepted arrives: record it, and learn the value once a majority accepted it. A learner
+/// that has already learned answers it with [`tell_again`].
 pub fn on_accepted(s: &mut LearnerState, cfg: &LearnerCfg, src: Id, b: Ballot, v: Value, o: &mut Out<PaxosActor>) {
-    if s.learned.is_some() || !record_vote(s, cfg.bugs, src, b, v) {
+    if let Some(learned) = s.learned {
+        tell_again(cfg, b, learned, o);
+        return;
+    }
+    if !record_vote(s, cfg.bugs, src, b, v) {
         return;
     }
     if is_chosen(s, cfg.acceptors, b, v) {
@@ -83,6 +88,18 @@ pub fn learn(s: &mut LearnerState, cfg: &LearnerCfg, v: Value, o: &mut Out<Paxos
     o.broadcast(cfg.proposers, &PaxosMsg::Chosen(v));
     for r in std::mem::take(&mut s.readers) {
         o.send(r, PaxosMsg::ReadOk(v));
+    }
+}
+
+/// Paxos Made Simple §2.3: a learner that missed the decision "will find out what value is
+/// chosen only when a new proposal is chosen" — a proposer that does not know the decision (e.g.
+/// restarted: only its round survives) issues a new proposal, phase 1 makes it adopt the chosen
+/// value, and its acceptors' Accepted reach the learners again. A learner that already learned
+/// `learned` therefore tells the ballot's proposer at once: the vote is for a ballot whose
+/// proposer may not know the decision, and `learned` is chosen (it needs no new majority).
+pub fn tell_again(cfg: &LearnerCfg, b: Ballot, learned: Value, o: &mut Out<PaxosActor>) {
+    if !cfg.bugs.has(Bug::SilentLearner) {
+        o.send(b.proposer, PaxosMsg::Chosen(learned));
     }
 }
 

@@ -249,6 +249,11 @@ impl PaxosServer {
                     acceptor::on_accept(&mut s.acceptor, self.bugs, b, v, &self.servers, &mut inner)
                 }
                 PaxosMsg::Promise(b, last) => proposer::on_promise(&mut s.proposer, id, &cfg, src, b, last, &mut inner),
+                // Servers never crash here, so a learner that learned told every proposer then:
+                // its answer to a later vote (`learner::tell_again`) would repeat that Chosen,
+                // which the model's dead-message rule leaves out too (reduction.rs); left out here
+                // also for self-sends and without dead-message removal, so counts stay comparable.
+                PaxosMsg::Accepted(..) if s.learner.learned.is_some() => {}
                 PaxosMsg::Accepted(b, v) => learner::on_accepted(&mut s.learner, &lcfg, src, b, v, &mut inner),
                 PaxosMsg::Chosen(v) => proposer::on_chosen(&mut s.proposer, self.bugs, v, &mut inner),
                 _ => {}

@@ -31,6 +31,7 @@ pub mod property {
     pub const VALUE_CHOSEN: &str = "value chosen";
     pub const DUELING: &str = "dueling proposers";
     pub const EVENTUALLY_CHOSEN: &str = "eventually chosen";
+    pub const DECISION_RELEARNED: &str = "restarted proposers relearn the decision";
 }
 use property::*;
 
@@ -86,6 +87,9 @@ pub struct PaxosModelCfg {
     /// and learners too if `crash_learners`; a crashed actor restarts from what it saved.
     pub crashes: usize,
     pub crash_learners: bool,
+    /// Bound: crash-restarts of proposers in total (0: proposers never crash). A restarted
+    /// proposer keeps only its round; one with its own value (0 clients) proposes it again.
+    pub proposer_crashes: u8,
     pub network: NetworkKind,
     /// Whether the network may also lose any message.
     pub lossy: bool,
@@ -105,6 +109,7 @@ impl Default for PaxosModelCfg {
             max_round: 2,
             crashes: 1,
             crash_learners: false,
+            proposer_crashes: 0,
             network: NetworkKind::UnorderedDuplicating,
             lossy: false,
             bugs: BugSet::NONE,
@@ -209,13 +214,19 @@ impl PaxosModelCfg {
         i < self.acceptors
             || (self.crash_learners
                 && (self.acceptors + self.proposers..self.acceptors + self.proposers + self.learners).contains(&i))
+            || self.proposer_may_crash(i)
+    }
+
+    /// Whether actor `i` is a proposer that may crash (`proposer_crashes` > 0).
+    pub fn proposer_may_crash(&self, i: usize) -> bool {
+        self.proposer_crashes > 0 && (self.acceptors..self.acceptors + self.proposers).contains(&i)
     }
 
     /// One line per setting, for the CLI and the docs.
     pub fn describe(&self) -> String {
         let bugs: Vec<_> = self.bugs.iter().map(Bug::name).collect();
         format!(
-            "{} proposers (rounds <= {}), {} acceptors, {} learners, {} clients, {} network{}, {} crash{} at once ({}){}",
+            "{} proposers (rounds <= {}), {} acceptors, {} learners, {} clients, {} network{}, {} crash{} at once ({}){}{}",
             self.proposers,
             self.max_round,
             self.acceptors,
@@ -226,6 +237,10 @@ impl PaxosModelCfg {
             self.crashes,
             if self.crashes == 1 { "" } else { "es" },
             if self.crash_learners { "acceptors, learners" } else { "acceptors" },
+            match self.proposer_crashes {
+                0 => String::new(),
+                n => format!(", {n} proposer crash-restart{} in total", if n == 1 { "" } else { "s" }),
+            },
             if bugs.is_empty() { String::new() } else { format!(", bugs: {}", bugs.join(",")) },
         )
     }
@@ -263,7 +278,7 @@ impl PaxosModelCfg {
             .actors(actors.into_iter().map(|role| PaxosActor { role, bugs }))
             .init_network(self.network.network())
             .lossy_network(lossy)
-            .max_crashes(self.crashes)
+            .max_crashes(self.crashes + usize::from(self.proposer_crashes.min(1)))
             .within_boundary(within_boundary)
             .record_msg_out(record_msg_out)
             .record_msg_in(record_msg_in);
@@ -294,12 +309,40 @@ impl Model for PaxosModel {
     }
 
     fn actions(&self, state: &PaxosSysState, actions: &mut Vec<PaxosAction>) {
-        self.actors.actions(state, actions)
+        self.actors.actions(state, actions);
+        if self.cfg.proposer_crashes > 0 {
+            // Stateright's max_crashes bounds the actors down at once, for every role alike:
+            // acceptors and learners keep their bound (`crashes` at once), proposers get theirs
+            // (`proposer_crashes` in total, one down at a time).
+            let cfg = &self.cfg;
+            let down = |proposer: bool| {
+                (0..state.crashed.len()).filter(|&i| state.crashed[i] && cfg.proposer_may_crash(i) == proposer).count()
+            };
+            let (others_down, proposers_down) = (down(false), down(true));
+            actions.retain(|a| match a {
+                ActorModelAction::Crash(id) if cfg.proposer_may_crash(usize::from(*id)) => {
+                    proposers_down == 0 && state.history.proposer_crashes < cfg.proposer_crashes
+                }
+                ActorModelAction::Crash(_) => others_down < cfg.crashes,
+                _ => true,
+            });
+        }
     }
 
     fn next_state(&self, last: &PaxosSysState, action: PaxosAction) -> Option<PaxosSysState> {
+        let proposer_crash =
+            matches!(&action, ActorModelAction::Crash(id) if self.cfg.proposer_may_crash(usize::from(*id)));
         let mut next = self.actors.next_state(last, action)?;
+        if proposer_crash {
+            next.history.proposer_crashes = next.history.proposer_crashes.saturating_add(1);
+        }
         self.remove_dead_messages(&mut next);
+        // With proposer crashes a delivery can answer with a message that is dead on arrival
+        // (a learner telling a proposer that knows): a step that changes nothing is no step,
+        // so that states with nothing left to do count as terminal for the liveness property.
+        if self.cfg.proposer_crashes > 0 && forget_last_delivery(&next) == forget_last_delivery(last) {
+            return None;
+        }
         Some(next)
     }
 
@@ -334,10 +377,13 @@ impl Model for PaxosModel {
         if self.cfg.proposers >= 2 {
             ps.push(Property::sometimes(DUELING, dueling));
         }
-        if !self.cfg.lossy && self.cfg.crashes == 0 {
+        if !self.cfg.lossy && self.cfg.crashes == 0 && self.cfg.proposer_crashes == 0 {
             ps.push(Property::eventually(EVENTUALLY_CHOSEN, |m: &Self, s: &PaxosSysState| {
                 !chosen_values(&m.cfg, &s.history).is_empty()
             }));
+        }
+        if !self.cfg.lossy && self.cfg.crashes == 0 && self.cfg.proposer_crashes > 0 {
+            ps.push(Property::eventually(DECISION_RELEARNED, decision_relearned));
         }
         ps
     }
@@ -358,6 +404,8 @@ pub struct PaxosHistory {
     pub learned: BTreeMap<Id, Value>,
     /// The ballots whose proposer reached phase 2(a) (the dueling-proposers witness).
     pub accept_requests: BTreeSet<Ballot>,
+    /// Proposer crashes so far (bounded by `proposer_crashes`).
+    pub proposer_crashes: u8,
     /// The clients' operations (linearizability).
     pub lin: Arc<LinearizabilityTester<Id, Decree>>,
 }
@@ -375,6 +423,7 @@ impl fmt::Debug for PaxosHistory {
             .field("proposed", &format_args!("[{}]", proposed.join(" ")))
             .field("learned", &format_args!("[{}]", learned.join(" ")))
             .field("accept_requests", &format_args!("[{}]", requests.join(" ")))
+            .field("proposer_crashes", &self.proposer_crashes)
             .field("lin", &format_args!("{:?}", self.lin))
             .finish()
     }
@@ -387,6 +436,7 @@ impl Default for PaxosHistory {
             proposed: BTreeSet::new(),
             learned: BTreeMap::new(),
             accept_requests: BTreeSet::new(),
+            proposer_crashes: 0,
             lin: Arc::new(LinearizabilityTester::new(Decree(None))),
         }
     }
@@ -400,6 +450,7 @@ impl Rewrite<Id> for PaxosHistory {
             proposed: self.proposed.clone(),
             learned: self.learned.iter().map(|(l, v)| (plan.rewrite(l), *v)).collect(),
             accept_requests: self.accept_requests.iter().map(|b| b.rewrite(plan)).collect(),
+            proposer_crashes: self.proposer_crashes,
             lin: self.lin.clone(),
         }
     }
@@ -476,6 +527,33 @@ fn dueling(m: &PaxosModel, s: &PaxosSysState) -> bool {
         .iter()
         .filter(|b| Some(**b) != highest)
         .all(|b| (0..cfg.acceptors).filter(|&a| promised(a).is_some_and(|p| p > *b)).count() >= majority(cfg.acceptors))
+}
+
+/// The liveness of a restarted proposer, finite by construction: once every proposer crash of the
+/// bound has happened (until then a crash is always enabled, so no state is terminal), every
+/// proposer is up and knows the decision and every client has its answer. It stays true once it
+/// holds (no crash is left), so "eventually" means "in every terminal state". A proposer that is
+/// down at the end is excused only if the bound leaves its restart no ballot (it saved its last
+/// round): restarting would leave the bound.
+fn decision_relearned(m: &PaxosModel, s: &PaxosSysState) -> bool {
+    let cfg = &m.cfg;
+    if s.history.proposer_crashes < cfg.proposer_crashes {
+        return false;
+    }
+    let proposers_know = cfg.proposer_ids().into_iter().all(|p| {
+        let i = usize::from(p);
+        let out_of_rounds =
+            matches!(s.actor_storages.get(i), Some(Some(super::PaxosStorage::Proposer { round })) if *round >= cfg.max_round);
+        match &*s.actor_states[i] {
+            _ if s.crashed[i] => out_of_rounds,
+            PaxosState::Proposer(ps) => ps.decided.is_some() || (ps.proposal.is_none() && cfg.clients > 0),
+            _ => true,
+        }
+    });
+    let clients_answered = cfg.client_ids().into_iter().all(|c| {
+        matches!(&*s.actor_states[usize::from(c)], PaxosState::Client(cs) if *cs != super::client::ClientState::Proposing)
+    });
+    proposers_know && clients_answered
 }
 
 /// The bound: no proposer beyond `max_round`, and only crashable roles are down.
@@ -584,8 +662,26 @@ pub fn bug_config(bug: Bug) -> PaxosModelCfg {
         Bug::InventsValue => PaxosModelCfg { proposers: 1, ..base },
         Bug::LearnerForgets => PaxosModelCfg { proposers: 1, crashes: 1, crash_learners: true, ..base },
         Bug::ReportsOwnValue => PaxosModelCfg { clients: 2, ..base },
+        Bug::SilentLearner => relearn_config(),
     };
     cfg.with_bug(bug)
+}
+
+/// The bound at which a restarted proposer must relearn the decision: 1 proposer proposing its
+/// own value with 2 ballots, 3 acceptors, 1 learner, one proposer crash-restart, no other crash,
+/// a network that reorders but neither duplicates nor loses. Not duplicating on purpose: the
+/// learner sends Chosen once (in the runtime too), and a duplicating network could deliver the
+/// old one again to the restarted proposer, which would hide a learner that stays silent.
+pub fn relearn_config() -> PaxosModelCfg {
+    PaxosModelCfg {
+        proposers: 1,
+        clients: 0,
+        max_round: 2,
+        crashes: 0,
+        proposer_crashes: 1,
+        network: NetworkKind::UnorderedNonduplicating,
+        ..PaxosModelCfg::default()
+    }
 }
 
 impl PaxosModelCfg {

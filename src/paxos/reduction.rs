@@ -64,8 +64,9 @@ pub(crate) fn chosen_is_dead(p: &ProposerState) -> bool {
     p.decided.is_some()
 }
 
-/// Phase 3: a learner that learned ignores every vote, and counts each acceptor's vote once
-/// (unless a bug makes it count duplicates).
+/// Phase 3: a learner that learned counts no more votes (it answers them with `tell_again`,
+/// which [`is_dead`] and the mirror judge), and counts each acceptor's vote once (unless a bug
+/// makes it count duplicates).
 pub(crate) fn accepted_is_dead(l: &LearnerState, bugs: BugSet, vote: &(Ballot, Value, Id)) -> bool {
     l.learned.is_some() || (!bugs.has(Bug::LearnerCountsDuplicates) && l.votes.contains(vote))
 }
@@ -97,11 +98,23 @@ pub fn is_dead(
         }
         (Accept(b, v), PaxosState::Acceptor(_)) => accept_is_dead(&durable_acceptor, cfg.bugs, b, *v),
         (Promise(b, _), PaxosState::Proposer(p)) => promise_is_stale(p, b, env.src),
-        (Chosen(_), PaxosState::Proposer(p)) => chosen_is_dead(p),
-        (Propose(_), PaxosState::Proposer(p)) => p.clients.contains(&env.src),
+        // A proposer that can crash forgets the decision and its clients: what it knows now
+        // does not make these dead.
+        (Chosen(_), PaxosState::Proposer(p)) => !cfg.crashable(i) && chosen_is_dead(p),
+        (Propose(_), PaxosState::Proposer(p)) => !cfg.crashable(i) && p.clients.contains(&env.src),
         (Accepted(b, v), PaxosState::Learner(l)) => {
-            matches!(storage, Some(PaxosStorage::Learner { .. }))
-                || (!cfg.crashable(i) && accepted_is_dead(l, cfg.bugs, &(*b, *v, env.src)))
+            let learned =
+                matches!(storage, Some(PaxosStorage::Learner { .. })) || (!cfg.crashable(i) && l.learned.is_some());
+            if learned {
+                // The learner answers with Chosen to the ballot's proposer (`tell_again`). It told
+                // every proposer when it learned, so to a proposer that cannot crash the answer
+                // repeats a message already sent: delivered, it is a no-op, and a run that
+                // delivers the answer is matched by one that delivers (instead of losing) the
+                // first. Only a proposer that can crash, and so forget, needs it.
+                cfg.bugs.has(Bug::SilentLearner) || !cfg.crashable(usize::from(b.proposer))
+            } else {
+                !cfg.crashable(i) && accepted_is_dead(l, cfg.bugs, &(*b, *v, env.src))
+            }
         }
         (Read, PaxosState::Learner(l)) => {
             matches!(states.get(usize::from(env.src)).map(|c| &**c), Some(PaxosState::Client(ClientState::Done)))

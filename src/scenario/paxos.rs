@@ -37,6 +37,9 @@ impl Protocol for PaxosModelCfg {
         if self.crash_learners {
             f.push("--crash-learners".to_owned());
         }
+        if self.proposer_crashes > 0 {
+            f.push(format!("--proposer-crashes {}", self.proposer_crashes));
+        }
         if self.lossy {
             f.push("--lossy".to_owned());
         }
