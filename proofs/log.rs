@@ -2,7 +2,7 @@
 //!
 //! Random sequences of appends, truncations and clones (clones share chunks, then both sides
 //! change) are applied to a `Log` and to a `Vec`; after each operation every view of the log —
-//! length, entries by position and in order, from a position, equality, order, hash, common
+//! length, entries by position and in order, from a position, the first one that matches, equality, order, hash, common
 //! prefix and its postcard bytes — must be the `Vec`'s, and every earlier clone must still be
 //! what it was. Lengths go past several chunk boundaries ([`log::CHUNK`]).
 
@@ -48,6 +48,9 @@ fn same(log: &Log, v: &Vec<Entry>) {
     assert!(log.iter().eq(v.iter()));
     assert!(log.iter().rev().eq(v.iter().rev()));
     assert_eq!(log.last(), v.last());
+    for term in 0..4 {
+        assert_eq!(log.position(|e| e.term == term), v.iter().position(|e| e.term == term), "position");
+    }
     for at in [0, 1, log::CHUNK - 1, log::CHUNK, log::CHUNK + 1, v.len().saturating_sub(1), v.len(), v.len() + 5] {
         assert_eq!(log.get(at), v.get(at), "get({at})");
         assert!(log.iter_from(at).eq(v.iter().skip(at)), "iter_from({at})");

@@ -77,6 +77,17 @@ impl Log {
         self.chunks[first..].iter().flat_map(|c| c.iter()).chain(self.tail.iter()).skip(skip)
     }
 
+    /// The 0-based position of the first entry that satisfies `pred`. A plain loop over each
+    /// chunk's slice: a leader runs it over its whole log for every client request.
+    pub fn position(&self, mut pred: impl FnMut(&Entry) -> bool) -> Option<usize> {
+        for (c, chunk) in self.chunks.iter().enumerate() {
+            if let Some(k) = chunk.iter().position(&mut pred) {
+                return Some(c * CHUNK + k);
+            }
+        }
+        self.tail.iter().position(pred).map(|k| self.chunks.len() * CHUNK + k)
+    }
+
     /// The entries as a `Vec`.
     pub fn to_vec(&self) -> Vec<Entry> {
         self.iter().cloned().collect()
@@ -312,7 +323,7 @@ pub fn append_changes(log: &Log, prev_index: Index, entries: &[Entry], bugs: Bug
 /// Whether the log already holds the operation (a leader appends each client request once:
 /// clients retry, and the network duplicates).
 pub fn contains_op(log: &Log, op: &Op) -> bool {
-    log.iter().any(|e| e.op == *op)
+    log.position(|e| e.op == *op).is_some()
 }
 
 /// The state machine's Put rule: a Put sets its key to its value; a Get or a no-op sets nothing.

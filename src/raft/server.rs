@@ -599,7 +599,7 @@ pub fn handle_request(s: &mut ServerState, cfg: &ServerCfg, id: Id, op: Op, o: &
         }
         return;
     }
-    let found = s.log.iter().position(|e| e.op == op);
+    let found = s.log.position(|e| e.op == op);
     match found {
         Some(at) if log::len_index(at) < s.commit => reply_committed(s, cfg, log::len_index(at) + 1, o),
         Some(_) => {} // answered when it commits
