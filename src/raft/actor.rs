@@ -71,6 +71,7 @@ impl RaftActor {
     fn server_step(
         &self,
         cfg: &ServerCfg,
+        id: Id,
         state: &mut Cow<RaftState>,
         o: &mut Out<Self>,
         rule: impl FnOnce(&mut ServerState, &mut Out<Self>),
@@ -92,6 +93,8 @@ impl RaftActor {
                 o.set_timer(RaftTimer::Persist, Duration::ZERO..Duration::ZERO);
             } else if !(cfg.bugs.has(Bug::LogNotPersisted) && log_only && !s.is_leader()) {
                 o.save(s.durable());
+                // A leader whose log this save covers counts it from now on.
+                server::leader_log_saved(&mut s, cfg, id, &mut out);
             } // else the bug: a follower acknowledges entries it did not save
         }
         o.append(&mut out);
@@ -126,7 +129,7 @@ impl Actor for RaftActor {
 
     fn on_msg(&self, id: Id, state: &mut Cow<RaftState>, src: Id, msg: RaftMsg, o: &mut Out<Self>) {
         match self {
-            RaftActor::Server(cfg) => self.server_step(cfg, state, o, |s, o| server::step(s, cfg, id, src, msg, o)),
+            RaftActor::Server(cfg) => self.server_step(cfg, id, state, o, |s, o| server::step(s, cfg, id, src, msg, o)),
             RaftActor::Client(cfg) => {
                 let RaftState::Client(done) = &**state else { return };
                 let mut next = *done;
@@ -145,9 +148,11 @@ impl Actor for RaftActor {
     fn on_timeout(&self, id: Id, state: &mut Cow<RaftState>, timer: &RaftTimer, o: &mut Out<Self>) {
         let RaftActor::Server(cfg) = self else { return };
         match timer {
-            RaftTimer::Election => self.server_step(cfg, state, o, |s, o| server::on_election_timeout(s, cfg, id, o)),
-            RaftTimer::Heartbeat => self.server_step(cfg, state, o, |s, o| server::on_heartbeat(s, cfg, id, o)),
-            RaftTimer::Persist => self.server_step(cfg, state, o, |s, o| server::persist_leader_log(s, cfg, id, o)),
+            RaftTimer::Election => {
+                self.server_step(cfg, id, state, o, |s, o| server::on_election_timeout(s, cfg, id, o))
+            }
+            RaftTimer::Heartbeat => self.server_step(cfg, id, state, o, |s, o| server::on_heartbeat(s, cfg, id, o)),
+            RaftTimer::Persist => self.server_step(cfg, id, state, o, |s, o| server::persist_leader_log(s, cfg, id, o)),
         }
     }
 }
@@ -198,5 +203,30 @@ impl Rewrite<Id> for RaftStorage {
 impl Rewrite<Id> for RaftTimer {
     fn rewrite<S>(&self, _plan: &RewritePlan<Id, S>) -> Self {
         self.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::server::Replication;
+    use crate::raft::BugSet;
+
+    /// A single server elects itself and appends its no-op in one step, which saves everything at
+    /// once: with parallel writes it commits the no-op in that step, not at its next write (it
+    /// used to wait for the next request, whose commit then first answered a stale reply).
+    #[test]
+    fn a_single_server_with_parallel_writes_commits_its_noop_in_its_election_step() {
+        for parallel_persist in [false, true] {
+            let replication = Replication { parallel_persist, ..Replication::eager(2, usize::MAX) };
+            let actor = RaftActor::Server(ServerCfg::new(vec![Id::from(0)], vec![], BugSet::NONE, replication));
+            let mut o = Out::new();
+            let mut state = Cow::Owned(actor.on_start(Id::from(0), &None, &mut o));
+            let mut o = Out::new();
+            actor.on_timeout(Id::from(0), &mut state, &RaftTimer::Election, &mut o);
+            let RaftState::Server(s) = &*state else { panic!("a server's state") };
+            assert!(s.is_leader(), "parallel {parallel_persist}: {s:?}");
+            assert_eq!((s.log.len(), s.commit), (1, 1), "parallel {parallel_persist}: {s:?}");
+        }
     }
 }

@@ -552,6 +552,23 @@ pub fn defer_leader_save(s: &ServerState, cfg: &ServerCfg, log_only: bool) -> bo
     cfg.replication.parallel_persist && log_only && s.is_leader()
 }
 
+/// A step that changed a leader's term or vote as well as its log (a single server elects itself
+/// and appends its no-op in one step) saves everything at once, log included: with parallel
+/// writes, the leader's own progress slot then moves to its last entry, and what that completes
+/// is committed — otherwise it would wait for the next write.
+pub fn leader_log_saved(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<RaftActor>) {
+    if !cfg.replication.parallel_persist {
+        return;
+    }
+    let last = log::last_index(&s.log);
+    let Role::Leader { progress } = &mut s.role else { return };
+    let Some(own) = progress.get_mut(usize::from(id)) else { return };
+    if own.matched < last {
+        own.matched = last;
+        advance_leader_commit(s, cfg, id, o);
+    }
+}
+
 /// The `Persist` timer at a leader that deferred saving its log ([`defer_leader_save`]): save
 /// it, record in its own progress slot that its log is durable up to its last entry, and commit
 /// what that completes. (A server that stopped leading has saved its log with its new term.)
