@@ -1,8 +1,14 @@
-//! A Raft client over the wire, speaking exactly the model client's protocol
-//! (`src/raft/client.rs`): a `Request(Op)` to every server (only the leader acts on it), then
-//! wait for the leader's `Reply { seq, .. }`. On a timeout it sends the same request again — the
-//! leader appends each operation once, so a retry never applies it twice — a bounded number of
-//! times.
+//! A Raft client over the wire, speaking the model client's messages (`src/raft/client.rs`): a
+//! `Request(Op)`, then wait for the leader's `Reply { seq, .. }`. On a timeout it sends the same
+//! request again — the leader appends each operation once, so a retry never applies it twice — a
+//! bounded number of times.
+//!
+//! The model's client sends every request to every server (only the leader acts on it). This one
+//! sends to the server that answered its last request, and to every server when it knows no
+//! leader yet or after a timeout. That is a subset of the model's behaviours on a lossy network:
+//! a request not sent to a server is one the network lost on its way there, and the servers'
+//! rules do not depend on who else got it. It spares each follower a datagram to decode,
+//! authenticate and ignore per request (docs/runtime-performance.md).
 //!
 //! An operation is named by (client number, seq) and the leader deduplicates by
 //! scanning its log. So a seq must never be reused by the same client number while the cluster's
@@ -44,6 +50,8 @@ pub struct Endpoint {
     epoch: u64,
     wire_seq: u64,
     guards: Vec<ReplayGuard>,
+    /// The receive buffer, allocated once.
+    buf: Vec<u8>,
 }
 
 impl Endpoint {
@@ -56,7 +64,8 @@ impl Endpoint {
         let socket = UdpSocket::bind(any)?;
         let epoch = SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
         let guards = vec![ReplayGuard::default(); servers.len()];
-        Ok(Endpoint { socket, servers, key, id: id as u64, epoch, wire_seq: 0, guards })
+        let buf = vec![0u8; wire::MAX_DATAGRAM + 1];
+        Ok(Endpoint { socket, servers, key, id: id as u64, epoch, wire_seq: 0, guards, buf })
     }
 
     pub fn servers(&self) -> usize {
@@ -75,10 +84,10 @@ impl Endpoint {
 
     /// The next valid message from a server before `deadline`, with the server's id.
     pub fn recv<M: DeserializeOwned>(&mut self, deadline: Instant) -> Result<Option<(usize, M)>, ClientError> {
-        let mut buf = vec![0u8; wire::MAX_DATAGRAM + 1];
+        let buf = &mut self.buf;
         while let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
             self.socket.set_read_timeout(Some(left))?;
-            let (len, src) = match self.socket.recv_from(&mut buf) {
+            let (len, src) = match self.socket.recv_from(buf) {
                 Ok(r) => r,
                 Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => break,
                 Err(e)
@@ -102,6 +111,8 @@ impl Endpoint {
 pub struct RaftClient {
     end: Endpoint,
     number: u8,
+    /// The server that answered the last request: the next one goes to it alone.
+    leader: Option<usize>,
     /// Per attempt.
     pub timeout: Duration,
     pub attempts: u32,
@@ -114,6 +125,7 @@ impl RaftClient {
         Ok(RaftClient {
             end: Endpoint::new(servers, key, id)?,
             number,
+            leader: None,
             timeout: Duration::from_millis(500),
             attempts: 10,
         })
@@ -133,20 +145,28 @@ impl RaftClient {
         self.call(Op { client: self.number, seq, kind: OpKind::Get(key.into()) })
     }
 
-    /// Sends `op` to every server until the leader replies, at most `attempts` times.
+    /// Sends `op` until the leader replies, at most `attempts` times: the first time to the
+    /// last server that replied, if any, else (and on every retry) to every server.
     pub fn call(&mut self, op: Op) -> Result<Option<Value>, ClientError> {
-        for _ in 0..self.attempts {
-            for i in 0..self.end.servers() {
-                self.end.send(i, &RaftMsg::Request(op.clone()))?;
+        for attempt in 0..self.attempts {
+            match self.leader.filter(|_| attempt == 0) {
+                Some(leader) => self.end.send(leader, &RaftMsg::Request(op.clone()))?,
+                None => {
+                    for i in 0..self.end.servers() {
+                        self.end.send(i, &RaftMsg::Request(op.clone()))?;
+                    }
+                }
             }
             let deadline = Instant::now() + self.timeout;
-            while let Some((_, msg)) = self.end.recv::<RaftMsg>(deadline)? {
+            while let Some((from, msg)) = self.end.recv::<RaftMsg>(deadline)? {
                 if let RaftMsg::Reply { seq, value } = msg {
                     if seq == op.seq {
+                        self.leader = Some(from);
                         return Ok(value);
                     }
                 }
             }
+            self.leader = None;
         }
         Err(ClientError::NoReply { attempts: self.attempts, timeout: self.timeout })
     }
@@ -235,5 +255,95 @@ impl SeqFile {
         })?;
         self.store.save(&next)?;
         Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::wire::KEY_LEN;
+
+    /// Three fake servers on loopback; the client's requests they received, per server.
+    struct Fakes {
+        sockets: Vec<UdpSocket>,
+        key: ClusterKey,
+        seq: u64,
+    }
+
+    impl Fakes {
+        fn new() -> Fakes {
+            let sockets: Vec<UdpSocket> = (0..3).map(|_| UdpSocket::bind("127.0.0.1:0").expect("bind")).collect();
+            for s in &sockets {
+                s.set_read_timeout(Some(Duration::from_millis(20))).expect("timeout");
+            }
+            Fakes { sockets, key: ClusterKey::from_bytes([3; KEY_LEN]), seq: 0 }
+        }
+
+        fn addrs(&self) -> Vec<SocketAddr> {
+            self.sockets.iter().map(|s| s.local_addr().expect("addr")).collect()
+        }
+
+        /// The requests server `i` has received since the last call, and where from.
+        fn requests(&self, i: usize) -> Vec<(Seq, SocketAddr)> {
+            let mut buf = vec![0u8; wire::MAX_DATAGRAM + 1];
+            let mut got = Vec::new();
+            while let Ok((len, src)) = self.sockets[i].recv_from(&mut buf) {
+                if let Ok((_, RaftMsg::Request(op))) = wire::open::<RaftMsg>(&self.key, &buf[..len]) {
+                    got.push((op.seq, src));
+                }
+            }
+            got
+        }
+
+        /// Server `i` replies to `seq`.
+        fn reply(&mut self, i: usize, seq: Seq, to: SocketAddr) {
+            self.seq += 1;
+            let header = Header { cluster: self.key.cluster_id(), sender: i as u64, epoch: 1, seq: self.seq };
+            let bytes = wire::seal(&self.key, &header, &RaftMsg::Reply { seq, value: None }).expect("seal");
+            self.sockets[i].send_to(&bytes, to).expect("send");
+        }
+    }
+
+    /// Runs `put(seq)` on a thread while server `leader` (if any) answers it; returns, per
+    /// server, how many copies of the request it received.
+    fn put_answered_by(fakes: &mut Fakes, client: &mut RaftClient, seq: Seq, leader: Option<usize>) -> [usize; 3] {
+        let mut received = [0; 3];
+        std::thread::scope(|s| {
+            let call = s.spawn(|| client.put(seq, "k", "v"));
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let mut answered = false;
+            while !call.is_finished() && Instant::now() < deadline {
+                for (i, n) in received.iter_mut().enumerate() {
+                    for (got, from) in fakes.requests(i) {
+                        assert_eq!(got, seq);
+                        *n += 1;
+                        if Some(i) == leader && !answered {
+                            fakes.reply(i, seq, from);
+                            answered = true;
+                        }
+                    }
+                }
+            }
+            let result = call.join().expect("client thread");
+            assert_eq!(result.is_ok(), leader.is_some(), "{result:?}");
+        });
+        received
+    }
+
+    #[test]
+    fn the_client_sends_to_the_last_server_that_replied_and_to_all_after_a_timeout() {
+        let mut fakes = Fakes::new();
+        let mut client = RaftClient::new(fakes.addrs(), fakes.key.clone(), 0).expect("client");
+        client.timeout = Duration::from_millis(150);
+        client.attempts = 2;
+        // No leader known: every server gets the request; server 1 answers.
+        assert_eq!(put_answered_by(&mut fakes, &mut client, 1, Some(1)), [1, 1, 1]);
+        // Then only server 1 gets the next one.
+        assert_eq!(put_answered_by(&mut fakes, &mut client, 2, Some(1)), [0, 1, 0]);
+        // Server 1 is gone: after its timeout the client asks everyone, and server 2 answers.
+        assert_eq!(put_answered_by(&mut fakes, &mut client, 3, Some(2)), [1, 2, 1]);
+        assert_eq!(put_answered_by(&mut fakes, &mut client, 4, Some(2)), [0, 0, 1]);
+        // Nobody answers: one attempt to server 2, one to all, then the client gives up.
+        assert_eq!(put_answered_by(&mut fakes, &mut client, 5, None), [1, 1, 2]);
     }
 }
