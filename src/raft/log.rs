@@ -320,12 +320,6 @@ pub fn append_changes(log: &Log, prev_index: Index, entries: &[Entry], bugs: Bug
     entries.iter().enumerate().any(|(k, e)| log.get(from.saturating_add(k)).is_none_or(|x| x.term != e.term))
 }
 
-/// Whether the log already holds the operation (a leader appends each client request once:
-/// clients retry, and the network duplicates).
-pub fn contains_op(log: &Log, op: &Op) -> bool {
-    log.position(|e| e.op == *op).is_some()
-}
-
 /// The state machine's Put rule: a Put sets its key to its value; a Get or a no-op sets nothing.
 /// Returns the value `op` writes to `key`, if it writes that key.
 pub fn writes<'a>(op: &'a Op, key: &Key) -> Option<&'a Value> {
