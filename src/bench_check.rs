@@ -38,6 +38,9 @@ enum BenchSub {
     /// from the downloaded stateright source in a temp dir), as a Markdown table; with --growth,
     /// how states and time grow with the bound.
     Check(CheckBenchArgs),
+    /// The same as `quorum bench raft …`: closed-loop puts against a fresh local 3-node cluster
+    /// (fsync on), writes/s, p50, p99
+    Cluster(BenchArgs),
     /// (internal) One check of the Paxos mirror, as JSON on stdout: a child of `bench check`.
     #[command(hide = true)]
     CheckMirror(MirrorArgs),
@@ -96,6 +99,7 @@ pub fn dispatch(a: BenchCli) -> ExitCode {
     match (a.sub, a.cluster) {
         (Some(BenchSub::Check(c)), _) => check_bench(c),
         (Some(BenchSub::CheckMirror(m)), _) => mirror_child(&m),
+        (Some(BenchSub::Cluster(b)), _) => crate::runtime_cli::bench(b),
         (None, b) => crate::runtime_cli::bench(b),
     }
 }

@@ -942,19 +942,23 @@ fn a_client_gives_up_after_its_bounded_attempts_when_no_server_answers_and_exits
     assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
 }
 
-/// `quorum bench raft` (README, docs/runtime-performance.md, bench/etcd.sh) starts its own
-/// cluster, runs closed-loop clients and reports writes/s and latency percentiles as JSON.
+/// `quorum bench raft` (README, docs/runtime-performance.md, bench/etcd.sh), also spelled
+/// `quorum bench cluster raft`, starts its own cluster, runs closed-loop clients and reports
+/// writes/s and latency percentiles as JSON.
 #[test]
 fn quorum_bench_raft_runs_its_own_cluster_and_reports() {
-    let base = free_ports(3)[0];
-    let out = Command::new(EXE)
-        .args(["bench", "raft", "--writes", "60", "--clients", "3", "--json", "--base-port", &base.to_string()])
-        .output()
-        .expect("quorum bench runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let json: serde_json::Value =
-        serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("a JSON report on the last line");
-    assert_eq!(json["writes"], 60, "{stdout}");
-    assert!(json["writes_per_s"].as_f64().is_some_and(|r| r > 0.0), "{stdout}");
+    for command in [&["bench", "raft"][..], &["bench", "cluster", "raft"]] {
+        let base = free_ports(3)[0];
+        let out = Command::new(EXE)
+            .args(command)
+            .args(["--writes", "60", "--clients", "3", "--json", "--base-port", &base.to_string()])
+            .output()
+            .expect("quorum bench runs");
+        assert!(out.status.success(), "{command:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let json: serde_json::Value =
+            serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("a JSON report on the last line");
+        assert_eq!(json["writes"], 60, "{command:?}: {stdout}");
+        assert!(json["writes_per_s"].as_f64().is_some_and(|r| r > 0.0), "{command:?}: {stdout}");
+    }
 }
