@@ -12,13 +12,12 @@ use quorum::runtime::client::{ClientError, PaxosClient, RaftClient, SeqFile};
 use quorum::runtime::faults::FaultCfg;
 use quorum::runtime::storage::StorageError;
 use quorum::runtime::wire::ClusterKey;
-use quorum::runtime::{run_node, NodeCfg, NodeError};
+use quorum::runtime::{run_node, NodeCfg, NodeError, Stop};
 use stateright::actor::Id;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitCode};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -293,11 +292,8 @@ fn init_logs() {
         .try_init();
 }
 
-fn stop_flag() -> Result<Arc<AtomicBool>> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let s = stop.clone();
-    ctrlc::set_handler(move || s.store(true, Ordering::SeqCst)).context("cannot install the signal handler")?;
-    Ok(stop)
+fn stop_flag() -> Result<Arc<Stop>> {
+    Stop::on_signals().context("cannot install the signal handler")
 }
 
 pub fn node(a: NodeArgs) -> ExitCode {
@@ -354,9 +350,11 @@ pub fn node(a: NodeArgs) -> ExitCode {
                 BugSet::NONE,
                 replication,
             ));
-            run_node(actor, &cfg, stop)
+            run_node(actor, &cfg, &stop)
         }
-        Some(layout) => run_node(PaxosActor { role: layout.role(a.id), bugs: quorum::paxos::BugSet::NONE }, &cfg, stop),
+        Some(layout) => {
+            run_node(PaxosActor { role: layout.role(a.id), bugs: quorum::paxos::BugSet::NONE }, &cfg, &stop)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -563,23 +561,30 @@ fn run_cluster(a: &ClusterArgs, last_port: u16, f: &FaultArgs) -> Result<ExitCod
     println!("Ctrl-C stops the cluster");
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
-    loop {
-        if stop.load(Ordering::SeqCst) {
-            drop(children);
-            eprintln!("cluster stopped");
-            return Ok(ExitCode::SUCCESS);
-        }
+    // Until Ctrl-C, or until a node exits on its own.
+    let exited = stop.run(|| {
         for (i, c) in children.0.iter_mut().enumerate() {
             if let Ok(Some(status)) = c.try_wait() {
-                if stop.load(Ordering::SeqCst) {
-                    break; // stopping anyway: handled at the top of the loop
+                if stop.requested() {
+                    return Ok(()); // stopping anyway: the loop ends at its next check
                 }
-                eprintln!("node {i} exited ({status}); stopping the cluster");
-                drop(children);
-                return Ok(ExitCode::from(1));
+                return Err((i, status));
             }
         }
         std::thread::sleep(Duration::from_millis(100));
+        Ok(())
+    });
+    match exited {
+        Ok(()) => {
+            drop(children);
+            eprintln!("cluster stopped");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err((i, status)) => {
+            eprintln!("node {i} exited ({status}); stopping the cluster");
+            drop(children);
+            Ok(ExitCode::from(1))
+        }
     }
 }
 

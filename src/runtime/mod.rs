@@ -8,7 +8,9 @@
 //! - [`client`]: a Raft client speaking the model client's protocol over the wire;
 //! - [`hosted`]: what the runtime needs to know of each protocol beyond the `Actor` trait (status
 //!   for logs, and the limits of the model's small integer types);
-//! - [`faults`]: a seeded fault shim on the send path.
+//! - [`faults`]: a seeded fault shim on the send path;
+//! - [`stop`]: the stop flag a signal handler sets and the loop polls — the only state shared
+//!   between threads (its orderings are checked by loom in proofs/loom.rs).
 //!
 //! Why not `stateright::actor::spawn`: it runs actors over UDP but names actors by socket
 //! address (so ids change with ports and differ from the model's), writes storage without fsync,
@@ -19,8 +21,10 @@ pub mod client;
 pub mod faults;
 pub mod hosted;
 pub mod node;
+pub mod stop;
 pub mod storage;
 pub mod wire;
 
 pub use hosted::{Hosted, Status};
 pub use node::{run_node, NodeCfg, NodeError, Stats};
+pub use stop::Stop;

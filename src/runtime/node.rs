@@ -1,7 +1,8 @@
 //! One node: an actor, its socket, its timers and its storage, driven by a single-threaded loop.
 //!
 //! One thread and no locks: timers are deadlines checked by the loop, and the socket's read
-//! timeout is the time to the next deadline, so there is no timer thread to race with.
+//! timeout is the time to the next deadline, so there is no timer thread to race with. The only
+//! thing another thread touches is the [`Stop`] flag, checked between steps ([`Stop::run`]).
 //!
 //! A step is a batch: the datagrams already waiting on the socket (up to [`BATCH`]) are each
 //! handed to `on_msg`, and their commands collected. Then the batch's last `Save` is written
@@ -13,6 +14,7 @@
 
 use super::faults::{FaultCfg, FaultShim};
 use super::hosted::{Guard, Hosted, Status};
+use super::stop::Stop;
 use super::storage::{Durable, FileStore, RecordLog, StorageError};
 use super::wire::{self, ClusterKey, Header, Reject, ReplayGuard};
 use serde::de::DeserializeOwned;
@@ -22,8 +24,6 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Datagrams handled per step (and so per fsync).
@@ -151,9 +151,9 @@ where
     stats: Stats,
 }
 
-/// Runs `actor` as node `cfg.id` until `stop` is set. Returns an error, never panics, on bad
-/// storage or a socket failure; datagrams never stop it.
-pub fn run_node<A>(actor: A, cfg: &NodeCfg, stop: Arc<AtomicBool>) -> Result<(), NodeError>
+/// Runs `actor` as node `cfg.id` until a stop is requested (the step in progress completes).
+/// Returns an error, never panics, on bad storage or a socket failure; datagrams never stop it.
+pub fn run_node<A>(actor: A, cfg: &NodeCfg, stop: &Stop) -> Result<(), NodeError>
 where
     A: Hosted,
     A::Msg: Serialize + DeserializeOwned,
@@ -190,7 +190,7 @@ where
     node.stats.status = A::status(&state);
     tracing::info!(node = cfg.id, status = ?node.stats.status, "started");
     node.execute(out.into_iter().collect(), 0)?;
-    node.run(&mut state, &stop)?;
+    node.run(&mut state, stop)?;
     node.write_stats();
     tracing::info!(node = cfg.id, "stopped");
     Ok(())
@@ -202,12 +202,13 @@ where
     A::Msg: Serialize + DeserializeOwned,
     A::Storage: Durable,
 {
-    fn run(&mut self, state: &mut A::State, stop: &AtomicBool) -> Result<(), NodeError> {
+    fn run(&mut self, state: &mut A::State, stop: &Stop) -> Result<(), NodeError> {
         let mut buf = vec![0u8; 65_536];
         let mut next_tick = Instant::now();
         let mut next_log = Instant::now() + LOG_EVERY;
         let mut written = Stats::default();
-        while !stop.load(Ordering::Relaxed) {
+        // One step: a due timer, or one batch of datagrams (waiting at most until the next tick).
+        stop.run(|| {
             let now = Instant::now();
             if now >= next_tick {
                 self.read_partition();
@@ -229,14 +230,14 @@ where
                 if let Guard::Refuse(why) = A::admit_timeout(state, &timer) {
                     self.stats.refused += 1;
                     tracing::error!(node = self.cfg.id, ?timer, why, "timeout refused");
-                    continue;
+                    return Ok(());
                 }
                 let mut out = Out::new();
                 let mut cow = Cow::Borrowed(&*state);
                 self.actor.on_timeout(self.id, &mut cow, &timer, &mut out);
                 let next = cow.into_owned();
                 self.step_done(state, next, out.into_iter().collect(), 0)?;
-                continue;
+                return Ok(());
             }
             let mut wake = next_tick.min(next_log);
             if let Some(at) = self.timers.values().min() {
@@ -294,8 +295,8 @@ where
                 let unsaved = unsaved.unwrap_or(commands.len());
                 self.step_done(state, next, commands, unsaved)?;
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Checks one datagram; `None` if it was dropped (and counted).
@@ -534,6 +535,7 @@ mod tests {
     use super::*;
     use crate::runtime::wire::KEY_LEN;
     use stateright::actor::Actor;
+    use std::sync::Arc;
 
     /// Emits its send *before* its save, to show the node reorders them.
     #[derive(Clone)]
@@ -576,10 +578,10 @@ mod tests {
             faults: FaultCfg::default(),
         };
         for boot in 1..=2u8 {
-            let stop = Arc::new(AtomicBool::new(false));
+            let stop = Arc::new(Stop::new());
             let node = {
                 let (cfg, stop) = (cfg.clone(), stop.clone());
-                std::thread::spawn(move || run_node(SendsThenSaves, &cfg, stop))
+                std::thread::spawn(move || run_node(SendsThenSaves, &cfg, &stop))
             };
             let mut buf = [0u8; 4096];
             let (len, _) = peer.recv_from(&mut buf).unwrap();
@@ -588,7 +590,7 @@ mod tests {
             assert_eq!(store.saved(), Some(&boot), "boot {boot}");
             let (h, msg): (Header, u8) = wire::open(&key, &buf[..len]).unwrap();
             assert_eq!((h.sender, h.seq, msg), (0, 1, 7));
-            stop.store(true, Ordering::SeqCst);
+            stop.request();
             node.join().unwrap().unwrap();
         }
     }
