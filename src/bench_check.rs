@@ -176,8 +176,7 @@ struct ChildRun {
 /// (SIGKILL) if it is still running then — `quorum check --timeout` is not always prompt.
 fn run_child(cmd: &mut Command, kill_after: Option<Duration>) -> Result<ChildRun> {
     use std::io::BufRead as _;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
     let started = Instant::now();
     let mut child = cmd
         .stdin(Stdio::null())
@@ -201,19 +200,24 @@ fn run_child(cmd: &mut Command, kill_after: Option<Duration>) -> Result<ChildRun
             last
         })
     });
-    let done = Arc::new(AtomicBool::new(false));
+    // Whether the child has exited. The watchdog checks it and kills under the lock, and the
+    // main thread sets it while the exited child is still a zombie (waitid with WNOWAIT), before
+    // reaping it: so the kill can only reach our own child, never a process that reused its pid.
+    let done = Arc::new(Mutex::new(false));
+    let exited = |done: &Mutex<bool>| *done.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(limit) = kill_after {
         let done = Arc::clone(&done);
         std::thread::spawn(move || {
             while started.elapsed() < limit {
-                if done.load(Ordering::SeqCst) {
+                if exited(&done) {
                     return;
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
-            if !done.load(Ordering::SeqCst) {
-                // SAFETY: a plain syscall on our own child, not yet reaped (`done` is set only
-                // after wait4 returns).
+            let guard = done.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !*guard {
+                // SAFETY: a plain syscall on our own child, not yet reaped: it is reaped only
+                // after `done` is set, and `done` cannot be set while we hold its lock.
                 unsafe { libc::kill(pid, libc::SIGKILL) };
             }
         });
@@ -222,13 +226,26 @@ fn run_child(cmd: &mut Command, kill_after: Option<Duration>) -> Result<ChildRun
     if let Some(mut stdout) = child.stdout.take() {
         stdout.read_to_string(&mut out).context("cannot read the child's output")?;
     }
+    // SAFETY: siginfo_t is plain data; waitid fills it for our own child and, with WNOWAIT,
+    // leaves it unreaped (a zombie keeps its pid).
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    loop {
+        let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        if r == 0 {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            bail!("waitid failed for {cmd:?}: {e}");
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    *done.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = true;
     let mut status: libc::c_int = 0;
     // SAFETY: rusage is plain data; wait4 fills it and the status for our own child, which has
-    // not been waited for (std's Child is never waited on here).
+    // exited and not been reaped (std's Child is never waited on here).
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    done.store(true, Ordering::SeqCst);
-    let seconds = started.elapsed().as_secs_f64();
     if r != pid {
         bail!("wait4 failed for {cmd:?}: {}", std::io::Error::last_os_error());
     }
@@ -775,6 +792,16 @@ fn growth(a: &CheckBenchArgs) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_watchdog_kills_a_child_past_its_limit_and_leaves_a_quick_one_alone() {
+        let slow = run_child(Command::new("sleep").arg("20"), Some(Duration::from_millis(300))).expect("sleep runs");
+        assert_eq!(slow.code, None, "killed by a signal");
+        assert!(slow.seconds < 10.0, "{}", slow.seconds);
+        let quick = run_child(&mut Command::new("true"), Some(Duration::from_secs(20))).expect("true runs");
+        assert_eq!(quick.code, Some(0));
+        assert!(quick.max_rss > 0);
+    }
 
     #[test]
     fn reads_the_unique_count_of_a_stateright_report() {

@@ -67,17 +67,17 @@ fn a_step_that_matches_nothing_is_an_error_naming_the_step() {
     let cfg = RaftModelCfg::default();
     let model = cfg.model();
     let steps: [Step; 2] = [step("s0 election timeout", ""), step("s0 -> s9 : Vote", "")];
-    let err = scenario::replay(&cfg, &model, &steps).err().expect("no such action");
+    let err = scenario::replay(&cfg, &model, &steps).expect_err("no such action");
     let msg = err.to_string();
     assert!(msg.starts_with("step 2 \"s0 -> s9 : Vote\": no enabled action matches"), "{msg}");
     assert!(msg.contains("s0 -> s1 : RequestVote(t1, last 0@t0)"), "the enabled actions are listed: {msg}");
 
     let ambiguous = [step("s0 election timeout", ""), step("s0 -> s", "")];
-    let msg = scenario::replay(&cfg, &model, &ambiguous).err().expect("ambiguous").to_string();
+    let msg = scenario::replay(&cfg, &model, &ambiguous).expect_err("ambiguous").to_string();
     assert!(msg.starts_with("step 2 \"s0 -> s\": 2 enabled actions match"), "{msg}");
 
     let possible = [cannot("s0 election timeout", "")];
-    let msg = scenario::replay(&cfg, &model, &possible).err().expect("possible").to_string();
+    let msg = scenario::replay(&cfg, &model, &possible).expect_err("possible").to_string();
     assert!(msg.contains("should be impossible here"), "{msg}");
 }
 

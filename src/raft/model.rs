@@ -391,9 +391,9 @@ impl RaftModel {
                 h.crashed_leader = Some(st.term);
             }
         }
-        for i in 0..self.cfg.servers {
+        for (i, &down) in crashed.iter().enumerate().take(self.cfg.servers) {
             // As `server_state`: a crashed server holds no state.
-            let Some(RaftState::Server(st)) = states.get(i).filter(|_| !crashed[i]).map(|a| &**a) else { continue };
+            let Some(RaftState::Server(st)) = states.get(i).filter(|_| !down).map(|a| &**a) else { continue };
             if st.is_leader() {
                 match server_state(last, i).filter(|b| b.is_leader()) {
                     // Leader Append-Only compares a leader's log with its log one step earlier.

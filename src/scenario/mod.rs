@@ -57,6 +57,9 @@ pub const fn cannot(matcher: &'static str, note: &'static str) -> Step {
     Step { matcher, note, impossible: true }
 }
 
+/// A scenario's own check of its outcome: the config, its model and the states of the path.
+pub type CheckFn<P> = fn(&P, &<P as Protocol>::M, &[<P as Protocol>::S]) -> Result<(), String>;
+
 /// A scenario over a protocol's model.
 pub struct Spec<P: Protocol> {
     pub name: &'static str,
@@ -69,7 +72,7 @@ pub struct Spec<P: Protocol> {
     /// The `always` properties that must be violated somewhere along the path (all others hold).
     pub violates: &'static [&'static str],
     /// The rest of the outcome, on the states of the path (the first is the initial state).
-    pub check: fn(&P, &P::M, &[P::S]) -> Result<(), String>,
+    pub check: CheckFn<P>,
 }
 
 /// A replay that could not be completed.
