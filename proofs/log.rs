@@ -21,8 +21,11 @@ enum Step {
 }
 
 fn entry(term: u8) -> Entry {
-    let kind =
-        if term.is_multiple_of(3) { OpKind::Noop } else { OpKind::Put(Value::from(vec![term % 2]), Value::from(vec![term; 3])) };
+    let kind = if term.is_multiple_of(3) {
+        OpKind::Noop
+    } else {
+        OpKind::Put(Value::from(vec![term % 2]), Value::from(vec![term; 3]))
+    };
     Entry { term: u64::from(term % 4), op: Op { client: term % 2, seq: u64::from(term), kind } }
 }
 
