@@ -56,7 +56,8 @@ use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use stateright::{Model, Path, Property};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 pub type MirrorMsg = RegisterMsg<u64, Value, PaxosMsg>;
@@ -275,93 +276,223 @@ impl PaxosServer {
 
 /// Ghost state: every vote cast (for agreement) and the clients' register operations.
 ///
-/// Read through its methods: its summary (hash and verdicts) is computed once, whenever a
-/// recorder changes it, instead of at every state that carries it — most steps record nothing,
-/// and the checker hashes each state and evaluates the properties on it.
+/// Read through its methods. Both parts are shared between states (`Arc`) with their summary
+/// (hash and verdict) computed once, when a recorder builds a new part: most steps record
+/// nothing, and the checker clones and hashes each state and evaluates the properties on it, so
+/// cloning a history is two reference counts and hashing it two words.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MirrorHistory {
-    votes: Arc<BTreeSet<(Ballot, Value, Id)>>,
-    lin: Arc<LinearizabilityTester<Id, Register<Value>>>,
+    votes: Arc<Votes>,
+    ops: Arc<Ops>,
+}
+
+/// The votes cast, as (ballot, value, server), with their summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Votes {
+    set: BTreeSet<(Ballot, Value, Id)>,
+    /// A hash of `set`: its contribution to the state's fingerprint. (Two histories that differ
+    /// collide with the odds of two states' 64-bit fingerprints, which the checker accepts
+    /// already.)
+    digest: u64,
+    /// How many values are chosen, up to 2 (the properties ask for "none", "one" or "more").
+    chosen: u8,
+}
+
+/// The clients' register operations, with their summary.
+#[derive(Clone, Debug, PartialEq)]
+struct Ops {
+    lin: LinearizabilityTester<Id, Register<Value>>,
     /// The request each client waits for an answer to. A client takes only the answer to that
     /// request and ignores any other, so only that answer is a return in `lin`.
     awaiting: BTreeMap<Id, u64>,
-    summary: Summary,
+    /// A hash of `lin` and `awaiting` (see [`Votes::digest`]).
+    digest: u64,
+    linearizable: bool,
 }
 
-/// What the checker asks of a history at every state, computed when the history changes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Summary {
-    /// A hash of the votes, and one of the operations with `awaiting`: the history's
-    /// contribution to the state's fingerprint. (Two histories that differ collide with the odds
-    /// of two states' 64-bit fingerprints, which the checker accepts already.)
-    votes_digest: u64,
-    lin_digest: u64,
-    linearizable: bool,
-    /// How many values are chosen, up to 2 (the properties ask for "none", "one" or "more").
-    chosen: u8,
+/// Stateright's register types are only `PartialEq`, but with `char` values their equality is an
+/// equivalence.
+impl Eq for Ops {}
+
+/// A part is hashed by its digest, a function of its contents (and equal parts are equal).
+impl std::hash::Hash for Votes {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.digest);
+    }
+}
+
+impl std::hash::Hash for Ops {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.digest);
+    }
+}
+
+impl Votes {
+    /// `set` with its digest; `chosen` is left for [`Votes::summarize`].
+    fn new(set: BTreeSet<(Ballot, Value, Id)>) -> Self {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut h = crate::symmetry::hasher();
+        set.hash(&mut h);
+        Votes { set, digest: h.finish(), chosen: 0 }
+    }
+
+    fn summarize(&mut self) {
+        self.chosen = chosen_by_votes(&self.set, SERVERS).len().min(2) as u8;
+    }
+}
+
+impl Ops {
+    /// The operations with their digest; the verdict is left for [`Ops::summarize`].
+    fn new(lin: LinearizabilityTester<Id, Register<Value>>, awaiting: BTreeMap<Id, u64>) -> Self {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut h = crate::symmetry::hasher();
+        (&lin, &awaiting).hash(&mut h);
+        Ops { lin, awaiting, digest: h.finish(), linearizable: false }
+    }
+
+    fn summarize(&mut self) {
+        self.linearizable = self.lin.serialized_history().is_some();
+    }
+}
+
+/// What a recorder adds to the operations: client, request and value written of an invocation
+/// (no value: a read), or client and value read of a return (no value: a write's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum OpEvent {
+    Invoke(Id, u64, Option<Value>),
+    Return(Id, Option<Value>),
+}
+
+/// A part of the history, compared and hashed by identity: the key of a step in [`Memo`], which
+/// holds it so that its address is not reused.
+struct ByAddress<T>(Arc<T>);
+
+impl<T> PartialEq for ByAddress<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T> Eq for ByAddress<T> {}
+
+impl<T> std::hash::Hash for ByAddress<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::ptr::hash(Arc::as_ptr(&self.0), state)
+    }
+}
+
+/// The history's parts built so far on this thread, each once: `steps` maps a part and what a
+/// recorder adds to it to the result, and `parts` holds one shared copy of each distinct part.
+/// The states of a check take the same few steps of the history over and over, from many
+/// interleavings of the servers' steps: each is computed once — copy, add, hash, and the
+/// verdict (the linearizability search) once per distinct part — and later only looked up.
+struct Memo<T, E> {
+    steps: HashMap<(ByAddress<T>, E), Arc<T>, ahash::RandomState>,
+    parts: HashSet<Arc<T>, ahash::RandomState>,
+}
+
+impl<T: Eq + std::hash::Hash, E: Eq + std::hash::Hash> Memo<T, E> {
+    fn new() -> Self {
+        Memo { steps: HashMap::default(), parts: HashSet::default() }
+    }
+
+    /// `from` with `event` added: `add` builds the part with its digest, `summarize` completes a
+    /// part not seen before.
+    fn step(&mut self, from: &Arc<T>, event: E, add: impl FnOnce(&T) -> T, summarize: impl FnOnce(&mut T)) -> Arc<T> {
+        let key = (ByAddress(from.clone()), event);
+        if let Some(to) = self.steps.get(&key) {
+            return to.clone();
+        }
+        let mut part = add(from);
+        let to = match self.parts.get(&part) {
+            Some(known) => known.clone(),
+            None => {
+                summarize(&mut part);
+                let part = Arc::new(part);
+                self.parts.insert(part.clone());
+                part
+            }
+        };
+        self.steps.insert(key, to.clone());
+        to
+    }
+}
+
+thread_local! {
+    static VOTE_STEPS: RefCell<Memo<Votes, (Ballot, Value, Id)>> = RefCell::new(Memo::new());
+    static OP_STEPS: RefCell<Memo<Ops, OpEvent>> = RefCell::new(Memo::new());
 }
 
 impl MirrorHistory {
     /// No votes, no operations; the register starts with the default value, as in the example.
     pub fn new() -> Self {
-        let mut h = MirrorHistory {
-            votes: Arc::default(),
-            lin: Arc::new(LinearizabilityTester::new(Register(Value::default()))),
-            awaiting: BTreeMap::new(),
-            summary: Summary { votes_digest: 0, lin_digest: 0, linearizable: true, chosen: 0 },
-        };
-        h.votes_changed();
-        h.lin_changed();
-        h
+        let mut votes = Votes::new(BTreeSet::new());
+        votes.summarize();
+        let mut ops = Ops::new(LinearizabilityTester::new(Register(Value::default())), BTreeMap::new());
+        ops.summarize();
+        MirrorHistory { votes: Arc::new(votes), ops: Arc::new(ops) }
     }
 
     /// Every vote cast, as (ballot, value, server).
     pub fn votes(&self) -> &BTreeSet<(Ballot, Value, Id)> {
-        &self.votes
+        &self.votes.set
     }
 
     /// The clients' register operations, as the linearizability tester holds them.
     pub fn lin(&self) -> &LinearizabilityTester<Id, Register<Value>> {
-        &self.lin
+        &self.ops.lin
     }
 
     /// The request each client waits for an answer to.
     pub fn awaiting(&self) -> &BTreeMap<Id, u64> {
-        &self.awaiting
+        &self.ops.awaiting
     }
 
     /// Whether the operations so far are linearizable (as `lin().serialized_history()` says).
     pub fn is_linearizable(&self) -> bool {
-        self.summary.linearizable
+        self.ops.linearizable
     }
 
     /// How many values are chosen, counted up to 2.
     pub fn chosen_count(&self) -> usize {
-        usize::from(self.summary.chosen)
+        usize::from(self.votes.chosen)
     }
 
-    /// Recomputes the summary of the votes after they changed.
-    fn votes_changed(&mut self) {
-        use std::hash::{Hash as _, Hasher as _};
-        let mut h = crate::symmetry::hasher();
-        self.votes.hash(&mut h);
-        self.summary.votes_digest = h.finish();
-        self.summary.chosen = mirror_chosen(self).len().min(2) as u8;
+    /// This history with `event` added to the operations.
+    fn record_op(&self, event: OpEvent) -> Self {
+        let add = |from: &Ops| {
+            let (mut lin, mut awaiting) = (from.lin.clone(), from.awaiting.clone());
+            match event {
+                OpEvent::Invoke(c, req, v) => {
+                    let _ = lin.on_invoke(c, v.map_or(RegisterOp::Read, RegisterOp::Write));
+                    awaiting.insert(c, req);
+                }
+                OpEvent::Return(c, v) => {
+                    awaiting.remove(&c);
+                    let _ = lin.on_return(c, v.map_or(RegisterRet::WriteOk, RegisterRet::ReadOk));
+                }
+            }
+            Ops::new(lin, awaiting)
+        };
+        let ops = OP_STEPS.with(|m| m.borrow_mut().step(&self.ops, event, add, Ops::summarize));
+        MirrorHistory { votes: self.votes.clone(), ops }
     }
 
-    /// Recomputes the summary of the operations after they (and `awaiting`) changed.
-    fn lin_changed(&mut self) {
-        use std::hash::{Hash as _, Hasher as _};
-        let mut h = crate::symmetry::hasher();
-        (&*self.lin, &self.awaiting).hash(&mut h);
-        self.summary.lin_digest = h.finish();
-        self.summary.linearizable = self.lin.serialized_history().is_some();
+    /// This history with one more vote.
+    fn record_vote(&self, vote: (Ballot, Value, Id)) -> Self {
+        let add = |from: &Votes| {
+            let mut set = from.set.clone();
+            set.insert(vote);
+            Votes::new(set)
+        };
+        let votes = VOTE_STEPS.with(|m| m.borrow_mut().step(&self.votes, vote, add, Votes::summarize));
+        MirrorHistory { votes, ops: self.ops.clone() }
     }
 }
 
 impl std::hash::Hash for MirrorHistory {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        (self.summary.votes_digest, self.summary.lin_digest).hash(state);
+        (self.votes.digest, self.ops.digest).hash(state);
     }
 }
 
@@ -373,32 +504,16 @@ impl Default for MirrorHistory {
 
 /// The values chosen: those a majority of servers voted for in one ballot.
 pub fn mirror_chosen(h: &MirrorHistory) -> BTreeSet<Value> {
-    chosen_by_votes(&h.votes, SERVERS)
+    chosen_by_votes(h.votes(), SERVERS)
 }
 
 fn record_out(_: &MirrorCfg, h: &MirrorHistory, env: Envelope<&MirrorMsg>) -> Option<MirrorHistory> {
-    // Most messages record nothing: the history (shared sets, `Arc`) is copied only for those
-    // that do.
+    // Most messages record nothing: the history is rebuilt only for those that do.
     match env.msg {
-        RegisterMsg::Put(req, v) => {
-            let mut h = h.clone();
-            let _ = Arc::make_mut(&mut h.lin).on_invoke(env.src, RegisterOp::Write(*v));
-            h.awaiting.insert(env.src, *req);
-            h.lin_changed();
-            Some(h)
-        }
-        RegisterMsg::Get(req) => {
-            let mut h = h.clone();
-            let _ = Arc::make_mut(&mut h.lin).on_invoke(env.src, RegisterOp::Read);
-            h.awaiting.insert(env.src, *req);
-            h.lin_changed();
-            Some(h)
-        }
-        RegisterMsg::Internal(PaxosMsg::Accepted(b, v)) if !h.votes.contains(&(*b, *v, env.src)) => {
-            let mut h = h.clone();
-            Arc::make_mut(&mut h.votes).insert((*b, *v, env.src));
-            h.votes_changed();
-            Some(h)
+        RegisterMsg::Put(req, v) => Some(h.record_op(OpEvent::Invoke(env.src, *req, Some(*v)))),
+        RegisterMsg::Get(req) => Some(h.record_op(OpEvent::Invoke(env.src, *req, None))),
+        RegisterMsg::Internal(PaxosMsg::Accepted(b, v)) if !h.votes().contains(&(*b, *v, env.src)) => {
+            Some(h.record_vote((*b, *v, env.src)))
         }
         _ => None,
     }
@@ -409,19 +524,15 @@ fn record_out(_: &MirrorCfg, h: &MirrorHistory, env: Envelope<&MirrorMsg>) -> Op
 /// delivered answer, which on the ordered network — where ignoring a message is still a step —
 /// makes a late duplicate acknowledgement look like the return of the client's next operation.
 fn record_in(_: &MirrorCfg, h: &MirrorHistory, env: Envelope<&MirrorMsg>) -> Option<MirrorHistory> {
-    let (req, ret) = match env.msg {
-        RegisterMsg::PutOk(req) => (req, RegisterRet::WriteOk),
-        RegisterMsg::GetOk(req, v) => (req, RegisterRet::ReadOk(*v)),
+    let (req, read) = match env.msg {
+        RegisterMsg::PutOk(req) => (req, None),
+        RegisterMsg::GetOk(req, v) => (req, Some(*v)),
         _ => return None,
     };
-    if h.awaiting.get(&env.dst) != Some(req) {
+    if h.awaiting().get(&env.dst) != Some(req) {
         return None;
     }
-    let mut h = h.clone();
-    h.awaiting.remove(&env.dst);
-    let _ = Arc::make_mut(&mut h.lin).on_return(env.dst, ret);
-    h.lin_changed();
-    Some(h)
+    Some(h.record_op(OpEvent::Return(env.dst, read)))
 }
 
 impl MirrorCfg {
@@ -617,7 +728,7 @@ mod tests {
             (false, s1, client, RegisterMsg::GetOk(6, 'A')),
         ];
         let mut ours = MirrorHistory::new();
-        let mut theirs = (*MirrorHistory::new().lin).clone();
+        let mut theirs = MirrorHistory::new().lin().clone();
         for (out, src, dst, msg) in &steps {
             let env = Envelope { src: *src, dst: *dst, msg };
             let (next, next_theirs) = if *out {
