@@ -116,8 +116,22 @@ pub struct PaxosServer {
     pub bugs: BugSet,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+/// A server's state: its roles, read through `Deref`, and their hash.
+///
+/// The checker hashes every actor's state for each state it generates, while a step changes
+/// one server at most: the hash is computed once, when a step builds a new state
+/// ([`ServerState::new`], the only way to make one, so it cannot go stale), and a state's
+/// `Hash` writes it alone. (Two different roles with the same 64-bit hash collide with the odds
+/// of two states' fingerprints, which the checker accepts already.)
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct ServerState {
+    roles: Roles,
+    digest: u64,
+}
+
+/// What a server playing the three roles keeps.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Roles {
     pub acceptor: AcceptorState,
     pub proposer: ProposerState,
     pub learner: LearnerState,
@@ -125,6 +139,34 @@ pub struct ServerState {
     pub puts: Vec<(Id, u64, Value)>,
     /// Gets waiting for a learned value: (client, request).
     pub gets: Vec<(Id, u64)>,
+}
+
+impl ServerState {
+    pub fn new(roles: Roles) -> Self {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut h = crate::symmetry::hasher();
+        roles.hash(&mut h);
+        ServerState { roles, digest: h.finish() }
+    }
+}
+
+impl std::ops::Deref for ServerState {
+    type Target = Roles;
+    fn deref(&self) -> &Roles {
+        &self.roles
+    }
+}
+
+impl std::hash::Hash for ServerState {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.digest);
+    }
+}
+
+impl std::fmt::Debug for ServerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.roles.fmt(f)
+    }
 }
 
 /// The durable parts of the three roles.
@@ -146,7 +188,7 @@ impl PaxosServer {
         &self,
         id: Id,
         inner: Out<PaxosActor>,
-        s: &mut ServerState,
+        s: &mut Roles,
         o: &mut Out<Self>,
         local: &mut VecDeque<MirrorMsg>,
     ) {
@@ -192,42 +234,42 @@ impl Actor for PaxosServer {
     }
 
     fn on_start(&self, _id: Id, storage: &Option<ServerStorage>, _o: &mut Out<Self>) -> ServerState {
-        let mut s = ServerState::default();
+        let mut s = Roles::default();
         if let Some(saved) = storage {
             s.acceptor = saved.acceptor;
             s.proposer.round = saved.round;
             s.learner.learned = saved.learned;
         }
-        s
+        ServerState::new(s)
     }
 
     fn on_msg(&self, id: Id, state: &mut Cow<ServerState>, src: Id, msg: MirrorMsg, o: &mut Out<Self>) {
-        let mut s = (**state).clone();
+        let mut s = state.roles.clone();
         let mut local = VecDeque::new();
         let inner = self.handle(id, &mut s, src, msg);
         self.forward(id, inner, &mut s, o, &mut local);
         self.deliver_locally(id, &mut s, local, o);
-        if s != **state {
-            *state = Cow::Owned(s);
+        if s != state.roles {
+            *state = Cow::Owned(ServerState::new(s));
         }
     }
 
     fn on_timeout(&self, id: Id, state: &mut Cow<ServerState>, _timer: &PaxosTimer, o: &mut Out<Self>) {
-        let mut s = (**state).clone();
+        let mut s = state.roles.clone();
         let mut inner = Out::<PaxosActor>::new();
         let mut local = VecDeque::new();
         proposer::on_retry(&mut s.proposer, id, &self.proposer_cfg(), &mut inner);
         self.forward(id, inner, &mut s, o, &mut local);
         self.deliver_locally(id, &mut s, local, o);
-        if s != **state {
-            *state = Cow::Owned(s);
+        if s != state.roles {
+            *state = Cow::Owned(ServerState::new(s));
         }
     }
 }
 
 impl PaxosServer {
     /// Runs the rule of the role `msg` is for, into the roles' own commands.
-    fn handle(&self, id: Id, s: &mut ServerState, src: Id, msg: MirrorMsg) -> Out<PaxosActor> {
+    fn handle(&self, id: Id, s: &mut Roles, src: Id, msg: MirrorMsg) -> Out<PaxosActor> {
         let mut inner = Out::<PaxosActor>::new();
         let cfg = self.proposer_cfg();
         let lcfg = LearnerCfg { acceptors: self.servers.len(), proposers: &self.servers, bugs: self.bugs };
@@ -266,7 +308,7 @@ impl PaxosServer {
 
     /// Handles the messages this server sent itself, in the order sent, until none is left
     /// (each rule sends finitely many, and each answer moves a role forward, so this ends).
-    fn deliver_locally(&self, id: Id, s: &mut ServerState, mut local: VecDeque<MirrorMsg>, o: &mut Out<Self>) {
+    fn deliver_locally(&self, id: Id, s: &mut Roles, mut local: VecDeque<MirrorMsg>, o: &mut Out<Self>) {
         while let Some(msg) = local.pop_front() {
             let inner = self.handle(id, s, id, msg);
             self.forward(id, inner, s, o, &mut local);
