@@ -169,12 +169,49 @@ impl std::fmt::Debug for ServerState {
     }
 }
 
-/// The durable parts of the three roles.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// The durable parts of the three roles, read through `Deref`, and their hash, computed once in
+/// [`ServerStorage::new`] for the same reason as [`ServerState`]'s: the checker hashes every
+/// server's storage for each state it generates.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ServerStorage {
+    durable: Durable,
+    digest: u64,
+}
+
+/// What a server saves.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Durable {
     pub acceptor: AcceptorState,
     pub round: u8,
     pub learned: Option<Value>,
+}
+
+impl ServerStorage {
+    pub fn new(durable: Durable) -> Self {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut h = crate::symmetry::hasher();
+        durable.hash(&mut h);
+        ServerStorage { durable, digest: h.finish() }
+    }
+}
+
+impl std::ops::Deref for ServerStorage {
+    type Target = Durable;
+    fn deref(&self) -> &Durable {
+        &self.durable
+    }
+}
+
+impl std::hash::Hash for ServerStorage {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.digest);
+    }
+}
+
+impl std::fmt::Debug for ServerStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.durable.fmt(f)
+    }
 }
 
 impl PaxosServer {
@@ -211,9 +248,11 @@ impl PaxosServer {
                     *c != dst
                 }),
                 Command::Send(dst, m) => o.send(dst, RegisterMsg::Internal(m)),
-                Command::Save(_) => {
-                    o.save(ServerStorage { acceptor: s.acceptor, round: s.proposer.round, learned: s.learner.learned })
-                }
+                Command::Save(_) => o.save(ServerStorage::new(Durable {
+                    acceptor: s.acceptor,
+                    round: s.proposer.round,
+                    learned: s.learner.learned,
+                })),
                 Command::SetTimer(t, d) => o.set_timer(t, d),
                 Command::CancelTimer(t) => o.cancel_timer(t),
                 Command::ChooseRandom(..) => {}
