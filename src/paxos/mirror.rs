@@ -49,7 +49,7 @@ use super::proposer::{self, ProposerCfg, ProposerState};
 use super::reduction::{
     accept_is_dead, accepted_is_dead, chosen_is_dead, prepare_is_dead, promise_is_stale, remove_dead,
 };
-use super::{Ballot, BugSet, PaxosActor, PaxosMsg, PaxosTimer, Value};
+use super::{Ballot, BugSet, PaxosActor, PaxosMsg, PaxosStorage, PaxosTimer, Value};
 use stateright::actor::register::{RegisterActor, RegisterActorState, RegisterMsg};
 use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Command, Envelope, Id, Out};
 use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
@@ -57,7 +57,7 @@ use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use stateright::{Model, Path, Property};
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 pub type MirrorMsg = RegisterMsg<u64, Value, PaxosMsg>;
@@ -219,44 +219,60 @@ impl PaxosServer {
         ProposerCfg { acceptors: &self.servers, first_proposer: self.servers[0], bugs: self.bugs }
     }
 
-    /// Translates a role's commands into the server's, and forgets the requests it answers.
-    /// Messages to itself go to `local` when they are delivered locally.
-    fn forward(
-        &self,
-        id: Id,
-        inner: Out<PaxosActor>,
-        s: &mut Roles,
-        o: &mut Out<Self>,
-        local: &mut VecDeque<MirrorMsg>,
-    ) {
-        for c in inner {
-            match c {
-                Command::Send(dst, m) if dst == id && self.self_delivery == SelfDelivery::Local => {
-                    local.push_back(RegisterMsg::Internal(m))
+    /// Translates a role's command into the server's, and forgets the requests it answers. A
+    /// message to itself, when delivered locally, is left for [`PaxosServer::run`].
+    fn forward(&self, id: Id, c: &Command<PaxosMsg, PaxosTimer, (), PaxosStorage>, s: &mut Roles, o: &mut Out<Self>) {
+        match c {
+            Command::Send(dst, _) if self.is_local(id, *dst) => {}
+            Command::Send(dst, PaxosMsg::Decided(v)) => s.puts.retain(|(c, req, pv)| {
+                let answered = c == dst && pv == v;
+                if answered {
+                    o.send(*dst, RegisterMsg::PutOk(*req));
                 }
-                Command::Send(dst, PaxosMsg::Decided(v)) => s.puts.retain(|(c, req, pv)| {
-                    let answered = *c == dst && *pv == v;
-                    if answered {
-                        o.send(dst, RegisterMsg::PutOk(*req));
-                    }
-                    !answered
-                }),
-                Command::Send(dst, PaxosMsg::ReadOk(v)) => s.gets.retain(|(c, req)| {
-                    if *c == dst {
-                        o.send(dst, RegisterMsg::GetOk(*req, v));
-                    }
-                    *c != dst
-                }),
-                Command::Send(dst, m) => o.send(dst, RegisterMsg::Internal(m)),
-                Command::Save(_) => o.save(ServerStorage::new(Durable {
-                    acceptor: s.acceptor,
-                    round: s.proposer.round,
-                    learned: s.learner.learned,
-                })),
-                Command::SetTimer(t, d) => o.set_timer(t, d),
-                Command::CancelTimer(t) => o.cancel_timer(t),
-                Command::ChooseRandom(..) => {}
+                !answered
+            }),
+            Command::Send(dst, PaxosMsg::ReadOk(v)) => s.gets.retain(|(c, req)| {
+                if c == dst {
+                    o.send(*dst, RegisterMsg::GetOk(*req, *v));
+                }
+                c != dst
+            }),
+            Command::Send(dst, m) => o.send(*dst, RegisterMsg::Internal(m.clone())),
+            Command::Save(_) => o.save(ServerStorage::new(Durable {
+                acceptor: s.acceptor,
+                round: s.proposer.round,
+                learned: s.learner.learned,
+            })),
+            Command::SetTimer(t, d) => o.set_timer(t.clone(), d.clone()),
+            Command::CancelTimer(t) => o.cancel_timer(t.clone()),
+            Command::ChooseRandom(..) => {}
+        }
+    }
+
+    /// Whether a message from `id` to `dst` is delivered locally.
+    fn is_local(&self, id: Id, dst: Id) -> bool {
+        dst == id && self.self_delivery == SelfDelivery::Local
+    }
+
+    /// Forwards the roles' commands in `inner`, in order, and then handles the messages this
+    /// server sent itself, in the order sent, forwarding what each produces, until none is left
+    /// (each rule sends finitely many, and each answer moves a role forward, so this ends). The
+    /// commands of every round stay in `inner`, one buffer for the whole step: `fwd` is the next
+    /// to forward, `next_local` where to look for the next message to itself.
+    fn run(&self, id: Id, s: &mut Roles, mut inner: Out<PaxosActor>, o: &mut Out<Self>) {
+        let (mut fwd, mut next_local) = (0, 0);
+        loop {
+            while let Some(c) = inner.get(fwd) {
+                self.forward(id, c, s, o);
+                fwd += 1;
             }
+            let local = inner.iter().enumerate().skip(next_local).find_map(|(at, c)| match c {
+                Command::Send(dst, m) if self.is_local(id, *dst) => Some((at, m.clone())),
+                _ => None,
+            });
+            let Some((at, m)) = local else { break };
+            next_local = at + 1;
+            self.handle(id, s, id, RegisterMsg::Internal(m), &mut inner);
         }
     }
 }
@@ -284,10 +300,9 @@ impl Actor for PaxosServer {
 
     fn on_msg(&self, id: Id, state: &mut Cow<ServerState>, src: Id, msg: MirrorMsg, o: &mut Out<Self>) {
         let mut s = state.roles.clone();
-        let mut local = VecDeque::new();
-        let inner = self.handle(id, &mut s, src, msg);
-        self.forward(id, inner, &mut s, o, &mut local);
-        self.deliver_locally(id, &mut s, local, o);
+        let mut inner = Out::<PaxosActor>::new();
+        self.handle(id, &mut s, src, msg, &mut inner);
+        self.run(id, &mut s, inner, o);
         if s != state.roles {
             *state = Cow::Owned(ServerState::new(s));
         }
@@ -296,10 +311,8 @@ impl Actor for PaxosServer {
     fn on_timeout(&self, id: Id, state: &mut Cow<ServerState>, _timer: &PaxosTimer, o: &mut Out<Self>) {
         let mut s = state.roles.clone();
         let mut inner = Out::<PaxosActor>::new();
-        let mut local = VecDeque::new();
         proposer::on_retry(&mut s.proposer, id, &self.proposer_cfg(), &mut inner);
-        self.forward(id, inner, &mut s, o, &mut local);
-        self.deliver_locally(id, &mut s, local, o);
+        self.run(id, &mut s, inner, o);
         if s != state.roles {
             *state = Cow::Owned(ServerState::new(s));
         }
@@ -307,9 +320,8 @@ impl Actor for PaxosServer {
 }
 
 impl PaxosServer {
-    /// Runs the rule of the role `msg` is for, into the roles' own commands.
-    fn handle(&self, id: Id, s: &mut Roles, src: Id, msg: MirrorMsg) -> Out<PaxosActor> {
-        let mut inner = Out::<PaxosActor>::new();
+    /// Runs the rule of the role `msg` is for, appending the roles' own commands to `inner`.
+    fn handle(&self, id: Id, s: &mut Roles, src: Id, msg: MirrorMsg, inner: &mut Out<PaxosActor>) {
         let cfg = self.proposer_cfg();
         let lcfg = LearnerCfg { acceptors: self.servers.len(), proposers: &self.servers, bugs: self.bugs };
         match msg {
@@ -317,40 +329,28 @@ impl PaxosServer {
                 if !s.puts.contains(&(src, req, v)) {
                     s.puts.push((src, req, v));
                 }
-                proposer::on_propose(&mut s.proposer, id, &cfg, src, v, &mut inner);
+                proposer::on_propose(&mut s.proposer, id, &cfg, src, v, inner);
             }
             RegisterMsg::Get(req) => {
                 if !s.gets.contains(&(src, req)) {
                     s.gets.push((src, req));
                 }
-                learner::on_read(&mut s.learner, src, &mut inner);
+                learner::on_read(&mut s.learner, src, inner);
             }
             RegisterMsg::Internal(m) => match m {
-                PaxosMsg::Prepare(b) => acceptor::on_prepare(&mut s.acceptor, self.bugs, src, b, &mut inner),
-                PaxosMsg::Accept(b, v) => {
-                    acceptor::on_accept(&mut s.acceptor, self.bugs, b, v, &self.servers, &mut inner)
-                }
-                PaxosMsg::Promise(b, last) => proposer::on_promise(&mut s.proposer, id, &cfg, src, b, last, &mut inner),
+                PaxosMsg::Prepare(b) => acceptor::on_prepare(&mut s.acceptor, self.bugs, src, b, inner),
+                PaxosMsg::Accept(b, v) => acceptor::on_accept(&mut s.acceptor, self.bugs, b, v, &self.servers, inner),
+                PaxosMsg::Promise(b, last) => proposer::on_promise(&mut s.proposer, id, &cfg, src, b, last, inner),
                 // Servers never crash here, so a learner that learned told every proposer then:
                 // its answer to a later vote (`learner::tell_again`) would repeat that Chosen,
                 // which the model's dead-message rule leaves out too (reduction.rs); left out here
                 // also for self-sends and without dead-message removal, so counts stay comparable.
                 PaxosMsg::Accepted(..) if s.learner.learned.is_some() => {}
-                PaxosMsg::Accepted(b, v) => learner::on_accepted(&mut s.learner, &lcfg, src, b, v, &mut inner),
-                PaxosMsg::Chosen(v) => proposer::on_chosen(&mut s.proposer, self.bugs, v, &mut inner),
+                PaxosMsg::Accepted(b, v) => learner::on_accepted(&mut s.learner, &lcfg, src, b, v, inner),
+                PaxosMsg::Chosen(v) => proposer::on_chosen(&mut s.proposer, self.bugs, v, inner),
                 _ => {}
             },
             RegisterMsg::PutOk(_) | RegisterMsg::GetOk(..) => {}
-        }
-        inner
-    }
-
-    /// Handles the messages this server sent itself, in the order sent, until none is left
-    /// (each rule sends finitely many, and each answer moves a role forward, so this ends).
-    fn deliver_locally(&self, id: Id, s: &mut Roles, mut local: VecDeque<MirrorMsg>, o: &mut Out<Self>) {
-        while let Some(msg) = local.pop_front() {
-            let inner = self.handle(id, s, id, msg);
-            self.forward(id, inner, s, o, &mut local);
         }
     }
 }
