@@ -125,10 +125,16 @@ pub struct PaxosServer {
 /// ([`ServerState::new`], the only way to make one, so it cannot go stale), and a state's
 /// `Hash` writes it alone. (Two different roles with the same 64-bit hash collide with the odds
 /// of two states' fingerprints, which the checker accepts already.)
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Eq)]
 pub struct ServerState {
-    roles: Roles,
+    roles: Arc<Roles>,
     digest: u64,
+}
+
+impl PartialEq for ServerState {
+    fn eq(&self, other: &Self) -> bool {
+        self.digest == other.digest && (Arc::ptr_eq(&self.roles, &other.roles) || self.roles == other.roles)
+    }
 }
 
 /// What a server playing the three roles keeps.
@@ -148,7 +154,7 @@ impl ServerState {
         use std::hash::{Hash as _, Hasher as _};
         let mut h = crate::symmetry::hasher();
         roles.hash(&mut h);
-        ServerState { roles, digest: h.finish() }
+        ServerState { roles: Arc::new(roles), digest: h.finish() }
     }
 }
 
@@ -308,24 +314,118 @@ impl Actor for PaxosServer {
     }
 
     fn on_msg(&self, id: Id, state: &mut Cow<ServerState>, src: Id, msg: MirrorMsg, o: &mut Out<Self>) {
-        let mut s = state.roles.clone();
-        let mut inner = Out::<PaxosActor>::new();
-        self.handle(id, &mut s, src, msg, &mut inner);
-        self.run(id, &mut s, inner, o);
-        if s != state.roles {
-            *state = Cow::Owned(ServerState::new(s));
+        let step = STEPS.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            let at = match memo.iter().position(|(server, _)| server == self) {
+                Some(at) => at,
+                None => {
+                    memo.push((self.clone(), StepMemo::default()));
+                    memo.len() - 1
+                }
+            };
+            let memo = &mut memo[at].1;
+            let key = (id, (**state).clone(), src, msg);
+            if let Some(step) = memo.steps.get(&key) {
+                return step.clone();
+            }
+            let (id, from, src, msg) = &key;
+            let step = Arc::new(self.step(*id, from, *src, msg.clone(), &mut memo.states));
+            memo.steps.insert(key, step.clone());
+            step
+        });
+        if let Some(next) = &step.next {
+            *state = Cow::Owned(next.clone());
+        }
+        for effect in &step.out {
+            match effect {
+                Effect::Send(dst, m) => o.send(*dst, m.clone()),
+                Effect::Save(saved) => o.save(saved.clone()),
+                Effect::SetTimer(t, d) => o.set_timer(t.clone(), d.clone()),
+                Effect::CancelTimer(t) => o.cancel_timer(t.clone()),
+            }
         }
     }
 
     fn on_timeout(&self, id: Id, state: &mut Cow<ServerState>, _timer: &PaxosTimer, o: &mut Out<Self>) {
-        let mut s = state.roles.clone();
+        let mut s = (*state.roles).clone();
         let mut inner = Out::<PaxosActor>::new();
         proposer::on_retry(&mut s.proposer, id, &self.proposer_cfg(), &mut inner);
         self.run(id, &mut s, inner, o);
-        if s != state.roles {
+        if s != *state.roles {
             *state = Cow::Owned(ServerState::new(s));
         }
     }
+}
+
+impl PaxosServer {
+    /// What delivering `msg` from `src` does to server `id` in state `from`: the state after
+    /// (`None`: unchanged) and the commands. A new state is taken from `states` when an equal one
+    /// was made before, so that equal states share their roles.
+    fn step(
+        &self,
+        id: Id,
+        from: &ServerState,
+        src: Id,
+        msg: MirrorMsg,
+        states: &mut HashSet<ServerState, ahash::RandomState>,
+    ) -> Step {
+        let mut s = (*from.roles).clone();
+        let mut inner = Out::<PaxosActor>::new();
+        let mut o = Out::<Self>::new();
+        self.handle(id, &mut s, src, msg, &mut inner);
+        self.run(id, &mut s, inner, &mut o);
+        let next = (s != *from.roles).then(|| {
+            let next = ServerState::new(s);
+            match states.get(&next) {
+                Some(known) => known.clone(),
+                None => {
+                    states.insert(next.clone());
+                    next
+                }
+            }
+        });
+        let out = o
+            .into_iter()
+            .filter_map(|c| match c {
+                Command::Send(dst, m) => Some(Effect::Send(dst, m)),
+                Command::Save(saved) => Some(Effect::Save(saved)),
+                Command::SetTimer(t, d) => Some(Effect::SetTimer(t, d)),
+                Command::CancelTimer(t) => Some(Effect::CancelTimer(t)),
+                Command::ChooseRandom(..) => None,
+            })
+            .collect();
+        Step { next, out }
+    }
+}
+
+/// The outcome of a server's step ([`PaxosServer::step`]).
+struct Step {
+    next: Option<ServerState>,
+    out: Box<[Effect]>,
+}
+
+/// A command of a server's step, kept to be replayed.
+enum Effect {
+    Send(Id, MirrorMsg),
+    Save(ServerStorage),
+    SetTimer(PaxosTimer, std::ops::Range<std::time::Duration>),
+    CancelTimer(PaxosTimer),
+}
+
+/// The steps of servers computed so far on this thread, by (server, state, sender, message),
+/// and the server states they made. A server's step depends on nothing else (and on its
+/// configuration: one memo per configuration, see `STEPS`), and the checker delivers the same
+/// message to the same server state over and over, from many interleavings of the other actors'
+/// steps: each is computed once and later replayed.
+#[derive(Default)]
+struct StepMemo {
+    steps: HashMap<(Id, ServerState, Id, MirrorMsg), Arc<Step>, ahash::RandomState>,
+    states: HashSet<ServerState, ahash::RandomState>,
+}
+
+thread_local! {
+    /// One memo per server configuration seen on this thread (usually one).
+    static STEPS: RefCell<Vec<(PaxosServer, StepMemo)>> = const { RefCell::new(Vec::new()) };
 }
 
 impl PaxosServer {
