@@ -180,14 +180,14 @@ impl std::fmt::Debug for ServerState {
 /// The durable parts of the three roles, read through `Deref`, and their hash, computed once in
 /// [`ServerStorage::new`] for the same reason as [`ServerState`]'s: the checker hashes every
 /// server's storage for each state it generates.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct ServerStorage {
     durable: Durable,
     digest: u64,
 }
 
 /// What a server saves.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Durable {
     pub acceptor: AcceptorState,
     pub round: u8,
@@ -339,7 +339,7 @@ impl Actor for PaxosServer {
         for effect in &step.out {
             match effect {
                 Effect::Send(dst, m) => o.send(*dst, m.clone()),
-                Effect::Save(saved) => o.save(saved.clone()),
+                Effect::Save(saved) => o.save(*saved),
                 Effect::SetTimer(t, d) => o.set_timer(t.clone(), d.clone()),
                 Effect::CancelTimer(t) => o.cancel_timer(t.clone()),
             }
