@@ -245,7 +245,7 @@ impl PaxosServer {
                 }
                 c != dst
             }),
-            Command::Send(dst, m) => o.send(*dst, RegisterMsg::Internal(m.clone())),
+            Command::Send(dst, m) => o.send(*dst, RegisterMsg::Internal(*m)),
             Command::Save(_) => o.save(ServerStorage::new(Durable {
                 acceptor: s.acceptor,
                 round: s.proposer.round,
@@ -282,7 +282,7 @@ impl PaxosServer {
                 fwd += 1;
             }
             let local = inner.iter().enumerate().skip(next_local).find_map(|(at, c)| match c {
-                Command::Send(dst, m) if self.is_local(id, *dst) => Some((at, m.clone())),
+                Command::Send(dst, m) if self.is_local(id, *dst) => Some((at, *m)),
                 _ => None,
             });
             let Some((at, m)) = local else { break };
