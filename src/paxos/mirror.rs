@@ -49,14 +49,15 @@ use super::proposer::{self, ProposerCfg, ProposerState};
 use super::reduction::{
     accept_is_dead, accepted_is_dead, chosen_is_dead, prepare_is_dead, promise_is_stale, remove_dead,
 };
-use super::{Ballot, BugSet, PaxosActor, PaxosMsg, PaxosTimer, Value};
+use super::{Ballot, BugSet, PaxosActor, PaxosMsg, PaxosStorage, PaxosTimer, Value};
 use stateright::actor::register::{RegisterActor, RegisterActorState, RegisterMsg};
 use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Command, Envelope, Id, Out};
 use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use stateright::{Model, Path, Property};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 pub type MirrorMsg = RegisterMsg<u64, Value, PaxosMsg>;
@@ -110,13 +111,35 @@ pub const SERVERS: usize = 3;
 /// A server playing all three roles.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PaxosServer {
+    /// The bound's last round: a retry timer armed in it is left out (see `forward`).
+    pub max_round: u8,
     pub servers: Vec<Id>,
     pub self_delivery: SelfDelivery,
     pub bugs: BugSet,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+/// A server's state: its roles, read through `Deref`, and their hash.
+///
+/// The checker hashes every actor's state for each state it generates, while a step changes
+/// one server at most: the hash is computed once, when a step builds a new state
+/// ([`ServerState::new`], the only way to make one, so it cannot go stale), and a state's
+/// `Hash` writes it alone. (Two different roles with the same 64-bit hash collide with the odds
+/// of two states' fingerprints, which the checker accepts already.)
+#[derive(Clone, Eq)]
 pub struct ServerState {
+    roles: Arc<Roles>,
+    digest: u64,
+}
+
+impl PartialEq for ServerState {
+    fn eq(&self, other: &Self) -> bool {
+        self.digest == other.digest && (Arc::ptr_eq(&self.roles, &other.roles) || self.roles == other.roles)
+    }
+}
+
+/// What a server playing the three roles keeps.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Roles {
     pub acceptor: AcceptorState,
     pub proposer: ProposerState,
     pub learner: LearnerState,
@@ -126,12 +149,77 @@ pub struct ServerState {
     pub gets: Vec<(Id, u64)>,
 }
 
-/// The durable parts of the three roles.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+impl ServerState {
+    pub fn new(roles: Roles) -> Self {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut h = crate::symmetry::hasher();
+        roles.hash(&mut h);
+        ServerState { roles: Arc::new(roles), digest: h.finish() }
+    }
+}
+
+impl std::ops::Deref for ServerState {
+    type Target = Roles;
+    fn deref(&self) -> &Roles {
+        &self.roles
+    }
+}
+
+impl std::hash::Hash for ServerState {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.digest);
+    }
+}
+
+impl std::fmt::Debug for ServerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.roles.fmt(f)
+    }
+}
+
+/// The durable parts of the three roles, read through `Deref`, and their hash, computed once in
+/// [`ServerStorage::new`] for the same reason as [`ServerState`]'s: the checker hashes every
+/// server's storage for each state it generates.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct ServerStorage {
+    durable: Durable,
+    digest: u64,
+}
+
+/// What a server saves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Durable {
     pub acceptor: AcceptorState,
     pub round: u8,
     pub learned: Option<Value>,
+}
+
+impl ServerStorage {
+    pub fn new(durable: Durable) -> Self {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut h = crate::symmetry::hasher();
+        durable.hash(&mut h);
+        ServerStorage { durable, digest: h.finish() }
+    }
+}
+
+impl std::ops::Deref for ServerStorage {
+    type Target = Durable;
+    fn deref(&self) -> &Durable {
+        &self.durable
+    }
+}
+
+impl std::hash::Hash for ServerStorage {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.digest);
+    }
+}
+
+impl std::fmt::Debug for ServerStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.durable.fmt(f)
+    }
 }
 
 impl PaxosServer {
@@ -139,42 +227,67 @@ impl PaxosServer {
         ProposerCfg { acceptors: &self.servers, first_proposer: self.servers[0], bugs: self.bugs }
     }
 
-    /// Translates a role's commands into the server's, and forgets the requests it answers.
-    /// Messages to itself go to `local` when they are delivered locally.
-    fn forward(
-        &self,
-        id: Id,
-        inner: Out<PaxosActor>,
-        s: &mut ServerState,
-        o: &mut Out<Self>,
-        local: &mut VecDeque<MirrorMsg>,
-    ) {
-        for c in inner {
-            match c {
-                Command::Send(dst, m) if dst == id && self.self_delivery == SelfDelivery::Local => {
-                    local.push_back(RegisterMsg::Internal(m))
+    /// Translates a role's command into the server's, and forgets the requests it answers. A
+    /// message to itself, when delivered locally, is left for [`PaxosServer::run`].
+    fn forward(&self, id: Id, c: &Command<PaxosMsg, PaxosTimer, (), PaxosStorage>, s: &mut Roles, o: &mut Out<Self>) {
+        match c {
+            Command::Send(dst, _) if self.is_local(id, *dst) => {}
+            Command::Send(dst, PaxosMsg::Decided(v)) => s.puts.retain(|(c, req, pv)| {
+                let answered = c == dst && pv == v;
+                if answered {
+                    o.send(*dst, RegisterMsg::PutOk(*req));
                 }
-                Command::Send(dst, PaxosMsg::Decided(v)) => s.puts.retain(|(c, req, pv)| {
-                    let answered = *c == dst && *pv == v;
-                    if answered {
-                        o.send(dst, RegisterMsg::PutOk(*req));
-                    }
-                    !answered
-                }),
-                Command::Send(dst, PaxosMsg::ReadOk(v)) => s.gets.retain(|(c, req)| {
-                    if *c == dst {
-                        o.send(dst, RegisterMsg::GetOk(*req, v));
-                    }
-                    *c != dst
-                }),
-                Command::Send(dst, m) => o.send(dst, RegisterMsg::Internal(m)),
-                Command::Save(_) => {
-                    o.save(ServerStorage { acceptor: s.acceptor, round: s.proposer.round, learned: s.learner.learned })
+                !answered
+            }),
+            Command::Send(dst, PaxosMsg::ReadOk(v)) => s.gets.retain(|(c, req)| {
+                if c == dst {
+                    o.send(*dst, RegisterMsg::GetOk(*req, *v));
                 }
-                Command::SetTimer(t, d) => o.set_timer(t, d),
-                Command::CancelTimer(t) => o.cancel_timer(t),
-                Command::ChooseRandom(..) => {}
+                c != dst
+            }),
+            Command::Send(dst, m) => o.send(*dst, RegisterMsg::Internal(*m)),
+            Command::Save(_) => o.save(ServerStorage::new(Durable {
+                acceptor: s.acceptor,
+                round: s.proposer.round,
+                learned: s.learner.learned,
+            })),
+            // The retry timer of a ballot in the last round is not armed. Armed, it could only
+            // fire into a retry that starts another ballot (while armed, the proposer has a
+            // proposal and no decision: only `start_ballot` arms it, only `on_chosen` decides and
+            // disarms it), whose successor is outside the boundary, computed only to be
+            // discarded; and its presence follows from the proposer's state, so leaving it out
+            // merges no states. Cheaper steps: no timer set to copy and hash in every state.
+            Command::SetTimer(..) if s.proposer.round >= self.max_round => {}
+            Command::SetTimer(t, d) => o.set_timer(t.clone(), d.clone()),
+            Command::CancelTimer(t) => o.cancel_timer(t.clone()),
+            Command::ChooseRandom(..) => {}
+        }
+    }
+
+    /// Whether a message from `id` to `dst` is delivered locally.
+    fn is_local(&self, id: Id, dst: Id) -> bool {
+        dst == id && self.self_delivery == SelfDelivery::Local
+    }
+
+    /// Forwards the roles' commands in `inner`, in order, and then handles the messages this
+    /// server sent itself, in the order sent, forwarding what each produces, until none is left
+    /// (each rule sends finitely many, and each answer moves a role forward, so this ends). The
+    /// commands of every round stay in `inner`, one buffer for the whole step: `fwd` is the next
+    /// to forward, `next_local` where to look for the next message to itself.
+    fn run(&self, id: Id, s: &mut Roles, mut inner: Out<PaxosActor>, o: &mut Out<Self>) {
+        let (mut fwd, mut next_local) = (0, 0);
+        loop {
+            while let Some(c) = inner.get(fwd) {
+                self.forward(id, c, s, o);
+                fwd += 1;
             }
+            let local = inner.iter().enumerate().skip(next_local).find_map(|(at, c)| match c {
+                Command::Send(dst, m) if self.is_local(id, *dst) => Some((at, *m)),
+                _ => None,
+            });
+            let Some((at, m)) = local else { break };
+            next_local = at + 1;
+            self.handle(id, s, id, RegisterMsg::Internal(m), &mut inner);
         }
     }
 }
@@ -191,43 +304,133 @@ impl Actor for PaxosServer {
     }
 
     fn on_start(&self, _id: Id, storage: &Option<ServerStorage>, _o: &mut Out<Self>) -> ServerState {
-        let mut s = ServerState::default();
+        let mut s = Roles::default();
         if let Some(saved) = storage {
             s.acceptor = saved.acceptor;
             s.proposer.round = saved.round;
             s.learner.learned = saved.learned;
         }
-        s
+        ServerState::new(s)
     }
 
     fn on_msg(&self, id: Id, state: &mut Cow<ServerState>, src: Id, msg: MirrorMsg, o: &mut Out<Self>) {
-        let mut s = (**state).clone();
-        let mut local = VecDeque::new();
-        let inner = self.handle(id, &mut s, src, msg);
-        self.forward(id, inner, &mut s, o, &mut local);
-        self.deliver_locally(id, &mut s, local, o);
-        if s != **state {
-            *state = Cow::Owned(s);
+        let step = STEPS.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            let at = match memo.iter().position(|(server, _)| server == self) {
+                Some(at) => at,
+                None => {
+                    memo.push((self.clone(), StepMemo::default()));
+                    memo.len() - 1
+                }
+            };
+            let memo = &mut memo[at].1;
+            let key = (id, (**state).clone(), src, msg);
+            if let Some(step) = memo.steps.get(&key) {
+                return step.clone();
+            }
+            let (id, from, src, msg) = &key;
+            let step = Arc::new(self.step(*id, from, *src, msg.clone(), &mut memo.states));
+            memo.steps.insert(key, step.clone());
+            step
+        });
+        if let Some(next) = &step.next {
+            *state = Cow::Owned(next.clone());
+        }
+        for effect in &step.out {
+            match effect {
+                Effect::Send(dst, m) => o.send(*dst, m.clone()),
+                Effect::Save(saved) => o.save(*saved),
+                Effect::SetTimer(t, d) => o.set_timer(t.clone(), d.clone()),
+                Effect::CancelTimer(t) => o.cancel_timer(t.clone()),
+            }
         }
     }
 
     fn on_timeout(&self, id: Id, state: &mut Cow<ServerState>, _timer: &PaxosTimer, o: &mut Out<Self>) {
-        let mut s = (**state).clone();
+        let mut s = (*state.roles).clone();
         let mut inner = Out::<PaxosActor>::new();
-        let mut local = VecDeque::new();
         proposer::on_retry(&mut s.proposer, id, &self.proposer_cfg(), &mut inner);
-        self.forward(id, inner, &mut s, o, &mut local);
-        self.deliver_locally(id, &mut s, local, o);
-        if s != **state {
-            *state = Cow::Owned(s);
+        self.run(id, &mut s, inner, o);
+        if s != *state.roles {
+            *state = Cow::Owned(ServerState::new(s));
         }
     }
 }
 
 impl PaxosServer {
-    /// Runs the rule of the role `msg` is for, into the roles' own commands.
-    fn handle(&self, id: Id, s: &mut ServerState, src: Id, msg: MirrorMsg) -> Out<PaxosActor> {
+    /// What delivering `msg` from `src` does to server `id` in state `from`: the state after
+    /// (`None`: unchanged) and the commands. A new state is taken from `states` when an equal one
+    /// was made before, so that equal states share their roles.
+    fn step(
+        &self,
+        id: Id,
+        from: &ServerState,
+        src: Id,
+        msg: MirrorMsg,
+        states: &mut HashSet<ServerState, ahash::RandomState>,
+    ) -> Step {
+        let mut s = (*from.roles).clone();
         let mut inner = Out::<PaxosActor>::new();
+        let mut o = Out::<Self>::new();
+        self.handle(id, &mut s, src, msg, &mut inner);
+        self.run(id, &mut s, inner, &mut o);
+        let next = (s != *from.roles).then(|| {
+            let next = ServerState::new(s);
+            match states.get(&next) {
+                Some(known) => known.clone(),
+                None => {
+                    states.insert(next.clone());
+                    next
+                }
+            }
+        });
+        let out = o
+            .into_iter()
+            .filter_map(|c| match c {
+                Command::Send(dst, m) => Some(Effect::Send(dst, m)),
+                Command::Save(saved) => Some(Effect::Save(saved)),
+                Command::SetTimer(t, d) => Some(Effect::SetTimer(t, d)),
+                Command::CancelTimer(t) => Some(Effect::CancelTimer(t)),
+                Command::ChooseRandom(..) => None,
+            })
+            .collect();
+        Step { next, out }
+    }
+}
+
+/// The outcome of a server's step ([`PaxosServer::step`]).
+struct Step {
+    next: Option<ServerState>,
+    out: Box<[Effect]>,
+}
+
+/// A command of a server's step, kept to be replayed.
+enum Effect {
+    Send(Id, MirrorMsg),
+    Save(ServerStorage),
+    SetTimer(PaxosTimer, std::ops::Range<std::time::Duration>),
+    CancelTimer(PaxosTimer),
+}
+
+/// The steps of servers computed so far on this thread, by (server, state, sender, message),
+/// and the server states they made. A server's step depends on nothing else (and on its
+/// configuration: one memo per configuration, see `STEPS`), and the checker delivers the same
+/// message to the same server state over and over, from many interleavings of the other actors'
+/// steps: each is computed once and later replayed.
+#[derive(Default)]
+struct StepMemo {
+    steps: HashMap<(Id, ServerState, Id, MirrorMsg), Arc<Step>, ahash::RandomState>,
+    states: HashSet<ServerState, ahash::RandomState>,
+}
+
+thread_local! {
+    /// One memo per server configuration seen on this thread (usually one).
+    static STEPS: RefCell<Vec<(PaxosServer, StepMemo)>> = const { RefCell::new(Vec::new()) };
+}
+
+impl PaxosServer {
+    /// Runs the rule of the role `msg` is for, appending the roles' own commands to `inner`.
+    fn handle(&self, id: Id, s: &mut Roles, src: Id, msg: MirrorMsg, inner: &mut Out<PaxosActor>) {
         let cfg = self.proposer_cfg();
         let lcfg = LearnerCfg { acceptors: self.servers.len(), proposers: &self.servers, bugs: self.bugs };
         match msg {
@@ -235,133 +438,251 @@ impl PaxosServer {
                 if !s.puts.contains(&(src, req, v)) {
                     s.puts.push((src, req, v));
                 }
-                proposer::on_propose(&mut s.proposer, id, &cfg, src, v, &mut inner);
+                proposer::on_propose(&mut s.proposer, id, &cfg, src, v, inner);
             }
             RegisterMsg::Get(req) => {
                 if !s.gets.contains(&(src, req)) {
                     s.gets.push((src, req));
                 }
-                learner::on_read(&mut s.learner, src, &mut inner);
+                learner::on_read(&mut s.learner, src, inner);
             }
             RegisterMsg::Internal(m) => match m {
-                PaxosMsg::Prepare(b) => acceptor::on_prepare(&mut s.acceptor, self.bugs, src, b, &mut inner),
-                PaxosMsg::Accept(b, v) => {
-                    acceptor::on_accept(&mut s.acceptor, self.bugs, b, v, &self.servers, &mut inner)
-                }
-                PaxosMsg::Promise(b, last) => proposer::on_promise(&mut s.proposer, id, &cfg, src, b, last, &mut inner),
+                PaxosMsg::Prepare(b) => acceptor::on_prepare(&mut s.acceptor, self.bugs, src, b, inner),
+                PaxosMsg::Accept(b, v) => acceptor::on_accept(&mut s.acceptor, self.bugs, b, v, &self.servers, inner),
+                PaxosMsg::Promise(b, last) => proposer::on_promise(&mut s.proposer, id, &cfg, src, b, last, inner),
                 // Servers never crash here, so a learner that learned told every proposer then:
                 // its answer to a later vote (`learner::tell_again`) would repeat that Chosen,
                 // which the model's dead-message rule leaves out too (reduction.rs); left out here
                 // also for self-sends and without dead-message removal, so counts stay comparable.
                 PaxosMsg::Accepted(..) if s.learner.learned.is_some() => {}
-                PaxosMsg::Accepted(b, v) => learner::on_accepted(&mut s.learner, &lcfg, src, b, v, &mut inner),
-                PaxosMsg::Chosen(v) => proposer::on_chosen(&mut s.proposer, self.bugs, v, &mut inner),
+                PaxosMsg::Accepted(b, v) => learner::on_accepted(&mut s.learner, &lcfg, src, b, v, inner),
+                PaxosMsg::Chosen(v) => proposer::on_chosen(&mut s.proposer, self.bugs, v, inner),
                 _ => {}
             },
             RegisterMsg::PutOk(_) | RegisterMsg::GetOk(..) => {}
-        }
-        inner
-    }
-
-    /// Handles the messages this server sent itself, in the order sent, until none is left
-    /// (each rule sends finitely many, and each answer moves a role forward, so this ends).
-    fn deliver_locally(&self, id: Id, s: &mut ServerState, mut local: VecDeque<MirrorMsg>, o: &mut Out<Self>) {
-        while let Some(msg) = local.pop_front() {
-            let inner = self.handle(id, s, id, msg);
-            self.forward(id, inner, s, o, &mut local);
         }
     }
 }
 
 /// Ghost state: every vote cast (for agreement) and the clients' register operations.
 ///
-/// Read through its methods: its summary (hash and verdicts) is computed once, whenever a
-/// recorder changes it, instead of at every state that carries it — most steps record nothing,
-/// and the checker hashes each state and evaluates the properties on it.
+/// Read through its methods. Both parts are shared between states (`Arc`) with their summary
+/// (hash and verdict) computed once, when a recorder builds a new part: most steps record
+/// nothing, and the checker clones and hashes each state and evaluates the properties on it, so
+/// cloning a history is two reference counts and hashing it two words.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MirrorHistory {
-    votes: Arc<BTreeSet<(Ballot, Value, Id)>>,
-    lin: Arc<LinearizabilityTester<Id, Register<Value>>>,
+    votes: Arc<Votes>,
+    ops: Arc<Ops>,
+}
+
+/// The votes cast, as (ballot, value, server), with their summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Votes {
+    set: BTreeSet<(Ballot, Value, Id)>,
+    /// A hash of `set`: its contribution to the state's fingerprint. (Two histories that differ
+    /// collide with the odds of two states' 64-bit fingerprints, which the checker accepts
+    /// already.)
+    digest: u64,
+    /// How many values are chosen, up to 2 (the properties ask for "none", "one" or "more").
+    chosen: u8,
+}
+
+/// The clients' register operations, with their summary.
+#[derive(Clone, Debug, PartialEq)]
+struct Ops {
+    lin: LinearizabilityTester<Id, Register<Value>>,
     /// The request each client waits for an answer to. A client takes only the answer to that
     /// request and ignores any other, so only that answer is a return in `lin`.
     awaiting: BTreeMap<Id, u64>,
-    summary: Summary,
+    /// A hash of `lin` and `awaiting` (see [`Votes::digest`]).
+    digest: u64,
+    linearizable: bool,
 }
 
-/// What the checker asks of a history at every state, computed when the history changes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Summary {
-    /// A hash of the votes, and one of the operations with `awaiting`: the history's
-    /// contribution to the state's fingerprint. (Two histories that differ collide with the odds
-    /// of two states' 64-bit fingerprints, which the checker accepts already.)
-    votes_digest: u64,
-    lin_digest: u64,
-    linearizable: bool,
-    /// How many values are chosen, up to 2 (the properties ask for "none", "one" or "more").
-    chosen: u8,
+/// Stateright's register types are only `PartialEq`, but with `char` values their equality is an
+/// equivalence.
+impl Eq for Ops {}
+
+/// A part is hashed by its digest, a function of its contents (and equal parts are equal).
+impl std::hash::Hash for Votes {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.digest);
+    }
+}
+
+impl std::hash::Hash for Ops {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.digest);
+    }
+}
+
+impl Votes {
+    /// `set` with its digest; `chosen` is left for [`Votes::summarize`].
+    fn new(set: BTreeSet<(Ballot, Value, Id)>) -> Self {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut h = crate::symmetry::hasher();
+        set.hash(&mut h);
+        Votes { set, digest: h.finish(), chosen: 0 }
+    }
+
+    fn summarize(&mut self) {
+        self.chosen = chosen_by_votes(&self.set, SERVERS).len().min(2) as u8;
+    }
+}
+
+impl Ops {
+    /// The operations with their digest; the verdict is left for [`Ops::summarize`].
+    fn new(lin: LinearizabilityTester<Id, Register<Value>>, awaiting: BTreeMap<Id, u64>) -> Self {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut h = crate::symmetry::hasher();
+        (&lin, &awaiting).hash(&mut h);
+        Ops { lin, awaiting, digest: h.finish(), linearizable: false }
+    }
+
+    fn summarize(&mut self) {
+        self.linearizable = self.lin.serialized_history().is_some();
+    }
+}
+
+/// What a recorder adds to the operations: client, request and value written of an invocation
+/// (no value: a read), or client and value read of a return (no value: a write's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum OpEvent {
+    Invoke(Id, u64, Option<Value>),
+    Return(Id, Option<Value>),
+}
+
+/// A part of the history, compared and hashed by identity: the key of a step in [`Memo`], which
+/// holds it so that its address is not reused.
+struct ByAddress<T>(Arc<T>);
+
+impl<T> PartialEq for ByAddress<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T> Eq for ByAddress<T> {}
+
+impl<T> std::hash::Hash for ByAddress<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::ptr::hash(Arc::as_ptr(&self.0), state)
+    }
+}
+
+/// The history's parts built so far on this thread, each once: `steps` maps a part and what a
+/// recorder adds to it to the result, and `parts` holds one shared copy of each distinct part.
+/// The states of a check take the same few steps of the history over and over, from many
+/// interleavings of the servers' steps: each is computed once — copy, add, hash, and the
+/// verdict (the linearizability search) once per distinct part — and later only looked up.
+struct Memo<T, E> {
+    steps: HashMap<(ByAddress<T>, E), Arc<T>, ahash::RandomState>,
+    parts: HashSet<Arc<T>, ahash::RandomState>,
+}
+
+impl<T: Eq + std::hash::Hash, E: Eq + std::hash::Hash> Memo<T, E> {
+    fn new() -> Self {
+        Memo { steps: HashMap::default(), parts: HashSet::default() }
+    }
+
+    /// `from` with `event` added: `add` builds the part with its digest, `summarize` completes a
+    /// part not seen before.
+    fn step(&mut self, from: &Arc<T>, event: E, add: impl FnOnce(&T) -> T, summarize: impl FnOnce(&mut T)) -> Arc<T> {
+        let key = (ByAddress(from.clone()), event);
+        if let Some(to) = self.steps.get(&key) {
+            return to.clone();
+        }
+        let mut part = add(from);
+        let to = match self.parts.get(&part) {
+            Some(known) => known.clone(),
+            None => {
+                summarize(&mut part);
+                let part = Arc::new(part);
+                self.parts.insert(part.clone());
+                part
+            }
+        };
+        self.steps.insert(key, to.clone());
+        to
+    }
+}
+
+thread_local! {
+    static VOTE_STEPS: RefCell<Memo<Votes, (Ballot, Value, Id)>> = RefCell::new(Memo::new());
+    static OP_STEPS: RefCell<Memo<Ops, OpEvent>> = RefCell::new(Memo::new());
 }
 
 impl MirrorHistory {
     /// No votes, no operations; the register starts with the default value, as in the example.
     pub fn new() -> Self {
-        let mut h = MirrorHistory {
-            votes: Arc::default(),
-            lin: Arc::new(LinearizabilityTester::new(Register(Value::default()))),
-            awaiting: BTreeMap::new(),
-            summary: Summary { votes_digest: 0, lin_digest: 0, linearizable: true, chosen: 0 },
-        };
-        h.votes_changed();
-        h.lin_changed();
-        h
+        let mut votes = Votes::new(BTreeSet::new());
+        votes.summarize();
+        let mut ops = Ops::new(LinearizabilityTester::new(Register(Value::default())), BTreeMap::new());
+        ops.summarize();
+        MirrorHistory { votes: Arc::new(votes), ops: Arc::new(ops) }
     }
 
     /// Every vote cast, as (ballot, value, server).
     pub fn votes(&self) -> &BTreeSet<(Ballot, Value, Id)> {
-        &self.votes
+        &self.votes.set
     }
 
     /// The clients' register operations, as the linearizability tester holds them.
     pub fn lin(&self) -> &LinearizabilityTester<Id, Register<Value>> {
-        &self.lin
+        &self.ops.lin
     }
 
     /// The request each client waits for an answer to.
     pub fn awaiting(&self) -> &BTreeMap<Id, u64> {
-        &self.awaiting
+        &self.ops.awaiting
     }
 
     /// Whether the operations so far are linearizable (as `lin().serialized_history()` says).
     pub fn is_linearizable(&self) -> bool {
-        self.summary.linearizable
+        self.ops.linearizable
     }
 
     /// How many values are chosen, counted up to 2.
     pub fn chosen_count(&self) -> usize {
-        usize::from(self.summary.chosen)
+        usize::from(self.votes.chosen)
     }
 
-    /// Recomputes the summary of the votes after they changed.
-    fn votes_changed(&mut self) {
-        use std::hash::{Hash as _, Hasher as _};
-        let mut h = crate::symmetry::hasher();
-        self.votes.hash(&mut h);
-        self.summary.votes_digest = h.finish();
-        self.summary.chosen = mirror_chosen(self).len().min(2) as u8;
+    /// This history with `event` added to the operations.
+    fn record_op(&self, event: OpEvent) -> Self {
+        let add = |from: &Ops| {
+            let (mut lin, mut awaiting) = (from.lin.clone(), from.awaiting.clone());
+            match event {
+                OpEvent::Invoke(c, req, v) => {
+                    let _ = lin.on_invoke(c, v.map_or(RegisterOp::Read, RegisterOp::Write));
+                    awaiting.insert(c, req);
+                }
+                OpEvent::Return(c, v) => {
+                    awaiting.remove(&c);
+                    let _ = lin.on_return(c, v.map_or(RegisterRet::WriteOk, RegisterRet::ReadOk));
+                }
+            }
+            Ops::new(lin, awaiting)
+        };
+        let ops = OP_STEPS.with(|m| m.borrow_mut().step(&self.ops, event, add, Ops::summarize));
+        MirrorHistory { votes: self.votes.clone(), ops }
     }
 
-    /// Recomputes the summary of the operations after they (and `awaiting`) changed.
-    fn lin_changed(&mut self) {
-        use std::hash::{Hash as _, Hasher as _};
-        let mut h = crate::symmetry::hasher();
-        (&*self.lin, &self.awaiting).hash(&mut h);
-        self.summary.lin_digest = h.finish();
-        self.summary.linearizable = self.lin.serialized_history().is_some();
+    /// This history with one more vote.
+    fn record_vote(&self, vote: (Ballot, Value, Id)) -> Self {
+        let add = |from: &Votes| {
+            let mut set = from.set.clone();
+            set.insert(vote);
+            Votes::new(set)
+        };
+        let votes = VOTE_STEPS.with(|m| m.borrow_mut().step(&self.votes, vote, add, Votes::summarize));
+        MirrorHistory { votes, ops: self.ops.clone() }
     }
 }
 
 impl std::hash::Hash for MirrorHistory {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        (self.summary.votes_digest, self.summary.lin_digest).hash(state);
+        (self.votes.digest, self.ops.digest).hash(state);
     }
 }
 
@@ -373,32 +694,16 @@ impl Default for MirrorHistory {
 
 /// The values chosen: those a majority of servers voted for in one ballot.
 pub fn mirror_chosen(h: &MirrorHistory) -> BTreeSet<Value> {
-    chosen_by_votes(&h.votes, SERVERS)
+    chosen_by_votes(h.votes(), SERVERS)
 }
 
 fn record_out(_: &MirrorCfg, h: &MirrorHistory, env: Envelope<&MirrorMsg>) -> Option<MirrorHistory> {
-    // Most messages record nothing: the history (shared sets, `Arc`) is copied only for those
-    // that do.
+    // Most messages record nothing: the history is rebuilt only for those that do.
     match env.msg {
-        RegisterMsg::Put(req, v) => {
-            let mut h = h.clone();
-            let _ = Arc::make_mut(&mut h.lin).on_invoke(env.src, RegisterOp::Write(*v));
-            h.awaiting.insert(env.src, *req);
-            h.lin_changed();
-            Some(h)
-        }
-        RegisterMsg::Get(req) => {
-            let mut h = h.clone();
-            let _ = Arc::make_mut(&mut h.lin).on_invoke(env.src, RegisterOp::Read);
-            h.awaiting.insert(env.src, *req);
-            h.lin_changed();
-            Some(h)
-        }
-        RegisterMsg::Internal(PaxosMsg::Accepted(b, v)) if !h.votes.contains(&(*b, *v, env.src)) => {
-            let mut h = h.clone();
-            Arc::make_mut(&mut h.votes).insert((*b, *v, env.src));
-            h.votes_changed();
-            Some(h)
+        RegisterMsg::Put(req, v) => Some(h.record_op(OpEvent::Invoke(env.src, *req, Some(*v)))),
+        RegisterMsg::Get(req) => Some(h.record_op(OpEvent::Invoke(env.src, *req, None))),
+        RegisterMsg::Internal(PaxosMsg::Accepted(b, v)) if !h.votes().contains(&(*b, *v, env.src)) => {
+            Some(h.record_vote((*b, *v, env.src)))
         }
         _ => None,
     }
@@ -409,19 +714,15 @@ fn record_out(_: &MirrorCfg, h: &MirrorHistory, env: Envelope<&MirrorMsg>) -> Op
 /// delivered answer, which on the ordered network — where ignoring a message is still a step —
 /// makes a late duplicate acknowledgement look like the return of the client's next operation.
 fn record_in(_: &MirrorCfg, h: &MirrorHistory, env: Envelope<&MirrorMsg>) -> Option<MirrorHistory> {
-    let (req, ret) = match env.msg {
-        RegisterMsg::PutOk(req) => (req, RegisterRet::WriteOk),
-        RegisterMsg::GetOk(req, v) => (req, RegisterRet::ReadOk(*v)),
+    let (req, read) = match env.msg {
+        RegisterMsg::PutOk(req) => (req, None),
+        RegisterMsg::GetOk(req, v) => (req, Some(*v)),
         _ => return None,
     };
-    if h.awaiting.get(&env.dst) != Some(req) {
+    if h.awaiting().get(&env.dst) != Some(req) {
         return None;
     }
-    let mut h = h.clone();
-    h.awaiting.remove(&env.dst);
-    let _ = Arc::make_mut(&mut h.lin).on_return(env.dst, ret);
-    h.lin_changed();
-    Some(h)
+    Some(h.record_op(OpEvent::Return(env.dst, read)))
 }
 
 impl MirrorCfg {
@@ -429,10 +730,14 @@ impl MirrorCfg {
         let servers: Vec<Id> = (0..SERVERS).map(Id::from).collect();
         let (bugs, self_delivery) = (self.bugs, self.self_delivery);
         let actors = ActorModel::new(self.clone(), MirrorHistory::new())
-            .actors(
-                (0..SERVERS)
-                    .map(|_| RegisterActor::Server(PaxosServer { servers: servers.clone(), self_delivery, bugs })),
-            )
+            .actors((0..SERVERS).map(|_| {
+                RegisterActor::Server(PaxosServer {
+                    max_round: self.max_round,
+                    servers: servers.clone(),
+                    self_delivery,
+                    bugs,
+                })
+            }))
             .actors((0..self.clients).map(|_| RegisterActor::Client { put_count: 1, server_count: SERVERS }))
             .init_network(self.network.network())
             .record_msg_out(record_out)
@@ -503,20 +808,8 @@ impl Model for MirrorModel {
         states
     }
 
-    /// The actor model's actions, less the retries that leave the bound: a server at its last
-    /// round whose retry would start another ballot. Their successors are outside the boundary,
-    /// which the checker would compute only to discard (same states, less work).
     fn actions(&self, state: &MirrorSysState, actions: &mut Vec<MirrorAction>) {
         self.actors.actions(state, actions);
-        actions.retain(|a| match a {
-            ActorModelAction::Timeout(id, _) => match state.actor_states.get(usize::from(*id)).map(|s| &**s) {
-                Some(RegisterActorState::Server(s)) => {
-                    !(s.proposer.round >= self.cfg.max_round && proposer::retry_starts_ballot(&s.proposer))
-                }
-                _ => true,
-            },
-            _ => true,
-        });
     }
 
     fn next_state(&self, last: &MirrorSysState, action: MirrorAction) -> Option<MirrorSysState> {
@@ -617,7 +910,7 @@ mod tests {
             (false, s1, client, RegisterMsg::GetOk(6, 'A')),
         ];
         let mut ours = MirrorHistory::new();
-        let mut theirs = (*MirrorHistory::new().lin).clone();
+        let mut theirs = MirrorHistory::new().lin().clone();
         for (out, src, dst, msg) in &steps {
             let env = Envelope { src: *src, dst: *dst, msg };
             let (next, next_theirs) = if *out {

@@ -56,7 +56,7 @@ impl Rewrite<Id> for Ballot {
 pub type Proposal = (Ballot, Value);
 
 /// The messages of the protocol, named after the notes' phases.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum PaxosMsg {
     /// Client → proposer: please get this value chosen.
     Propose(Value),
@@ -105,7 +105,7 @@ impl Rewrite<Id> for PaxosMsg {
             Promise(b, p) => Promise(b.rewrite(plan), p.map(|(ab, v)| (ab.rewrite(plan), v))),
             Accept(b, v) => Accept(b.rewrite(plan), *v),
             Accepted(b, v) => Accepted(b.rewrite(plan), *v),
-            other => other.clone(),
+            other => *other,
         }
     }
 }
