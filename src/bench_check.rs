@@ -154,6 +154,9 @@ fn mirror_report(checker: impl Checker<MirrorModel>, clients: usize, started: In
 struct Sample {
     unique: u64,
     seconds: f64,
+    /// CPU time, user + system, of the child and its threads: unlike wall-clock time, not
+    /// inflated by the examples' one-second poll (a sleeping thread uses none).
+    cpu: f64,
     max_rss: u64,
     complete: bool,
     /// Ours: every property as expected. Theirs: the run printed its final report.
@@ -166,6 +169,8 @@ struct ChildRun {
     /// None if killed by a signal.
     code: Option<i32>,
     seconds: f64,
+    /// User + system CPU seconds.
+    cpu: f64,
     /// Peak resident memory in bytes.
     max_rss: u64,
     /// The unique-state count of the last progress line on stderr (ours print one every 2 s).
@@ -252,8 +257,10 @@ fn run_child(cmd: &mut Command, kill_after: Option<Duration>) -> Result<ChildRun
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
     // Linux reports ru_maxrss in KiB.
     let max_rss = u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024;
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let cpu = tv(usage.ru_utime) + tv(usage.ru_stime);
     let last_progress = stderr.and_then(|t| t.join().ok()).flatten();
-    Ok(ChildRun { stdout: out, code, seconds, max_rss, last_progress })
+    Ok(ChildRun { stdout: out, code, seconds, cpu, max_rss, last_progress })
 }
 
 /// A measured program: ours (JSON report on the last line) or a Stateright example (its
@@ -292,7 +299,7 @@ impl Job {
     fn run_with(&self, kill_after: Option<Duration>) -> Result<Sample> {
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args).env("RUST_LOG", "error");
-        let ChildRun { stdout: out, code, seconds, max_rss, last_progress } = run_child(&mut cmd, kill_after)?;
+        let ChildRun { stdout: out, code, seconds, cpu, max_rss, last_progress } = run_child(&mut cmd, kill_after)?;
         match self.who {
             Who::Ours => {
                 let last = out.lines().rev().find(|l| l.starts_with('{'));
@@ -300,7 +307,7 @@ impl Job {
                     (Some(l), ..) => l,
                     (None, Some(_), None) => {
                         let unique = last_progress.unwrap_or(0);
-                        return Ok(Sample { unique, seconds, max_rss, complete: false, ok: true });
+                        return Ok(Sample { unique, seconds, cpu, max_rss, complete: false, ok: true });
                     }
                     (None, ..) => bail!("`{}` printed no JSON report (exit code {code:?})", self.command_line()),
                 };
@@ -308,7 +315,7 @@ impl Job {
                 let unique = v["unique_states"].as_u64().ok_or_else(|| anyhow!("no unique_states in the report"))?;
                 let complete = v["complete"].as_bool().unwrap_or(false);
                 let ok = v["as_expected"].as_bool().unwrap_or(code == Some(0));
-                Ok(Sample { unique, seconds, max_rss, complete, ok })
+                Ok(Sample { unique, seconds, cpu, max_rss, complete, ok })
             }
             Who::Theirs => {
                 let done =
@@ -316,7 +323,7 @@ impl Job {
                         anyhow!("`{}` printed no `Done.` line (exit code {code:?})", self.command_line())
                     })?;
                 let unique = field(done, "unique=").ok_or_else(|| anyhow!("no unique= in {done:?}"))?;
-                Ok(Sample { unique, seconds, max_rss, complete: true, ok: code == Some(0) })
+                Ok(Sample { unique, seconds, cpu, max_rss, complete: true, ok: code == Some(0) })
             }
         }
     }
@@ -486,6 +493,12 @@ impl Measured {
     fn median_seconds(&self) -> f64 {
         median(&self.seconds())
     }
+    fn cpu(&self) -> Vec<f64> {
+        self.samples.iter().map(|s| s.cpu).collect()
+    }
+    fn median_cpu(&self) -> f64 {
+        median(&self.cpu())
+    }
     fn rates(&self) -> Vec<f64> {
         self.samples.iter().map(|s| s.unique as f64 / s.seconds.max(1e-9)).collect()
     }
@@ -526,17 +539,21 @@ fn measure(jobs: &[Job], runs: usize) -> Result<Vec<Measured>> {
     Ok(measured)
 }
 
-const HEADER: &str = "| check | model | unique states | seconds (min / median / max) | states/s (median) | max RSS MiB (median) | bytes/state (median) | time ours/theirs | verdict |\n|---|---|---|---|---|---|---|---|---|\n";
+const HEADER: &str = "| check | model | unique states | seconds (min / median / max) | CPU seconds (min / median / max) | states/s (median) | max RSS MiB (median) | bytes/state (median) | time ours/theirs | CPU ours/theirs | verdict |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
 
-fn row(check: &str, model: &str, m: &Measured, ratio: Option<f64>) -> String {
+/// A table row; `theirs` (for ours) gives the two ratios of medians, wall-clock and CPU.
+fn row(check: &str, model: &str, m: &Measured, theirs: Option<&Measured>) -> String {
+    let ratio = |r: Option<f64>| r.map_or_else(|| "–".to_owned(), |r| format!("{r:.2}"));
     format!(
-        "| {check} | {model} | {} | {} | {} | {:.1} | {:.0} | {} | {} |\n",
+        "| {check} | {model} | {} | {} | {} | {} | {:.1} | {:.0} | {} | {} | {} |\n",
         m.unique(),
         spread(&m.seconds(), secs),
+        spread(&m.cpu(), secs),
         thousands(median(&m.rates()) as u64),
         median(&m.rss_mib()),
         median(&m.bytes_per_state()),
-        ratio.map_or_else(|| "–".to_owned(), |r| format!("{r:.2}")),
+        ratio(theirs.map(|t| m.median_seconds() / t.median_seconds())),
+        ratio(theirs.map(|t| m.median_cpu() / t.median_cpu().max(1e-9))),
         m.verdict()
     )
 }
@@ -642,10 +659,12 @@ fn side_by_side(a: &CheckBenchArgs) -> Result<String> {
     md += &format!(
         "Produced by `{}` ({} run(s) per figure, {} checker thread(s) for ours and theirs alike; \
          Stateright's examples built from the {} source in {}). Seconds are wall-clock per child \
-         process, max RSS is the child's peak resident memory (`wait4`), bytes/state is max RSS ÷ \
+         process, CPU seconds its user + system time (`wait4`), max RSS is the child's peak resident memory (`wait4`), bytes/state is max RSS ÷ \
          unique states (including the process's fixed few MiB, so it means little for small runs). \
          Stateright's examples poll for the end of the check once a second (`Checker::report`), so \
-         their times are rounded up to a whole second: compare times only on runs of many seconds.\n\n",
+         their times are rounded up to a whole second: compare times only on runs of many seconds, or \
+         compare CPU seconds, which the poll does not inflate (with the same number of checker \
+         threads on both sides).\n\n",
         command_of(a),
         a.runs,
         threads,
@@ -663,13 +682,13 @@ fn side_by_side(a: &CheckBenchArgs) -> Result<String> {
             &check,
             &format!("ours: `{}`", o.job.command_line()),
             o,
-            Some(o.median_seconds() / t.median_seconds()),
+            Some(t),
         );
         md += &row(&check, &format!("Stateright: `{}`", t.job.command_line()), t, None);
     }
     md += "\n### Raft: ours at the TLC bound, and Stateright's `examples/raft.rs` (different models: compare states/s only)\n\n";
     md += HEADER;
-    md += "| Raft, 3 servers, terms ≤ 2, logs ≤ 2, no restarts, no loss | TLA+ spec, TLC (published) | 6,425,257 | 202 | 31,808 | – | – | – | complete |\n";
+    md += "| Raft, 3 servers, terms ≤ 2, logs ≤ 2, no restarts, no loss | TLA+ spec, TLC (published) | 6,425,257 | 202 | – | 31,808 | – | – | – | – | complete |\n";
     for m in raft_m {
         let (check, model) = match m.job.who {
             Who::Ours => {
