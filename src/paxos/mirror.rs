@@ -118,22 +118,60 @@ pub struct PaxosServer {
     pub bugs: BugSet,
 }
 
-/// A server's state: its roles, read through `Deref`, and their hash.
+/// A value read through `Deref`, with its hash computed once, in [`Digested::new`].
 ///
-/// The checker hashes every actor's state for each state it generates, while a step changes
-/// one server at most: the hash is computed once, when a step builds a new state
-/// ([`ServerState::new`], the only way to make one, so it cannot go stale), and a state's
-/// `Hash` writes it alone. (Two different roles with the same 64-bit hash collide with the odds
-/// of two states' fingerprints, which the checker accepts already.)
-#[derive(Clone, Eq)]
-pub struct ServerState {
-    roles: Arc<Roles>,
+/// The checker hashes every actor's state and storage for each system state it generates, while
+/// a step changes one server at most: the hash is computed when a step builds a new value
+/// (`new` is the only way to make one, so it cannot go stale), and `Hash` writes it alone. (Two
+/// different values with the same 64-bit hash collide with the odds of two states'
+/// fingerprints, which the checker accepts already.) Equality compares the hashes first.
+#[derive(Clone, Copy, Eq)]
+pub struct Digested<T> {
+    value: T,
     digest: u64,
 }
 
-impl PartialEq for ServerState {
+impl<T: std::hash::Hash> Digested<T> {
+    pub fn new(value: T) -> Self {
+        use std::hash::Hasher as _;
+        let mut h = crate::symmetry::hasher();
+        value.hash(&mut h);
+        Digested { value, digest: h.finish() }
+    }
+}
+
+impl<T: PartialEq> PartialEq for Digested<T> {
     fn eq(&self, other: &Self) -> bool {
-        self.digest == other.digest && (Arc::ptr_eq(&self.roles, &other.roles) || self.roles == other.roles)
+        // For an `Arc`, `==` tests the pointers first.
+        self.digest == other.digest && self.value == other.value
+    }
+}
+
+impl<T> std::ops::Deref for Digested<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> std::hash::Hash for Digested<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.digest);
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Digested<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.value.fmt(f)
+    }
+}
+
+/// A server's state: its roles, shared between the states that have them, and their hash.
+pub type ServerState = Digested<Arc<Roles>>;
+
+impl ServerState {
+    pub fn roles(&self) -> &Roles {
+        &self.value
     }
 }
 
@@ -149,42 +187,8 @@ pub struct Roles {
     pub gets: Vec<(Id, u64)>,
 }
 
-impl ServerState {
-    pub fn new(roles: Roles) -> Self {
-        use std::hash::{Hash as _, Hasher as _};
-        let mut h = crate::symmetry::hasher();
-        roles.hash(&mut h);
-        ServerState { roles: Arc::new(roles), digest: h.finish() }
-    }
-}
-
-impl std::ops::Deref for ServerState {
-    type Target = Roles;
-    fn deref(&self) -> &Roles {
-        &self.roles
-    }
-}
-
-impl std::hash::Hash for ServerState {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u64(self.digest);
-    }
-}
-
-impl std::fmt::Debug for ServerState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.roles.fmt(f)
-    }
-}
-
-/// The durable parts of the three roles, read through `Deref`, and their hash, computed once in
-/// [`ServerStorage::new`] for the same reason as [`ServerState`]'s: the checker hashes every
-/// server's storage for each state it generates.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct ServerStorage {
-    durable: Durable,
-    digest: u64,
-}
+/// A server's saved storage: the durable parts of the three roles, and their hash.
+pub type ServerStorage = Digested<Durable>;
 
 /// What a server saves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -192,34 +196,6 @@ pub struct Durable {
     pub acceptor: AcceptorState,
     pub round: u8,
     pub learned: Option<Value>,
-}
-
-impl ServerStorage {
-    pub fn new(durable: Durable) -> Self {
-        use std::hash::{Hash as _, Hasher as _};
-        let mut h = crate::symmetry::hasher();
-        durable.hash(&mut h);
-        ServerStorage { durable, digest: h.finish() }
-    }
-}
-
-impl std::ops::Deref for ServerStorage {
-    type Target = Durable;
-    fn deref(&self) -> &Durable {
-        &self.durable
-    }
-}
-
-impl std::hash::Hash for ServerStorage {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u64(self.digest);
-    }
-}
-
-impl std::fmt::Debug for ServerStorage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.durable.fmt(f)
-    }
 }
 
 impl PaxosServer {
@@ -310,7 +286,7 @@ impl Actor for PaxosServer {
             s.proposer.round = saved.round;
             s.learner.learned = saved.learned;
         }
-        ServerState::new(s)
+        ServerState::new(Arc::new(s))
     }
 
     fn on_msg(&self, id: Id, state: &mut Cow<ServerState>, src: Id, msg: MirrorMsg, o: &mut Out<Self>) {
@@ -347,12 +323,12 @@ impl Actor for PaxosServer {
     }
 
     fn on_timeout(&self, id: Id, state: &mut Cow<ServerState>, _timer: &PaxosTimer, o: &mut Out<Self>) {
-        let mut s = (*state.roles).clone();
+        let mut s = state.roles().clone();
         let mut inner = Out::<PaxosActor>::new();
         proposer::on_retry(&mut s.proposer, id, &self.proposer_cfg(), &mut inner);
         self.run(id, &mut s, inner, o);
-        if s != *state.roles {
-            *state = Cow::Owned(ServerState::new(s));
+        if s != *state.roles() {
+            *state = Cow::Owned(ServerState::new(Arc::new(s)));
         }
     }
 }
@@ -369,13 +345,13 @@ impl PaxosServer {
         msg: MirrorMsg,
         states: &mut HashSet<ServerState, ahash::RandomState>,
     ) -> Step {
-        let mut s = (*from.roles).clone();
+        let mut s = from.roles().clone();
         let mut inner = Out::<PaxosActor>::new();
         let mut o = Out::<Self>::new();
         self.handle(id, &mut s, src, msg, &mut inner);
         self.run(id, &mut s, inner, &mut o);
-        let next = (s != *from.roles).then(|| {
-            let next = ServerState::new(s);
+        let next = (s != *from.roles()).then(|| {
+            let next = ServerState::new(Arc::new(s));
             match states.get(&next) {
                 Some(known) => known.clone(),
                 None => {
