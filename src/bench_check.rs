@@ -678,12 +678,7 @@ fn side_by_side(a: &CheckBenchArgs) -> Result<String> {
         let n = &o.job.args[3];
         let strategy = if o.job.args[5] == "dfs" { "DFS" } else { "BFS" };
         let check = format!("Paxos, 3 servers, {n} clients, {strategy}");
-        md += &row(
-            &check,
-            &format!("ours: `{}`", o.job.command_line()),
-            o,
-            Some(t),
-        );
+        md += &row(&check, &format!("ours: `{}`", o.job.command_line()), o, Some(t));
         md += &row(&check, &format!("Stateright: `{}`", t.job.command_line()), t, None);
     }
     md += "\n### Raft: ours at the TLC bound, and Stateright's `examples/raft.rs` (different models: compare states/s only)\n\n";
