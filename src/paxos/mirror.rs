@@ -443,36 +443,30 @@ impl PaxosServer {
 /// Ghost state: every vote cast (for agreement) and the clients' register operations.
 ///
 /// Read through its methods. Both parts are shared between states (`Arc`) with their summary
-/// (hash and verdict) computed once, when a recorder builds a new part: most steps record
-/// nothing, and the checker clones and hashes each state and evaluates the properties on it, so
-/// cloning a history is two reference counts and hashing it two words.
+/// (verdict, and hash: [`Digested`]) computed once, when a recorder builds a new part: most
+/// steps record nothing, and the checker clones and hashes each state and evaluates the
+/// properties on it, so cloning a history is two reference counts and hashing it two words.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MirrorHistory {
-    votes: Arc<Votes>,
-    ops: Arc<Ops>,
+    votes: Arc<Digested<Votes>>,
+    ops: Arc<Digested<Ops>>,
 }
 
-/// The votes cast, as (ballot, value, server), with their summary.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The votes cast, as (ballot, value, server), and what they choose.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Votes {
     set: BTreeSet<(Ballot, Value, Id)>,
-    /// A hash of `set`: its contribution to the state's fingerprint. (Two histories that differ
-    /// collide with the odds of two states' 64-bit fingerprints, which the checker accepts
-    /// already.)
-    digest: u64,
     /// How many values are chosen, up to 2 (the properties ask for "none", "one" or "more").
     chosen: u8,
 }
 
-/// The clients' register operations, with their summary.
-#[derive(Clone, Debug, PartialEq)]
+/// The clients' register operations, and whether they are linearizable.
+#[derive(Clone, Debug, PartialEq, Hash)]
 struct Ops {
     lin: LinearizabilityTester<Id, Register<Value>>,
     /// The request each client waits for an answer to. A client takes only the answer to that
     /// request and ignores any other, so only that answer is a return in `lin`.
     awaiting: BTreeMap<Id, u64>,
-    /// A hash of `lin` and `awaiting` (see [`Votes::digest`]).
-    digest: u64,
     linearizable: bool,
 }
 
@@ -480,44 +474,17 @@ struct Ops {
 /// equivalence.
 impl Eq for Ops {}
 
-/// A part is hashed by its digest, a function of its contents (and equal parts are equal).
-impl std::hash::Hash for Votes {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u64(self.digest);
-    }
-}
-
-impl std::hash::Hash for Ops {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u64(self.digest);
-    }
-}
-
 impl Votes {
-    /// `set` with its digest; `chosen` is left for [`Votes::summarize`].
     fn new(set: BTreeSet<(Ballot, Value, Id)>) -> Self {
-        use std::hash::{Hash as _, Hasher as _};
-        let mut h = crate::symmetry::hasher();
-        set.hash(&mut h);
-        Votes { set, digest: h.finish(), chosen: 0 }
-    }
-
-    fn summarize(&mut self) {
-        self.chosen = chosen_by_votes(&self.set, SERVERS).len().min(2) as u8;
+        let chosen = chosen_by_votes(&set, SERVERS).len().min(2) as u8;
+        Votes { set, chosen }
     }
 }
 
 impl Ops {
-    /// The operations with their digest; the verdict is left for [`Ops::summarize`].
     fn new(lin: LinearizabilityTester<Id, Register<Value>>, awaiting: BTreeMap<Id, u64>) -> Self {
-        use std::hash::{Hash as _, Hasher as _};
-        let mut h = crate::symmetry::hasher();
-        (&lin, &awaiting).hash(&mut h);
-        Ops { lin, awaiting, digest: h.finish(), linearizable: false }
-    }
-
-    fn summarize(&mut self) {
-        self.linearizable = self.lin.serialized_history().is_some();
+        let linearizable = lin.serialized_history().is_some();
+        Ops { lin, awaiting, linearizable }
     }
 }
 
@@ -550,8 +517,9 @@ impl<T> std::hash::Hash for ByAddress<T> {
 /// The history's parts built so far on this thread, each once: `steps` maps a part and what a
 /// recorder adds to it to the result, and `parts` holds one shared copy of each distinct part.
 /// The states of a check take the same few steps of the history over and over, from many
-/// interleavings of the servers' steps: each is computed once — copy, add, hash, and the
-/// verdict (the linearizability search) once per distinct part — and later only looked up.
+/// interleavings of the servers' steps: each is computed once — copy, add, the verdict (the
+/// linearizability search) and the hash — and later only looked up; a part that several steps
+/// reach is kept once.
 struct Memo<T, E> {
     steps: HashMap<(ByAddress<T>, E), Arc<T>, ahash::RandomState>,
     parts: HashSet<Arc<T>, ahash::RandomState>,
@@ -562,18 +530,17 @@ impl<T: Eq + std::hash::Hash, E: Eq + std::hash::Hash> Memo<T, E> {
         Memo { steps: HashMap::default(), parts: HashSet::default() }
     }
 
-    /// `from` with `event` added: `add` builds the part with its digest, `summarize` completes a
-    /// part not seen before.
-    fn step(&mut self, from: &Arc<T>, event: E, add: impl FnOnce(&T) -> T, summarize: impl FnOnce(&mut T)) -> Arc<T> {
+    /// `from` with `event` added, which `add` builds (summary included) when this step was not
+    /// taken before on this thread.
+    fn step(&mut self, from: &Arc<T>, event: E, add: impl FnOnce(&T) -> T) -> Arc<T> {
         let key = (ByAddress(from.clone()), event);
         if let Some(to) = self.steps.get(&key) {
             return to.clone();
         }
-        let mut part = add(from);
+        let part = add(from);
         let to = match self.parts.get(&part) {
             Some(known) => known.clone(),
             None => {
-                summarize(&mut part);
                 let part = Arc::new(part);
                 self.parts.insert(part.clone());
                 part
@@ -585,18 +552,16 @@ impl<T: Eq + std::hash::Hash, E: Eq + std::hash::Hash> Memo<T, E> {
 }
 
 thread_local! {
-    static VOTE_STEPS: RefCell<Memo<Votes, (Ballot, Value, Id)>> = RefCell::new(Memo::new());
-    static OP_STEPS: RefCell<Memo<Ops, OpEvent>> = RefCell::new(Memo::new());
+    static VOTE_STEPS: RefCell<Memo<Digested<Votes>, (Ballot, Value, Id)>> = RefCell::new(Memo::new());
+    static OP_STEPS: RefCell<Memo<Digested<Ops>, OpEvent>> = RefCell::new(Memo::new());
 }
 
 impl MirrorHistory {
     /// No votes, no operations; the register starts with the default value, as in the example.
     pub fn new() -> Self {
-        let mut votes = Votes::new(BTreeSet::new());
-        votes.summarize();
-        let mut ops = Ops::new(LinearizabilityTester::new(Register(Value::default())), BTreeMap::new());
-        ops.summarize();
-        MirrorHistory { votes: Arc::new(votes), ops: Arc::new(ops) }
+        let votes = Votes::new(BTreeSet::new());
+        let ops = Ops::new(LinearizabilityTester::new(Register(Value::default())), BTreeMap::new());
+        MirrorHistory { votes: Arc::new(Digested::new(votes)), ops: Arc::new(Digested::new(ops)) }
     }
 
     /// Every vote cast, as (ballot, value, server).
@@ -626,7 +591,7 @@ impl MirrorHistory {
 
     /// This history with `event` added to the operations.
     fn record_op(&self, event: OpEvent) -> Self {
-        let add = |from: &Ops| {
+        let add = |from: &Digested<Ops>| {
             let (mut lin, mut awaiting) = (from.lin.clone(), from.awaiting.clone());
             match event {
                 OpEvent::Invoke(c, req, v) => {
@@ -638,20 +603,20 @@ impl MirrorHistory {
                     let _ = lin.on_return(c, v.map_or(RegisterRet::WriteOk, RegisterRet::ReadOk));
                 }
             }
-            Ops::new(lin, awaiting)
+            Digested::new(Ops::new(lin, awaiting))
         };
-        let ops = OP_STEPS.with(|m| m.borrow_mut().step(&self.ops, event, add, Ops::summarize));
+        let ops = OP_STEPS.with(|m| m.borrow_mut().step(&self.ops, event, add));
         MirrorHistory { votes: self.votes.clone(), ops }
     }
 
     /// This history with one more vote.
     fn record_vote(&self, vote: (Ballot, Value, Id)) -> Self {
-        let add = |from: &Votes| {
+        let add = |from: &Digested<Votes>| {
             let mut set = from.set.clone();
             set.insert(vote);
-            Votes::new(set)
+            Digested::new(Votes::new(set))
         };
-        let votes = VOTE_STEPS.with(|m| m.borrow_mut().step(&self.votes, vote, add, Votes::summarize));
+        let votes = VOTE_STEPS.with(|m| m.borrow_mut().step(&self.votes, vote, add));
         MirrorHistory { votes, ops: self.ops.clone() }
     }
 }
