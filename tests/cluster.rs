@@ -104,6 +104,17 @@ impl Cluster {
         c
     }
 
+    /// A running Paxos cluster in the model's layout: 3 acceptors (0–2), a proposer (3), a
+    /// learner (4).
+    fn started_paxos() -> Cluster {
+        let mut c = Cluster::new(5);
+        c.protocol = "paxos";
+        for i in 0..5 {
+            c.start(i);
+        }
+        c
+    }
+
     fn key_file(&self) -> PathBuf {
         self.dir.path().join("cluster.key")
     }
@@ -818,12 +829,7 @@ fn keygen_writes_a_key_only_its_owner_can_read() {
 
 #[test]
 fn paxos_cluster_chooses_one_of_two_concurrent_proposals_and_keeps_it_across_kill_9() {
-    // 3 acceptors (0–2), a proposer (3), a learner (4): the model's layout.
-    let mut c = Cluster::new(5);
-    c.protocol = "paxos";
-    for i in 0..5 {
-        c.start(i);
-    }
+    let mut c = Cluster::started_paxos();
     let a = c.cli_spawn(&["propose", "a"]);
     let b = c.cli_spawn(&["--client", "1", "propose", "b"]);
     let (a, b) = (wait_exit(a, Duration::from_secs(15)), wait_exit(b, Duration::from_secs(15)));
@@ -849,12 +855,7 @@ fn paxos_cluster_chooses_one_of_two_concurrent_proposals_and_keeps_it_across_kil
 /// client is told the decided value (models/paxos.rs checks the same at its bound).
 #[test]
 fn paxos_proposer_killed_with_sigkill_after_the_decision_tells_a_new_client_the_decided_value() {
-    // 3 acceptors (0–2), a proposer (3), a learner (4).
-    let mut c = Cluster::new(5);
-    c.protocol = "paxos";
-    for i in 0..5 {
-        c.start(i);
-    }
+    let mut c = Cluster::started_paxos();
     let first = c.cli(&["propose", "a"]);
     assert!(first.status.success(), "{}\n{}", String::from_utf8_lossy(&first.stderr), c.logs());
     assert_eq!(stdout(&first), "a");
