@@ -510,7 +510,13 @@ impl Model for RaftModel {
         let steps = path.into_vec();
         let init = steps.first()?.0.clone();
         let actions: Vec<RaftAction> = steps.into_iter().filter_map(|(_, a)| a).collect();
-        self.actors.as_svg(Path::from_actions(&self.actors, init, actions.iter())?)
+        // A redirected copy is an action of this model only, not of the actor model's.
+        let path = if self.cfg.redirects {
+            Path::from_actions(self, init, actions.iter())?
+        } else {
+            Path::from_actions(&self.actors, init, actions.iter())?
+        };
+        self.actors.as_svg(path)
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
