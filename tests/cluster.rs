@@ -664,11 +664,18 @@ fn a_vote_copied_on_the_wire_to_another_candidate_does_not_elect_it_and_one_addr
         fakes[1].send_to(&sealed_to(&key, 2, to, 1, seq, &v), c.peers[0]).expect("send");
     };
 
+    // A RequestVote from node 0's current campaign: older ones queued on the socket are skipped.
+    let fresh_campaign = || {
+        while fakes[0].recv_from(&mut [0u8; 16]).is_ok() {}
+        next_from_node_0(&key, &fakes[0], Duration::from_secs(10), request_vote).expect("node 0 campaigns")
+    };
+
     // 1. Node 0 campaigns; server 2's "yes" to server 1 in that term is copied to node 0 at once
-    //    (well within the 150 ms before node 0's next election timeout).
-    let term = next_from_node_0(&key, &fakes[0], Duration::from_secs(10), request_vote).expect("node 0 campaigns");
+    //    (well within the 150 ms before node 0's next election timeout), and
+    // 2. a key holder's vote addressed to node 0 but naming server 1 (the protocol's own check).
+    //    No other vote is sent: any AppendEntries from node 0 would mean one of these elected it.
+    let term = fresh_campaign();
     vote(1, 1, term);
-    // 2. A key holder's vote addressed to node 0 but naming server 1 (the protocol's own check).
     vote(0, 1, term);
     assert!(
         next_from_node_0(&key, &fakes[0], Duration::from_millis(600), append).is_none(),
@@ -678,14 +685,14 @@ fn a_vote_copied_on_the_wire_to_another_candidate_does_not_elect_it_and_one_addr
     assert!(s["rejected_misaddressed"].as_u64() >= Some(1), "{s}");
 
     // 3. Control: the same vote addressed to node 0 and naming it elects it (a leader announces
-    //    itself with AppendEntries at once), so the silence above was no accident of timing.
-    let term =
-        next_from_node_0(&key, &fakes[0], Duration::from_secs(10), request_vote).expect("node 0 campaigns again");
-    vote(0, 0, term);
-    assert!(
-        next_from_node_0(&key, &fakes[0], Duration::from_secs(2), append).is_some(),
-        "a vote addressed to node 0 did not elect it in term {term}"
-    );
+    //    itself with AppendEntries at once), so the silence above was no accident of timing. A
+    //    loaded machine may answer after node 0 moved to its next term: a few campaigns are tried.
+    let elected = (0..5).any(|_| {
+        let term = fresh_campaign();
+        vote(0, 0, term);
+        next_from_node_0(&key, &fakes[0], Duration::from_secs(1), append).is_some()
+    });
+    assert!(elected, "a vote addressed to node 0 did not elect it in 5 campaigns");
 }
 
 /// Sends `payload` to `to` as a UDP datagram whose source is `from`, through a raw socket (root
