@@ -11,13 +11,24 @@
 //!
 //! Log layout: `LOG_MAGIC` (4 bytes), format version (u16 LE), then records: payload length
 //! (u32 LE), CRC-32 of the length bytes and payload (u32 LE), postcard payload: the changes of
-//! one save, so that every record boundary is a state that was saved. A bad magic or
-//! version, a record cut short, a checksum mismatch, an undecodable record or one that does not
-//! fit the state before it are errors naming the file: a node must never silently start from
-//! empty or older state. (A file cut exactly between two records cannot be told from an older
-//! one; a crash never does that: a record is written by one `write` and only acknowledged after
-//! `fdatasync`.) The log is not compacted: Raft keeps its whole log in memory anyway (no
-//! snapshots in this implementation), and the file is about that size.
+//! one save, so that every record boundary is a state that was saved. The log is not compacted:
+//! Raft keeps its whole log in memory anyway (no snapshots in this implementation), and the file
+//! is about that size.
+//!
+//! **What was acknowledged.** A log cut exactly between two records, or deleted, looks like an
+//! older or empty state, and a node restarting from it forgets votes and entries it acknowledged.
+//! So each save, after the log's `fdatasync` and before any message of its step leaves, also
+//! records the log's length in a watermark file `NAME.ack` ([`Watermark`]: records, bytes, the
+//! last record's checksum): two fixed slots 4 KiB apart, overwritten in place by turns (`pwrite`
+//! + `fdatasync`, no rename), the intact slot with the higher sequence number counting. A torn
+//! slot write leaves the other slot, one save older, which only makes the last record look
+//! unacknowledged. On open, the log must hold every record the watermark counts, intact; past it,
+//! a record cut short or failing its checksum was never acknowledged (a crash or a full disk in
+//! the middle of a write) and is dropped, with what follows, and cut off the file before the next
+//! append. Anything else — bad magic or version, a log shorter than its watermark or missing, a
+//! bad record at or below it, an undecodable record or one that does not fit the state before it,
+//! a watermark that does not match the log, a node that has run before without a watermark — is
+//! an error naming the file: a node must never silently start from empty or older state.
 //!
 //! [`FileStore`] record layout: `MAGIC` (4 bytes), format version (u16 LE), payload length
 //! (u32 LE), CRC-32 of the payload (u32 LE), then the payload. A save writes `NAME.tmp`, fsyncs
@@ -57,6 +68,18 @@ pub enum StorageError {
     Decode { path: PathBuf, source: postcard::Error },
     #[error("cannot encode the record for {path}: {source}")]
     Encode { path: PathBuf, source: postcard::Error },
+    #[error("storage file {path} is missing, but {ack} says {records} records ({bytes} bytes) of it were acknowledged: the node would forget what it acknowledged")]
+    Missing { path: PathBuf, ack: PathBuf, records: u64, bytes: u64 },
+    #[error("storage file {path} is truncated: {found} bytes, but {ack} says {records} records ({bytes} bytes) of it were acknowledged: the node would forget what it acknowledged")]
+    Shorter { path: PathBuf, ack: PathBuf, found: u64, records: u64, bytes: u64 },
+    #[error("storage file {ack} (the watermark of what was acknowledged) is missing, but the node has run before ({evidence} exists): what it acknowledged is unknown")]
+    AckMissing { ack: PathBuf, evidence: PathBuf },
+    #[error("storage file {path} is corrupted: neither of its two watermark slots is intact")]
+    AckCorrupt { path: PathBuf },
+    #[error("storage file {path} does not match its watermark {ack}: {why}")]
+    AckMismatch { path: PathBuf, ack: PathBuf, why: String },
+    #[error("storage file {path}: an earlier write or sync failed, so nothing more is written until the node restarts and recovers")]
+    Poisoned { path: PathBuf },
 }
 
 /// One durable record in a file.
@@ -166,6 +189,70 @@ pub const LOG_MAGIC: [u8; 4] = *b"QRL1";
 const LOG_HEADER: usize = 4 + 2;
 const RECORD_HEADER: usize = 4 + 4;
 
+/// The magic bytes of a watermark slot.
+pub const ACK_MAGIC: [u8; 4] = *b"QRA1";
+/// A watermark slot: magic, seq, records, bytes (u64 LE each), CRC-32 of the last acknowledged
+/// record (u32 LE), CRC-32 of the slot's first 32 bytes (u32 LE).
+pub const ACK_SLOT: usize = 4 + 8 + 8 + 8 + 4 + 4;
+/// Slot `k` starts at byte `k * ACK_STRIDE`: each slot in its own 4 KiB block, so that a torn
+/// write of one (a block half written at a power cut) cannot touch the other.
+pub const ACK_STRIDE: u64 = 4096;
+const ACK_FILE_LEN: u64 = ACK_STRIDE + ACK_SLOT as u64;
+/// The environment variable that makes a node's log fail with ENOSPC once the file would pass
+/// that many bytes, the first record crossing it half written (for tests of a full disk where
+/// no small filesystem can be mounted).
+pub const LOG_LIMIT_ENV: &str = "QUORUM_FAULT_LOG_LIMIT";
+
+/// What a log had acknowledged: its first `records` records, `bytes` long in all (header
+/// included), the last of them with checksum `last_crc`. Kept in `NAME.ack`, rewritten after
+/// each save's `fdatasync` and before any message of that step leaves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Watermark {
+    /// Which write this is; the slot is `seq % 2`, and the valid slot with the higher seq wins.
+    pub seq: u64,
+    pub records: u64,
+    pub bytes: u64,
+    pub last_crc: u32,
+}
+
+impl Watermark {
+    pub fn encode(&self) -> [u8; ACK_SLOT] {
+        let mut out = [0u8; ACK_SLOT];
+        out[..4].copy_from_slice(&ACK_MAGIC);
+        out[4..12].copy_from_slice(&self.seq.to_le_bytes());
+        out[12..20].copy_from_slice(&self.records.to_le_bytes());
+        out[20..28].copy_from_slice(&self.bytes.to_le_bytes());
+        out[28..32].copy_from_slice(&self.last_crc.to_le_bytes());
+        let crc = crc32fast::hash(&out[..32]);
+        out[32..].copy_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    /// One slot's bytes back, `None` if they are not an intact slot (never written, or torn).
+    pub fn decode(slot: &[u8]) -> Option<Watermark> {
+        let slot = slot.get(..ACK_SLOT)?;
+        let u64_at = |i: usize| slot.get(i..i + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
+        let u32_at = |i: usize| slot.get(i..i + 4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes);
+        if slot[..4] != ACK_MAGIC || u32_at(32)? != crc32fast::hash(&slot[..32]) {
+            return None;
+        }
+        Some(Watermark { seq: u64_at(4)?, records: u64_at(12)?, bytes: u64_at(20)?, last_crc: u32_at(28)? })
+    }
+
+    /// The newer intact slot of a watermark file's bytes; `None` if neither is intact.
+    pub fn read(bytes: &[u8]) -> Option<Watermark> {
+        let slot = |k: u64| bytes.get((k * ACK_STRIDE) as usize..).and_then(Watermark::decode);
+        [slot(0), slot(1)].into_iter().flatten().max_by_key(|m| m.seq)
+    }
+}
+
+/// The path of the watermark of the log at `path`: `path` with `.ack` appended.
+pub fn ack_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".ack");
+    PathBuf::from(name)
+}
+
 /// A saved state that can be written as changes to the previous one.
 pub trait Durable: Clone + Serialize + DeserializeOwned {
     type Change: Serialize + DeserializeOwned;
@@ -175,31 +262,120 @@ pub trait Durable: Clone + Serialize + DeserializeOwned {
     fn apply(saved: Option<Self>, change: Self::Change) -> Result<Self, String>;
 }
 
-/// The append-only log of one actor's saved state.
+/// A log read back: the state of its good records, and what follows them.
+#[derive(Debug)]
+pub struct Replayed<T> {
+    pub state: Option<T>,
+    /// Good records, and their length in bytes (header included; 0 if the file has none).
+    pub records: u64,
+    pub len: u64,
+    /// The checksum of the last good record (0 if none).
+    pub last_crc: u32,
+    /// Bytes after the good records: a torn or unchecked record past the watermark, dropped.
+    pub dropped: u64,
+}
+
+/// What [`RecordLog::recover`] repaired.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Bytes of a torn final record, never acknowledged, cut off the log.
+    pub dropped: u64,
+    /// The watermark was created (a node starting for the first time).
+    pub created_watermark: bool,
+}
+
+/// The append-only log of one actor's saved state, and its watermark `NAME.ack`.
 pub struct RecordLog<T: Durable> {
     path: PathBuf,
+    ack_path: PathBuf,
     dir: PathBuf,
     file: Option<File>,
-    /// What the file holds, to compute the next changes.
+    ack: Option<File>,
+    /// What the file holds up to `len`, to compute the next changes.
     saved: Option<T>,
+    /// The good part of the file: `records` records, `len` bytes, the last with `last_crc`.
+    records: u64,
+    len: u64,
+    last_crc: u32,
+    /// Bytes after `len` on disk (a torn final record), cut off before the next append.
+    torn: u64,
+    /// The watermark as read (`None`: no watermark file yet).
+    mark: Option<Watermark>,
+    /// Set by a failed write or sync: what is on disk past `len` is unknown, and a failed
+    /// `fdatasync` cannot be retried safely, so nothing more is written until a restart.
+    poisoned: bool,
+    /// [`LOG_LIMIT_ENV`]: fail with ENOSPC past this many bytes.
+    limit: Option<u64>,
     buf: Vec<u8>,
 }
 
 impl<T: Durable> RecordLog<T> {
-    /// Opens (and reads back) the log `name` in `dir` (created if missing).
+    /// Reads back the log `name` in `dir` and its watermark, changing nothing on disk (so it is
+    /// safe to call while a node writes them). The watermark is read first: a node writes it
+    /// after the log, so the log read next is never shorter than it.
+    ///
+    /// With a watermark, the log must hold every record it counts, intact; after them, a torn
+    /// record or one failing its checksum is never-acknowledged and is dropped with what follows
+    /// (`Replayed::dropped`). Without one (a node that never ran with this build), nothing is
+    /// known to be unacknowledged, so every record must be intact.
     pub fn open(dir: &Path, name: &str) -> Result<RecordLog<T>, StorageError> {
-        fs::create_dir_all(dir).map_err(|source| StorageError::Io { path: dir.to_owned(), source })?;
         let path = dir.join(name);
-        let saved = match fs::read(&path) {
-            Ok(bytes) => decode_log(&path, &bytes)?,
+        let ack_path = ack_path(&path);
+        let mark = match fs::read(&ack_path) {
+            Ok(bytes) => Some(Watermark::read(&bytes).ok_or_else(|| StorageError::AckCorrupt { path: ack_path.clone() })?),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(source) => return Err(StorageError::Io { path: ack_path, source }),
+        };
+        let replayed = match fs::read(&path) {
+            Ok(bytes) => decode_log(&path, &bytes, mark.as_ref())?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => match mark {
+                Some(m) if m.bytes > 0 => {
+                    return Err(StorageError::Missing { path, ack: ack_path, records: m.records, bytes: m.bytes })
+                }
+                _ => Replayed { state: None, records: 0, len: 0, last_crc: 0, dropped: 0 },
+            },
             Err(source) => return Err(StorageError::Io { path, source }),
         };
-        Ok(RecordLog { path, dir: dir.to_owned(), file: None, saved, buf: Vec::new() })
+        Ok(RecordLog {
+            path,
+            ack_path,
+            dir: dir.to_owned(),
+            file: None,
+            ack: None,
+            saved: replayed.state,
+            records: replayed.records,
+            len: replayed.len,
+            last_crc: replayed.last_crc,
+            torn: replayed.dropped,
+            mark,
+            poisoned: false,
+            limit: None,
+            buf: Vec::new(),
+        })
+    }
+
+    /// A node's open: [`Self::open`], then refuses a missing watermark if the node has run
+    /// before (`ran_before`: the file that shows it, e.g. its epoch), creates the watermark
+    /// otherwise, and cuts a torn final record off the file, durably, before anything is
+    /// appended (logged as a warning naming the file and the bytes dropped).
+    pub fn recover(dir: &Path, name: &str, ran_before: Option<&Path>) -> Result<(RecordLog<T>, Recovery), StorageError> {
+        fs::create_dir_all(dir).map_err(|source| StorageError::Io { path: dir.to_owned(), source })?;
+        let mut log = RecordLog::open(dir, name)?;
+        if let (None, Some(evidence)) = (log.mark, ran_before) {
+            return Err(StorageError::AckMissing { ack: log.ack_path, evidence: evidence.to_owned() });
+        }
+        log.limit = std::env::var(LOG_LIMIT_ENV).ok().and_then(|v| v.parse().ok());
+        let recovery = Recovery { dropped: log.torn, created_watermark: log.mark.is_none() };
+        log.prepare()?;
+        Ok((log, recovery))
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    pub fn ack_path(&self) -> &Path {
+        &self.ack_path
     }
 
     /// What was saved last (recovered on open).
@@ -207,52 +383,143 @@ impl<T: Durable> RecordLog<T> {
         self.saved.as_ref()
     }
 
-    /// Makes `value` the saved state: appends its changes and syncs. On disk when this returns.
-    pub fn save(&mut self, value: &T) -> Result<(), StorageError> {
-        let changes = value.changes_from(self.saved.as_ref());
-        if changes.is_empty() {
-            return Ok(());
-        }
+    /// Bytes after the good records, dropped on open (a torn, never-acknowledged record).
+    pub fn dropped(&self) -> u64 {
+        self.torn
+    }
+
+    /// Makes the files ready to append: the watermark exists and is open, the log is open and
+    /// holds nothing after its good records. Idempotent.
+    fn prepare(&mut self) -> Result<(), StorageError> {
         let io = |path: &Path| {
             let path = path.to_owned();
             move |source| StorageError::Io { path, source }
         };
+        if self.mark.is_none() {
+            // Written whole and renamed into place, so that it is absent or complete: a node
+            // creates it once, before its first epoch.
+            let mark = Watermark { seq: 0, records: self.records, bytes: self.len, last_crc: self.last_crc };
+            let mut bytes = vec![0u8; ACK_FILE_LEN as usize];
+            bytes[..ACK_SLOT].copy_from_slice(&mark.encode());
+            let mut tmp = self.ack_path.as_os_str().to_owned();
+            tmp.push(".tmp");
+            let tmp = PathBuf::from(tmp);
+            let mut f = File::create(&tmp).map_err(io(&tmp))?;
+            f.write_all(&bytes).map_err(io(&tmp))?;
+            f.sync_all().map_err(io(&tmp))?;
+            drop(f);
+            fs::rename(&tmp, &self.ack_path).map_err(io(&self.ack_path))?;
+            sync_dir(&self.dir)?;
+            self.mark = Some(mark);
+        }
+        if self.ack.is_none() {
+            let f = OpenOptions::new().read(true).write(true).open(&self.ack_path).map_err(io(&self.ack_path))?;
+            self.ack = Some(f);
+        }
+        if self.torn > 0 {
+            let f = OpenOptions::new().write(true).open(&self.path).map_err(io(&self.path))?;
+            f.set_len(self.len).map_err(io(&self.path))?;
+            f.sync_all().map_err(io(&self.path))?;
+            tracing::warn!(
+                path = %self.path.display(),
+                dropped_bytes = self.torn,
+                kept_bytes = self.len,
+                "dropped a torn final record that was never acknowledged (past the watermark)"
+            );
+            self.torn = 0;
+        }
+        Ok(())
+    }
+
+    /// Makes `value` the saved state: appends its changes, syncs, then advances the watermark
+    /// and syncs it. On disk when this returns. After an error nothing more is written (every
+    /// later save fails too): the node must stop, and its restart recovers.
+    pub fn save(&mut self, value: &T) -> Result<(), StorageError> {
+        if self.poisoned {
+            return Err(StorageError::Poisoned { path: self.path.clone() });
+        }
+        let changes = value.changes_from(self.saved.as_ref());
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.prepare()?;
         self.buf.clear();
-        let fresh = self.file.is_none() && !self.path.exists();
-        if fresh {
+        if self.len == 0 {
             self.buf.extend_from_slice(&LOG_MAGIC);
             self.buf.extend_from_slice(&LOG_VERSION.to_le_bytes());
         }
         // One record per save, so that every record boundary is a state that was saved.
         let payload =
             postcard::to_stdvec(&changes).map_err(|source| StorageError::Encode { path: self.path.clone(), source })?;
-        push_record(&mut self.buf, &payload);
+        let crc = push_record(&mut self.buf, &payload);
+        self.poisoned = true;
+        self.append(crc)?;
+        self.poisoned = false;
+        self.saved = Some(value.clone());
+        Ok(())
+    }
+
+    /// Writes `self.buf` at `self.len` and syncs it, then the watermark.
+    fn append(&mut self, crc: u32) -> Result<(), StorageError> {
+        use std::os::unix::fs::FileExt;
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| StorageError::Io { path, source }
+        };
+        // The file's first record: its directory entry must be durable before the watermark
+        // counts it (also when an earlier run created the file but crashed before that).
+        let first = self.records == 0;
         if self.file.is_none() {
-            let f = OpenOptions::new().create(true).append(true).open(&self.path).map_err(io(&self.path))?;
+            let f = OpenOptions::new().create(true).write(true).open(&self.path).map_err(io(&self.path))?;
             self.file = Some(f);
         }
-        let Some(f) = self.file.as_mut() else { return Ok(()) };
-        // One write per save: a kill -9 cannot leave half a record behind it.
-        f.write_all(&self.buf).map_err(io(&self.path))?;
-        f.sync_data().map_err(io(&self.path))?;
-        if fresh {
-            // The new file's directory entry must be durable too.
-            let d = OpenOptions::new().read(true).open(&self.dir).map_err(io(&self.dir))?;
-            d.sync_all().map_err(io(&self.dir))?;
+        let (Some(f), Some(ack)) = (self.file.as_ref(), self.ack.as_ref()) else {
+            return Err(StorageError::Poisoned { path: self.path.clone() });
+        };
+        let end = self.len + self.buf.len() as u64;
+        match self.limit {
+            Some(limit) if end > limit => {
+                let fits = limit.saturating_sub(self.len) as usize;
+                f.write_all_at(&self.buf[..fits.min(self.buf.len())], self.len).map_err(io(&self.path))?;
+                return Err(StorageError::Io { path: self.path.clone(), source: io::Error::from_raw_os_error(libc::ENOSPC) });
+            }
+            // One write per save: a kill -9 cannot leave half a record behind it.
+            _ => f.write_all_at(&self.buf, self.len).map_err(io(&self.path))?,
         }
-        self.saved = Some(value.clone());
+        f.sync_data().map_err(io(&self.path))?;
+        if first {
+            sync_dir(&self.dir)?;
+        }
+        self.len = end;
+        self.records += 1;
+        self.last_crc = crc;
+        // In place, in the slot the previous write did not use: a torn write of this one leaves
+        // the other intact (one save older, which only makes this record unacknowledged).
+        let seq = self.mark.map_or(0, |m| m.seq) + 1;
+        let mark = Watermark { seq, records: self.records, bytes: self.len, last_crc: crc };
+        ack.write_all_at(&mark.encode(), (seq % 2) * ACK_STRIDE).map_err(io(&self.ack_path))?;
+        ack.sync_data().map_err(io(&self.ack_path))?;
+        self.mark = Some(mark);
         Ok(())
     }
 }
 
-fn push_record(out: &mut Vec<u8>, payload: &[u8]) {
+fn sync_dir(dir: &Path) -> Result<(), StorageError> {
+    let io = |source| StorageError::Io { path: dir.to_owned(), source };
+    OpenOptions::new().read(true).open(dir).map_err(io)?.sync_all().map_err(io)
+}
+
+/// Appends one record; returns its checksum.
+fn push_record(out: &mut Vec<u8>, payload: &[u8]) -> u32 {
     let len = u32::try_from(payload.len()).unwrap_or(u32::MAX).to_le_bytes();
     let mut crc = crc32fast::Hasher::new();
     crc.update(&len);
     crc.update(payload);
+    let crc = crc.finalize();
     out.extend_from_slice(&len);
-    out.extend_from_slice(&crc.finalize().to_le_bytes());
+    out.extend_from_slice(&crc.to_le_bytes());
     out.extend_from_slice(payload);
+    crc
 }
 
 /// The bytes of a log that saves `value` at once (for tests and tools).
@@ -266,38 +533,106 @@ pub fn encode_log<T: Durable>(path: &Path, value: &T) -> Result<Vec<u8>, Storage
     Ok(out)
 }
 
-/// Checks and replays a log read from `path`.
-pub fn decode_log<T: Durable>(path: &Path, bytes: &[u8]) -> Result<Option<T>, StorageError> {
+/// The byte offsets where the records of a log end (a cut there leaves whole records), as far as
+/// its length fields can be followed; for tests and tools.
+pub fn record_ends(bytes: &[u8]) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut at = LOG_HEADER;
+    while let Some(head) = bytes.get(at..at + RECORD_HEADER) {
+        let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        at = (at + RECORD_HEADER).saturating_add(len);
+        if at > bytes.len() {
+            break;
+        }
+        ends.push(at);
+    }
+    ends
+}
+
+/// Checks and replays a log read from `path`, against its watermark if it has one (see
+/// [`RecordLog::open`] for the rules).
+pub fn decode_log<T: Durable>(path: &Path, bytes: &[u8], mark: Option<&Watermark>) -> Result<Replayed<T>, StorageError> {
     let p = || path.to_owned();
+    let total = bytes.len() as u64;
+    let mut out = Replayed { state: None, records: 0, len: 0, last_crc: 0, dropped: 0 };
+    if let Some(m) = mark {
+        if total < m.bytes {
+            return Err(StorageError::Shorter {
+                path: p(),
+                ack: ack_path(path),
+                found: total,
+                records: m.records,
+                bytes: m.bytes,
+            });
+        }
+        if m.bytes == 0 && bytes.len() < LOG_HEADER && LOG_MAGIC.starts_with(&bytes[..bytes.len().min(4)]) {
+            // A first write torn inside its header: nothing was acknowledged.
+            out.dropped = total;
+            return Ok(out);
+        }
+    }
     check_header(path, bytes, LOG_MAGIC, LOG_HEADER, LOG_VERSION)?;
-    let mut state: Option<T> = None;
+    out.len = LOG_HEADER as u64;
+    let mismatch = |why: String| StorageError::AckMismatch { path: p(), ack: ack_path(path), why };
     let mut at = LOG_HEADER;
     while at < bytes.len() {
-        let Some(head) = bytes.get(at..at + RECORD_HEADER) else {
-            return Err(StorageError::Truncated { path: p(), expected: at + RECORD_HEADER, found: bytes.len() });
+        let past_mark = mark.is_some_and(|m| at as u64 >= m.bytes);
+        let (end, crc, payload) = match check_record(path, bytes, at) {
+            Ok(r) => r,
+            // Past the watermark: a record never acknowledged, torn by a crash or a full disk.
+            Err(_) if past_mark => {
+                out.dropped = total - at as u64;
+                break;
+            }
+            Err(e) => return Err(e),
         };
-        let len_bytes = [head[0], head[1], head[2], head[3]];
-        let len = u32::from_le_bytes(len_bytes) as usize;
-        let stored = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
-        let end = (at + RECORD_HEADER).saturating_add(len);
-        let Some(payload) = bytes.get(at + RECORD_HEADER..end) else {
-            return Err(StorageError::Truncated { path: p(), expected: end, found: bytes.len() });
-        };
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(&len_bytes);
-        crc.update(payload);
-        let computed = crc.finalize();
-        if computed != stored {
-            return Err(StorageError::Checksum { path: p(), stored, computed });
-        }
         let changes: Vec<T::Change> =
             postcard::from_bytes(payload).map_err(|source| StorageError::Decode { path: p(), source })?;
         for change in changes {
-            state = Some(T::apply(state, change).map_err(|why| StorageError::Replay { path: p(), offset: at, why })?);
+            out.state =
+                Some(T::apply(out.state, change).map_err(|why| StorageError::Replay { path: p(), offset: at, why })?);
+        }
+        out.records += 1;
+        out.last_crc = crc;
+        out.len = end as u64;
+        if let Some(m) = mark.filter(|m| (at as u64) < m.bytes) {
+            if end as u64 > m.bytes {
+                return Err(mismatch(format!("no record ends at byte {} (one spans {at}..{end})", m.bytes)));
+            }
+            if end as u64 == m.bytes && (out.records, crc) != (m.records, m.last_crc) {
+                return Err(mismatch(format!(
+                    "the record ending at byte {end} is record {} with checksum {crc:#010x}, the watermark says record {} with {:#010x}",
+                    out.records, m.records, m.last_crc
+                )));
+            }
         }
         at = end;
     }
-    Ok(state)
+    Ok(out)
+}
+
+/// The record at byte `at`: where it ends, its checksum and its payload; an error if it is cut
+/// short or fails its checksum.
+fn check_record<'a>(path: &Path, bytes: &'a [u8], at: usize) -> Result<(usize, u32, &'a [u8]), StorageError> {
+    let p = || path.to_owned();
+    let Some(head) = bytes.get(at..at + RECORD_HEADER) else {
+        return Err(StorageError::Truncated { path: p(), expected: at + RECORD_HEADER, found: bytes.len() });
+    };
+    let len_bytes = [head[0], head[1], head[2], head[3]];
+    let len = u32::from_le_bytes(len_bytes) as usize;
+    let stored = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+    let end = (at + RECORD_HEADER).saturating_add(len);
+    let Some(payload) = bytes.get(at + RECORD_HEADER..end) else {
+        return Err(StorageError::Truncated { path: p(), expected: end, found: bytes.len() });
+    };
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&len_bytes);
+    crc.update(payload);
+    let computed = crc.finalize();
+    if computed != stored {
+        return Err(StorageError::Checksum { path: p(), stored, computed });
+    }
+    Ok((end, stored, payload))
 }
 
 /// Raft: a new term or vote, and "keep the first k entries, then append these" — a leader's or a
@@ -442,18 +777,31 @@ mod tests {
         assert_eq!(reopened.saved(), states.last());
     }
 
+    /// Two saves; returns the log, the file's bytes, where the first record ends and the
+    /// watermark after the first save.
+    fn two_saves(dir: &Path) -> (RecordLog<crate::raft::RaftStorage>, Vec<u8>, usize, Watermark) {
+        let mut log = RecordLog::open(dir, "state").unwrap();
+        log.save(&raft(3, Some(1), &[(1, "q")])).unwrap();
+        let one = fs::read(log.path()).unwrap().len();
+        let first = Watermark::read(&fs::read(log.ack_path()).unwrap()).unwrap();
+        assert_eq!((first.records, first.bytes), (1, one as u64));
+        log.save(&raft(3, Some(1), &[(1, "q"), (3, "r")])).unwrap();
+        let good = fs::read(log.path()).unwrap();
+        (log, good, one, first)
+    }
+
+    /// Without a watermark (a file no node of this build wrote), a cut at a record boundary
+    /// cannot be told from an older log; with the watermark of the whole file, no cut passes.
     #[test]
     fn every_cut_inside_a_record_and_every_bit_flip_of_the_record_log_is_an_error_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let mut log = RecordLog::open(dir.path(), "state").unwrap();
-        log.save(&raft(3, Some(1), &[(1, "q")])).unwrap();
-        let one = fs::read(log.path()).unwrap().len();
-        log.save(&raft(3, Some(1), &[(1, "q"), (3, "r")])).unwrap();
-        let good = fs::read(log.path()).unwrap();
+        let (log, good, one, _) = two_saves(dir.path());
         let path = log.path().to_owned();
+        let all = Watermark::read(&fs::read(log.ack_path()).unwrap()).unwrap();
+        assert_eq!((all.records, all.bytes), (2, good.len() as u64));
         let boundaries = [LOG_HEADER, one, good.len()];
         for cut in 0..good.len() {
-            let r = decode_log::<crate::raft::RaftStorage>(&path, &good[..cut]);
+            let r = decode_log::<crate::raft::RaftStorage>(&path, &good[..cut], None);
             if boundaries.contains(&cut) {
                 assert!(r.is_ok(), "cut at record boundary {cut}: {r:?}");
             } else {
@@ -461,14 +809,172 @@ mod tests {
                 assert!(e.to_string().contains(&path.display().to_string()), "{e}");
                 assert!(e.to_string().contains("truncated") || e.to_string().contains("magic"), "{cut}: {e}");
             }
+            let e = decode_log::<crate::raft::RaftStorage>(&path, &good[..cut], Some(&all)).unwrap_err();
+            assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+            assert!(e.to_string().contains("acknowledged"), "{cut}: {e}");
         }
         for byte in 0..good.len() {
             for bit in 0..8 {
                 let mut bad = good.clone();
                 bad[byte] ^= 1 << bit;
-                assert!(decode_log::<crate::raft::RaftStorage>(&path, &bad).is_err(), "flip {byte}.{bit} accepted");
+                for mark in [None, Some(&all)] {
+                    let r = decode_log::<crate::raft::RaftStorage>(&path, &bad, mark);
+                    assert!(r.is_err(), "flip {byte}.{bit} accepted with watermark {mark:?}");
+                }
             }
         }
+    }
+
+    /// The watermark after the first of two saves: every cut or bit flip in the first record is
+    /// refused; in the second (never acknowledged) it is dropped and the first state recovered.
+    #[test]
+    fn past_the_watermark_a_torn_or_corrupt_record_is_dropped_and_at_or_below_it_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, good, one, first) = two_saves(dir.path());
+        let path = log.path().to_owned();
+        let state1 = raft(3, Some(1), &[(1, "q")]);
+        for cut in 0..=good.len() {
+            let r = decode_log::<crate::raft::RaftStorage>(&path, &good[..cut], Some(&first));
+            if cut < one {
+                let e = r.unwrap_err();
+                assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+                assert!(e.to_string().contains("truncated") && e.to_string().contains("acknowledged"), "{cut}: {e}");
+            } else if cut < good.len() {
+                let r = r.unwrap();
+                assert_eq!((r.state.as_ref(), r.len, r.dropped), (Some(&state1), one as u64, (cut - one) as u64));
+            } else {
+                assert_eq!(r.unwrap().state, log.saved().cloned());
+            }
+        }
+        for byte in 0..good.len() {
+            for bit in 0..8 {
+                let mut bad = good.clone();
+                bad[byte] ^= 1 << bit;
+                let r = decode_log::<crate::raft::RaftStorage>(&path, &bad, Some(&first));
+                if byte < one {
+                    assert!(r.is_err(), "flip {byte}.{bit} at or below the watermark accepted");
+                } else {
+                    let r = r.unwrap_or_else(|e| panic!("flip {byte}.{bit} past the watermark: {e}"));
+                    assert_eq!((r.state.as_ref(), r.dropped), (Some(&state1), (good.len() - one) as u64));
+                }
+            }
+        }
+        // A first write torn inside the header, with nothing acknowledged yet.
+        let none = Watermark::default();
+        for cut in 0..LOG_HEADER {
+            let r = decode_log::<crate::raft::RaftStorage>(&path, &good[..cut], Some(&none)).unwrap();
+            assert_eq!((r.state, r.dropped), (None, cut as u64));
+        }
+    }
+
+    #[test]
+    fn a_deleted_or_shortened_log_with_a_watermark_is_refused_naming_the_file_and_the_watermark() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, good, one, _) = two_saves(dir.path());
+        let (path, ack) = (log.path().display().to_string(), log.ack_path().display().to_string());
+        drop(log);
+        fs::write(dir.path().join("state"), &good[..one]).unwrap();
+        let e = RecordLog::<crate::raft::RaftStorage>::open(dir.path(), "state").err().unwrap();
+        assert!(matches!(e, StorageError::Shorter { records: 2, .. }), "{e}");
+        assert!(e.to_string().contains(&path) && e.to_string().contains(&ack), "{e}");
+        fs::remove_file(dir.path().join("state")).unwrap();
+        let e = RecordLog::<crate::raft::RaftStorage>::recover(dir.path(), "state", None).err().unwrap();
+        assert!(matches!(e, StorageError::Missing { records: 2, .. }), "{e}");
+        assert!(e.to_string().contains(&path) && e.to_string().contains("missing"), "{e}");
+        // The same log with the watermark gone: refused once the node has run before.
+        fs::write(dir.path().join("state"), &good).unwrap();
+        fs::remove_file(dir.path().join("state.ack")).unwrap();
+        let epoch = dir.path().join("epoch");
+        let e = RecordLog::<crate::raft::RaftStorage>::recover(dir.path(), "state", Some(&epoch)).err().unwrap();
+        assert!(matches!(e, StorageError::AckMissing { .. }), "{e}");
+        assert!(e.to_string().contains(&ack) && e.to_string().contains(&epoch.display().to_string()), "{e}");
+        // A log replaced by another of the same length does not match the watermark's checksum.
+        let other = tempfile::tempdir().unwrap();
+        let mut log = RecordLog::open(other.path(), "state").unwrap();
+        log.save(&raft(3, Some(1), &[(1, "q")])).unwrap();
+        log.save(&raft(3, Some(1), &[(1, "q"), (3, "s")])).unwrap();
+        let replaced = fs::read(log.path()).unwrap();
+        assert_eq!(replaced.len(), good.len());
+        fs::copy(other.path().join("state.ack"), dir.path().join("state.ack")).unwrap();
+        let e = RecordLog::<crate::raft::RaftStorage>::open(dir.path(), "state").err().unwrap();
+        assert!(matches!(e, StorageError::AckMismatch { .. }), "{e}");
+        assert!(e.to_string().contains(&path) && e.to_string().contains("checksum"), "{e}");
+    }
+
+    #[test]
+    fn a_torn_watermark_slot_falls_back_to_the_older_one_and_a_torn_record_is_cut_off_before_the_next_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _, _, _) = two_saves(dir.path());
+        let state3 = raft(4, None, &[(1, "q"), (3, "r")]);
+        log.save(&state3).unwrap();
+        drop(log);
+        let ack_file = dir.path().join("state.ack");
+        let mut ack = fs::read(&ack_file).unwrap();
+        let newest = Watermark::read(&ack).unwrap();
+        assert_eq!((newest.seq, newest.records), (3, 3));
+        // The newest slot half written: the older one counts, and the intact third record is kept.
+        let at = (newest.seq % 2 * ACK_STRIDE) as usize;
+        ack[at + 10..at + ACK_SLOT].fill(0);
+        fs::write(&ack_file, &ack).unwrap();
+        assert_eq!(Watermark::read(&ack).map(|m| m.records), Some(2));
+        let mut bytes = fs::read(dir.path().join("state")).unwrap();
+        let good_len = bytes.len();
+        // … and a fourth record torn by a crash in its write.
+        let mut torn = Vec::new();
+        push_record(&mut torn, &[7u8; 40]);
+        bytes.extend_from_slice(&torn[..20]);
+        fs::write(dir.path().join("state"), &bytes).unwrap();
+        let (mut log, recovery) = RecordLog::<crate::raft::RaftStorage>::recover(dir.path(), "state", None).unwrap();
+        assert_eq!(recovery, Recovery { dropped: 20, created_watermark: false });
+        assert_eq!(log.saved(), Some(&state3));
+        assert_eq!(fs::metadata(log.path()).unwrap().len(), good_len as u64, "cut off before any append");
+        let state4 = raft(4, Some(2), &[(1, "q"), (3, "r")]);
+        log.save(&state4).unwrap();
+        drop(log);
+        let reopened = RecordLog::<crate::raft::RaftStorage>::open(dir.path(), "state").unwrap();
+        assert_eq!((reopened.saved(), reopened.dropped()), (Some(&state4), 0));
+        let mark = Watermark::read(&fs::read(&ack_file).unwrap()).unwrap();
+        assert_eq!((mark.records, mark.bytes), (4, fs::metadata(dir.path().join("state")).unwrap().len()));
+    }
+
+    #[test]
+    fn a_failed_write_poisons_the_log_and_a_restart_drops_the_half_written_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, recovery) = RecordLog::recover(dir.path(), "state", None).unwrap();
+        assert_eq!(recovery, Recovery { dropped: 0, created_watermark: true });
+        let state1 = raft(1, Some(0), &[(1, "a")]);
+        log.save(&state1).unwrap();
+        let len = fs::metadata(log.path()).unwrap().len();
+        log.limit = Some(len + 5); // a full disk after 5 more bytes
+        let e = log.save(&raft(1, Some(0), &[(1, "a"), (1, "b")])).unwrap_err();
+        assert!(matches!(&e, StorageError::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC)), "{e}");
+        assert_eq!(fs::metadata(log.path()).unwrap().len(), len + 5, "half a record on disk");
+        assert_eq!(log.saved(), Some(&state1), "the failed save is not the saved state");
+        log.limit = None;
+        let e = log.save(&raft(2, None, &[(1, "a")])).unwrap_err();
+        assert!(matches!(e, StorageError::Poisoned { .. }), "{e}");
+        drop(log);
+        let (mut log, recovery) = RecordLog::<crate::raft::RaftStorage>::recover(dir.path(), "state", None).unwrap();
+        assert_eq!((recovery.dropped, log.saved()), (5, Some(&state1)));
+        let state2 = raft(1, Some(0), &[(1, "a"), (1, "c")]);
+        log.save(&state2).unwrap();
+        drop(log);
+        assert_eq!(RecordLog::open(dir.path(), "state").unwrap().saved(), Some(&state2));
+    }
+
+    #[test]
+    fn a_watermark_slot_round_trips_and_every_bit_flip_makes_it_unreadable() {
+        let m = Watermark { seq: 9, records: 7, bytes: 1234, last_crc: 0xdead_beef };
+        let slot = m.encode();
+        assert_eq!(Watermark::decode(&slot), Some(m));
+        for byte in 0..ACK_SLOT {
+            for bit in 0..8 {
+                let mut bad = slot;
+                bad[byte] ^= 1 << bit;
+                assert_eq!(Watermark::decode(&bad), None, "flip {byte}.{bit}");
+            }
+        }
+        assert_eq!(Watermark::read(&[]), None);
     }
 
     #[test]
@@ -478,7 +984,7 @@ mod tests {
         bytes.extend_from_slice(&LOG_VERSION.to_le_bytes());
         let change = vec![RaftChange::Entries { keep: 5, entries: Vec::new() }];
         push_record(&mut bytes, &postcard::to_stdvec(&change).unwrap());
-        let e = decode_log::<crate::raft::RaftStorage>(path, &bytes).unwrap_err();
+        let e = decode_log::<crate::raft::RaftStorage>(path, &bytes, None).unwrap_err();
         assert!(e.to_string().contains("/data/state") && e.to_string().contains("keeps 5 entries"), "{e}");
     }
 
@@ -488,7 +994,7 @@ mod tests {
         let mut bytes = LOG_MAGIC.to_vec();
         bytes.extend_from_slice(&1u16.to_le_bytes());
         push_record(&mut bytes, &postcard::to_stdvec(&Vec::<RaftChange>::new()).unwrap());
-        let e = decode_log::<crate::raft::RaftStorage>(path, &bytes).unwrap_err();
+        let e = decode_log::<crate::raft::RaftStorage>(path, &bytes, None).unwrap_err();
         assert!(matches!(e, StorageError::Version { found: 1, expected: 2, .. }), "{e}");
         assert!(e.to_string().contains("/data/state") && e.to_string().contains("version 1"), "{e}");
     }
