@@ -195,7 +195,8 @@ where
         epoch,
         recovered = saved.is_some(),
         dropped_bytes = recovery.dropped,
-        new_watermark = recovery.created_watermark,
+        adopted_records = recovery.adopted,
+        new_log = recovery.created,
         "starting"
     );
     let mut out = Out::new();

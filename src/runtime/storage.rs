@@ -43,9 +43,10 @@ use std::path::{Path, PathBuf};
 pub const MAGIC: [u8; 4] = *b"QRM1";
 /// The format version of [`FileStore`] records.
 pub const VERSION: u16 = 1;
-/// The format version of [`RecordLog`]s: 2 since Raft operations carry a key (a version-1 log
-/// holds keyless operations, which this build must not misread).
-pub const LOG_VERSION: u16 = 2;
+/// The format version of [`RecordLog`]s: 3 since the head holds the watermark (2: Raft
+/// operations carry a key; a version-1 log holds keyless operations, which this build must not
+/// misread).
+pub const LOG_VERSION: u16 = 3;
 const HEADER: usize = 4 + 2 + 4 + 4;
 
 #[derive(Debug, thiserror::Error)]
@@ -68,16 +69,14 @@ pub enum StorageError {
     Decode { path: PathBuf, source: postcard::Error },
     #[error("cannot encode the record for {path}: {source}")]
     Encode { path: PathBuf, source: postcard::Error },
-    #[error("storage file {path} is missing, but {ack} says {records} records ({bytes} bytes) of it were acknowledged: the node would forget what it acknowledged")]
-    Missing { path: PathBuf, ack: PathBuf, records: u64, bytes: u64 },
-    #[error("storage file {path} is truncated: {found} bytes, but {ack} says {records} records ({bytes} bytes) of it were acknowledged: the node would forget what it acknowledged")]
-    Shorter { path: PathBuf, ack: PathBuf, found: u64, records: u64, bytes: u64 },
-    #[error("storage file {ack} (the watermark of what was acknowledged) is missing, but the node has run before ({evidence} exists): what it acknowledged is unknown")]
-    AckMissing { ack: PathBuf, evidence: PathBuf },
+    #[error("storage file {path} is missing, but the node has run before ({evidence} exists): starting empty would forget what it acknowledged")]
+    Missing { path: PathBuf, evidence: PathBuf },
+    #[error("storage file {path} is truncated: {found} bytes, but its watermark counts {records} records ({bytes} bytes) as acknowledged: starting from less would forget what it acknowledged")]
+    Shorter { path: PathBuf, found: u64, records: u64, bytes: u64 },
     #[error("storage file {path} is corrupted: neither of its two watermark slots is intact")]
     AckCorrupt { path: PathBuf },
-    #[error("storage file {path} does not match its watermark {ack}: {why}")]
-    AckMismatch { path: PathBuf, ack: PathBuf, why: String },
+    #[error("storage file {path} does not match its watermark: {why}")]
+    AckMismatch { path: PathBuf, why: String },
     #[error("storage file {path}: an earlier write or sync failed, so nothing more is written until the node restarts and recovers")]
     Poisoned { path: PathBuf },
 }
@@ -190,25 +189,25 @@ const LOG_HEADER: usize = 4 + 2;
 const RECORD_HEADER: usize = 4 + 4;
 
 /// The magic bytes of a watermark slot.
-pub const ACK_MAGIC: [u8; 4] = *b"QRA1";
+pub const SLOT_MAGIC: [u8; 4] = *b"QRA1";
 /// A watermark slot: magic, seq, records, bytes (u64 LE each), CRC-32 of the last acknowledged
 /// record (u32 LE), CRC-32 of the slot's first 32 bytes (u32 LE).
-pub const ACK_SLOT: usize = 4 + 8 + 8 + 8 + 4 + 4;
-/// Slot `k` starts at byte `k * ACK_STRIDE`: each slot in its own 4 KiB block, so that a torn
-/// write of one (a block half written at a power cut) cannot touch the other.
-pub const ACK_STRIDE: u64 = 4096;
-const ACK_FILE_LEN: u64 = ACK_STRIDE + ACK_SLOT as u64;
+pub const SLOT_LEN: usize = 4 + 8 + 8 + 8 + 4 + 4;
+/// Where the two watermark slots start: each in its own 4 KiB block, apart from the header's, so
+/// that a torn write of one (a block half written at a power cut) touches nothing else.
+pub const SLOT_AT: [u64; 2] = [4096, 8192];
+/// Where the records start: the head (header, slots) is the file's first three 4 KiB blocks.
+pub const RECORDS_AT: u64 = 12_288;
 /// The environment variable that makes a node's log fail with ENOSPC once the file would pass
-/// that many bytes, the first record crossing it half written (for tests of a full disk where
-/// no small filesystem can be mounted).
+/// that many bytes, the record crossing it half written (for tests of a full disk where no small
+/// filesystem can be mounted).
 pub const LOG_LIMIT_ENV: &str = "QUORUM_FAULT_LOG_LIMIT";
 
-/// What a log had acknowledged: its first `records` records, `bytes` long in all (header
-/// included), the last of them with checksum `last_crc`. Kept in `NAME.ack`, rewritten after
-/// each save's `fdatasync` and before any message of that step leaves.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What a log had acknowledged: its first `records` records, the file `bytes` long up to their
+/// end (head included), the last of them with checksum `last_crc`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Watermark {
-    /// Which write this is; the slot is `seq % 2`, and the valid slot with the higher seq wins.
+    /// Which write this is; the slot is `seq % 2`, and the intact slot with the higher seq counts.
     pub seq: u64,
     pub records: u64,
     pub bytes: u64,
@@ -216,9 +215,12 @@ pub struct Watermark {
 }
 
 impl Watermark {
-    pub fn encode(&self) -> [u8; ACK_SLOT] {
-        let mut out = [0u8; ACK_SLOT];
-        out[..4].copy_from_slice(&ACK_MAGIC);
+    /// The watermark of a log with no record.
+    pub const EMPTY: Watermark = Watermark { seq: 0, records: 0, bytes: RECORDS_AT, last_crc: 0 };
+
+    pub fn encode(&self) -> [u8; SLOT_LEN] {
+        let mut out = [0u8; SLOT_LEN];
+        out[..4].copy_from_slice(&SLOT_MAGIC);
         out[4..12].copy_from_slice(&self.seq.to_le_bytes());
         out[12..20].copy_from_slice(&self.records.to_le_bytes());
         out[20..28].copy_from_slice(&self.bytes.to_le_bytes());
@@ -228,29 +230,27 @@ impl Watermark {
         out
     }
 
-    /// One slot's bytes back, `None` if they are not an intact slot (never written, or torn).
+    /// One slot's bytes back; `None` if they are not an intact slot (torn, or never written).
     pub fn decode(slot: &[u8]) -> Option<Watermark> {
-        let slot = slot.get(..ACK_SLOT)?;
+        let slot = slot.get(..SLOT_LEN)?;
         let u64_at = |i: usize| slot.get(i..i + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
         let u32_at = |i: usize| slot.get(i..i + 4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes);
-        if slot[..4] != ACK_MAGIC || u32_at(32)? != crc32fast::hash(&slot[..32]) {
+        if slot[..4] != SLOT_MAGIC || u32_at(32)? != crc32fast::hash(&slot[..32]) {
             return None;
         }
         Some(Watermark { seq: u64_at(4)?, records: u64_at(12)?, bytes: u64_at(20)?, last_crc: u32_at(28)? })
     }
 
-    /// The newer intact slot of a watermark file's bytes; `None` if neither is intact.
-    pub fn read(bytes: &[u8]) -> Option<Watermark> {
-        let slot = |k: u64| bytes.get((k * ACK_STRIDE) as usize..).and_then(Watermark::decode);
-        [slot(0), slot(1)].into_iter().flatten().max_by_key(|m| m.seq)
+    /// The newer intact slot of a log's bytes; `None` if neither is intact.
+    pub fn read(log: &[u8]) -> Option<Watermark> {
+        let slot = |at: u64| log.get(at as usize..).and_then(Watermark::decode);
+        SLOT_AT.into_iter().filter_map(slot).max_by_key(|m| m.seq)
     }
-}
 
-/// The path of the watermark of the log at `path`: `path` with `.ack` appended.
-pub fn ack_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".ack");
-    PathBuf::from(name)
+    /// Where this watermark is written.
+    fn slot_at(&self) -> u64 {
+        SLOT_AT[(self.seq % 2) as usize]
+    }
 }
 
 /// A saved state that can be written as changes to the previous one.
@@ -266,12 +266,13 @@ pub trait Durable: Clone + Serialize + DeserializeOwned {
 #[derive(Debug)]
 pub struct Replayed<T> {
     pub state: Option<T>,
-    /// Good records, and their length in bytes (header included; 0 if the file has none).
+    /// Good records, the file's length up to their end, the last one's checksum (0 if none).
     pub records: u64,
     pub len: u64,
-    /// The checksum of the last good record (0 if none).
     pub last_crc: u32,
-    /// Bytes after the good records: a torn or unchecked record past the watermark, dropped.
+    /// The watermark read.
+    pub mark: Watermark,
+    /// Bytes after the good records: a torn or corrupt record past the watermark, and all after.
     pub dropped: u64,
 }
 
@@ -280,26 +281,26 @@ pub struct Replayed<T> {
 pub struct Recovery {
     /// Bytes of a torn final record, never acknowledged, cut off the log.
     pub dropped: u64,
-    /// The watermark was created (a node starting for the first time).
-    pub created_watermark: bool,
+    /// Intact records past the watermark (a power cut after their save), now counted by it.
+    pub adopted: u64,
+    /// The log was created (a node starting for the first time).
+    pub created: bool,
 }
 
-/// The append-only log of one actor's saved state, and its watermark `NAME.ack`.
+/// The append-only log of one actor's saved state, with its watermark in its head.
 pub struct RecordLog<T: Durable> {
     path: PathBuf,
-    ack_path: PathBuf,
     dir: PathBuf,
     file: Option<File>,
-    ack: Option<File>,
     /// What the file holds up to `len`, to compute the next changes.
     saved: Option<T>,
-    /// The good part of the file: `records` records, `len` bytes, the last with `last_crc`.
+    /// The good part of the file: `records` records up to byte `len`, the last with `last_crc`.
     records: u64,
     len: u64,
     last_crc: u32,
     /// Bytes after `len` on disk (a torn final record), cut off before the next append.
     torn: u64,
-    /// The watermark as read (`None`: no watermark file yet).
+    /// The watermark last read or written (`None`: the file does not exist yet).
     mark: Option<Watermark>,
     /// Set by a failed write or sync: what is on disk past `len` is unknown, and a failed
     /// `fdatasync` cannot be retried safely, so nothing more is written until a restart.
@@ -310,72 +311,60 @@ pub struct RecordLog<T: Durable> {
 }
 
 impl<T: Durable> RecordLog<T> {
-    /// Reads back the log `name` in `dir` and its watermark, changing nothing on disk (so it is
-    /// safe to call while a node writes them). The watermark is read first: a node writes it
-    /// after the log, so the log read next is never shorter than it.
-    ///
-    /// With a watermark, the log must hold every record it counts, intact; after them, a torn
-    /// record or one failing its checksum is never-acknowledged and is dropped with what follows
-    /// (`Replayed::dropped`). Without one (a node that never ran with this build), nothing is
-    /// known to be unacknowledged, so every record must be intact.
+    /// Reads back the log `name` in `dir` (a missing file is an empty log), changing nothing on
+    /// disk, so it is safe while a node writes it: the log must hold every record its watermark
+    /// counts, intact; after them, a record cut short or failing its checksum was never
+    /// acknowledged and is dropped, with all after it (`dropped`).
     pub fn open(dir: &Path, name: &str) -> Result<RecordLog<T>, StorageError> {
         let path = dir.join(name);
-        let ack_path = ack_path(&path);
-        let mark = match fs::read(&ack_path) {
-            Ok(bytes) => Some(Watermark::read(&bytes).ok_or_else(|| StorageError::AckCorrupt { path: ack_path.clone() })?),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(source) => return Err(StorageError::Io { path: ack_path, source }),
-        };
         let replayed = match fs::read(&path) {
-            Ok(bytes) => decode_log(&path, &bytes, mark.as_ref())?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => match mark {
-                Some(m) if m.bytes > 0 => {
-                    return Err(StorageError::Missing { path, ack: ack_path, records: m.records, bytes: m.bytes })
-                }
-                _ => Replayed { state: None, records: 0, len: 0, last_crc: 0, dropped: 0 },
-            },
+            Ok(bytes) => Some(decode_log(&path, &bytes)?),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(source) => return Err(StorageError::Io { path, source }),
         };
-        Ok(RecordLog {
+        let mut log = RecordLog {
             path,
-            ack_path,
             dir: dir.to_owned(),
             file: None,
-            ack: None,
-            saved: replayed.state,
-            records: replayed.records,
-            len: replayed.len,
-            last_crc: replayed.last_crc,
-            torn: replayed.dropped,
-            mark,
+            saved: None,
+            records: 0,
+            len: 0,
+            last_crc: 0,
+            torn: 0,
+            mark: None,
             poisoned: false,
             limit: None,
             buf: Vec::new(),
-        })
+        };
+        if let Some(r) = replayed {
+            (log.saved, log.records, log.len, log.last_crc) = (r.state, r.records, r.len, r.last_crc);
+            (log.torn, log.mark) = (r.dropped, Some(r.mark));
+        }
+        Ok(log)
     }
 
-    /// A node's open: [`Self::open`], then refuses a missing watermark if the node has run
-    /// before (`ran_before`: the file that shows it, e.g. its epoch), creates the watermark
-    /// otherwise, and cuts a torn final record off the file, durably, before anything is
-    /// appended (logged as a warning naming the file and the bytes dropped).
+    /// A node's open: [`Self::open`], refusing a missing log if the node has run before
+    /// (`ran_before`: the file that shows it, e.g. its epoch); then it creates the log if it is
+    /// missing, cuts a torn final record off it durably (a warning names the file and the bytes
+    /// dropped) and counts intact records past the watermark, before anything is appended.
     pub fn recover(dir: &Path, name: &str, ran_before: Option<&Path>) -> Result<(RecordLog<T>, Recovery), StorageError> {
         fs::create_dir_all(dir).map_err(|source| StorageError::Io { path: dir.to_owned(), source })?;
         let mut log = RecordLog::open(dir, name)?;
         if let (None, Some(evidence)) = (log.mark, ran_before) {
-            return Err(StorageError::AckMissing { ack: log.ack_path, evidence: evidence.to_owned() });
+            return Err(StorageError::Missing { path: log.path, evidence: evidence.to_owned() });
         }
         log.limit = std::env::var(LOG_LIMIT_ENV).ok().and_then(|v| v.parse().ok());
-        let recovery = Recovery { dropped: log.torn, created_watermark: log.mark.is_none() };
+        let recovery = Recovery {
+            dropped: log.torn,
+            adopted: log.mark.map_or(0, |m| log.records.saturating_sub(m.records)),
+            created: log.mark.is_none(),
+        };
         log.prepare()?;
         Ok((log, recovery))
     }
 
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    pub fn ack_path(&self) -> &Path {
-        &self.ack_path
     }
 
     /// What was saved last (recovered on open).
@@ -388,36 +377,39 @@ impl<T: Durable> RecordLog<T> {
         self.torn
     }
 
-    /// Makes the files ready to append: the watermark exists and is open, the log is open and
-    /// holds nothing after its good records. Idempotent.
+    /// Makes the file ready to append: it exists and is open, holds nothing after its good
+    /// records, and its watermark counts them all, durably. Idempotent.
     fn prepare(&mut self) -> Result<(), StorageError> {
         let io = |path: &Path| {
             let path = path.to_owned();
             move |source| StorageError::Io { path, source }
         };
         if self.mark.is_none() {
-            // Written whole and renamed into place, so that it is absent or complete: a node
-            // creates it once, before its first epoch.
-            let mark = Watermark { seq: 0, records: self.records, bytes: self.len, last_crc: self.last_crc };
-            let mut bytes = vec![0u8; ACK_FILE_LEN as usize];
-            bytes[..ACK_SLOT].copy_from_slice(&mark.encode());
-            let mut tmp = self.ack_path.as_os_str().to_owned();
+            // The head written whole and renamed into place, so that the file is absent or has
+            // its head: a node creates it once, before its first epoch.
+            let mut head = vec![0u8; RECORDS_AT as usize];
+            head[..4].copy_from_slice(&LOG_MAGIC);
+            head[4..6].copy_from_slice(&LOG_VERSION.to_le_bytes());
+            let mark = Watermark::EMPTY;
+            let at = mark.slot_at() as usize;
+            head[at..at + SLOT_LEN].copy_from_slice(&mark.encode());
+            let mut tmp = self.path.as_os_str().to_owned();
             tmp.push(".tmp");
             let tmp = PathBuf::from(tmp);
             let mut f = File::create(&tmp).map_err(io(&tmp))?;
-            f.write_all(&bytes).map_err(io(&tmp))?;
+            f.write_all(&head).map_err(io(&tmp))?;
             f.sync_all().map_err(io(&tmp))?;
             drop(f);
-            fs::rename(&tmp, &self.ack_path).map_err(io(&self.ack_path))?;
+            fs::rename(&tmp, &self.path).map_err(io(&self.path))?;
             sync_dir(&self.dir)?;
-            self.mark = Some(mark);
+            (self.mark, self.len) = (Some(mark), RECORDS_AT);
         }
-        if self.ack.is_none() {
-            let f = OpenOptions::new().read(true).write(true).open(&self.ack_path).map_err(io(&self.ack_path))?;
-            self.ack = Some(f);
+        if self.file.is_none() {
+            let f = OpenOptions::new().read(true).write(true).open(&self.path).map_err(io(&self.path))?;
+            self.file = Some(f);
         }
+        let Some(f) = self.file.as_ref() else { return Ok(()) };
         if self.torn > 0 {
-            let f = OpenOptions::new().write(true).open(&self.path).map_err(io(&self.path))?;
             f.set_len(self.len).map_err(io(&self.path))?;
             f.sync_all().map_err(io(&self.path))?;
             tracing::warn!(
@@ -428,12 +420,18 @@ impl<T: Durable> RecordLog<T> {
             );
             self.torn = 0;
         }
+        if self.mark.is_some_and(|m| m.records < self.records) {
+            self.write_mark()?;
+            if let Some(f) = self.file.as_ref() {
+                f.sync_data().map_err(io(&self.path))?;
+            }
+        }
         Ok(())
     }
 
-    /// Makes `value` the saved state: appends its changes, syncs, then advances the watermark
-    /// and syncs it. On disk when this returns. After an error nothing more is written (every
-    /// later save fails too): the node must stop, and its restart recovers.
+    /// Makes `value` the saved state: appends its changes and syncs, then advances the watermark
+    /// (made durable by the next save's sync). On disk when this returns. After an error nothing
+    /// more is written (every later save fails too): the node must stop; its restart recovers.
     pub fn save(&mut self, value: &T) -> Result<(), StorageError> {
         if self.poisoned {
             return Err(StorageError::Poisoned { path: self.path.clone() });
@@ -444,10 +442,6 @@ impl<T: Durable> RecordLog<T> {
         }
         self.prepare()?;
         self.buf.clear();
-        if self.len == 0 {
-            self.buf.extend_from_slice(&LOG_MAGIC);
-            self.buf.extend_from_slice(&LOG_VERSION.to_le_bytes());
-        }
         // One record per save, so that every record boundary is a state that was saved.
         let payload =
             postcard::to_stdvec(&changes).map_err(|source| StorageError::Encode { path: self.path.clone(), source })?;
@@ -466,39 +460,33 @@ impl<T: Durable> RecordLog<T> {
             let path = path.to_owned();
             move |source| StorageError::Io { path, source }
         };
-        // The file's first record: its directory entry must be durable before the watermark
-        // counts it (also when an earlier run created the file but crashed before that).
-        let first = self.records == 0;
-        if self.file.is_none() {
-            let f = OpenOptions::new().create(true).write(true).open(&self.path).map_err(io(&self.path))?;
-            self.file = Some(f);
-        }
-        let (Some(f), Some(ack)) = (self.file.as_ref(), self.ack.as_ref()) else {
-            return Err(StorageError::Poisoned { path: self.path.clone() });
-        };
+        let Some(f) = self.file.as_ref() else { return Err(StorageError::Poisoned { path: self.path.clone() }) };
         let end = self.len + self.buf.len() as u64;
         match self.limit {
             Some(limit) if end > limit => {
-                let fits = limit.saturating_sub(self.len) as usize;
-                f.write_all_at(&self.buf[..fits.min(self.buf.len())], self.len).map_err(io(&self.path))?;
-                return Err(StorageError::Io { path: self.path.clone(), source: io::Error::from_raw_os_error(libc::ENOSPC) });
+                let fits = (limit.saturating_sub(self.len) as usize).min(self.buf.len());
+                f.write_all_at(&self.buf[..fits], self.len).map_err(io(&self.path))?;
+                let source = io::Error::from_raw_os_error(libc::ENOSPC);
+                return Err(StorageError::Io { path: self.path.clone(), source });
             }
             // One write per save: a kill -9 cannot leave half a record behind it.
             _ => f.write_all_at(&self.buf, self.len).map_err(io(&self.path))?,
         }
         f.sync_data().map_err(io(&self.path))?;
-        if first {
-            sync_dir(&self.dir)?;
-        }
-        self.len = end;
-        self.records += 1;
-        self.last_crc = crc;
-        // In place, in the slot the previous write did not use: a torn write of this one leaves
-        // the other intact (one save older, which only makes this record unacknowledged).
+        (self.len, self.records, self.last_crc) = (end, self.records + 1, crc);
+        self.write_mark()
+    }
+
+    /// Writes the watermark of the good records in place, in the slot the previous one did not
+    /// use: a torn write leaves the other slot, one save older. Not synced: on a crash of the
+    /// process the page cache keeps it; the next save's `fdatasync` makes it durable.
+    fn write_mark(&mut self) -> Result<(), StorageError> {
+        use std::os::unix::fs::FileExt;
+        let Some(f) = self.file.as_ref() else { return Err(StorageError::Poisoned { path: self.path.clone() }) };
         let seq = self.mark.map_or(0, |m| m.seq) + 1;
-        let mark = Watermark { seq, records: self.records, bytes: self.len, last_crc: crc };
-        ack.write_all_at(&mark.encode(), (seq % 2) * ACK_STRIDE).map_err(io(&self.ack_path))?;
-        ack.sync_data().map_err(io(&self.ack_path))?;
+        let mark = Watermark { seq, records: self.records, bytes: self.len, last_crc: self.last_crc };
+        f.write_all_at(&mark.encode(), mark.slot_at())
+            .map_err(|source| StorageError::Io { path: self.path.clone(), source })?;
         self.mark = Some(mark);
         Ok(())
     }
@@ -522,26 +510,30 @@ fn push_record(out: &mut Vec<u8>, payload: &[u8]) -> u32 {
     crc
 }
 
-/// The bytes of a log that saves `value` at once (for tests and tools).
+/// The bytes of a log that saves `value` at once, its watermark counting that record (for
+/// tests and tools).
 pub fn encode_log<T: Durable>(path: &Path, value: &T) -> Result<Vec<u8>, StorageError> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&LOG_MAGIC);
-    out.extend_from_slice(&LOG_VERSION.to_le_bytes());
+    let mut out = vec![0u8; RECORDS_AT as usize];
+    out[..4].copy_from_slice(&LOG_MAGIC);
+    out[4..6].copy_from_slice(&LOG_VERSION.to_le_bytes());
     let payload = postcard::to_stdvec(&value.changes_from(None))
         .map_err(|source| StorageError::Encode { path: path.to_owned(), source })?;
-    push_record(&mut out, &payload);
+    let last_crc = push_record(&mut out, &payload);
+    let mark = Watermark { seq: 1, records: 1, bytes: out.len() as u64, last_crc };
+    let at = mark.slot_at() as usize;
+    out[at..at + SLOT_LEN].copy_from_slice(&mark.encode());
     Ok(out)
 }
 
 /// The byte offsets where the records of a log end (a cut there leaves whole records), as far as
 /// its length fields can be followed; for tests and tools.
-pub fn record_ends(bytes: &[u8]) -> Vec<usize> {
+pub fn record_ends(log: &[u8]) -> Vec<usize> {
     let mut ends = Vec::new();
-    let mut at = LOG_HEADER;
-    while let Some(head) = bytes.get(at..at + RECORD_HEADER) {
+    let mut at = RECORDS_AT as usize;
+    while let Some(head) = log.get(at..at + RECORD_HEADER) {
         let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
         at = (at + RECORD_HEADER).saturating_add(len);
-        if at > bytes.len() {
+        if at > log.len() {
             break;
         }
         ends.push(at);
@@ -549,38 +541,32 @@ pub fn record_ends(bytes: &[u8]) -> Vec<usize> {
     ends
 }
 
-/// Checks and replays a log read from `path`, against its watermark if it has one (see
+/// Checks and replays a log read from `path` against the watermark in its head (see
 /// [`RecordLog::open`] for the rules).
-pub fn decode_log<T: Durable>(path: &Path, bytes: &[u8], mark: Option<&Watermark>) -> Result<Replayed<T>, StorageError> {
+pub fn decode_log<T: Durable>(path: &Path, bytes: &[u8]) -> Result<Replayed<T>, StorageError> {
+    check_header(path, bytes, LOG_MAGIC, LOG_HEADER, LOG_VERSION)?;
+    if (bytes.len() as u64) < RECORDS_AT {
+        return Err(StorageError::Truncated { path: path.to_owned(), expected: RECORDS_AT as usize, found: bytes.len() });
+    }
+    let mark = Watermark::read(bytes).ok_or_else(|| StorageError::AckCorrupt { path: path.to_owned() })?;
+    decode_with(path, bytes, mark)
+}
+
+/// [`decode_log`] against watermark `mark`.
+pub fn decode_with<T: Durable>(path: &Path, bytes: &[u8], mark: Watermark) -> Result<Replayed<T>, StorageError> {
     let p = || path.to_owned();
     let total = bytes.len() as u64;
-    let mut out = Replayed { state: None, records: 0, len: 0, last_crc: 0, dropped: 0 };
-    if let Some(m) = mark {
-        if total < m.bytes {
-            return Err(StorageError::Shorter {
-                path: p(),
-                ack: ack_path(path),
-                found: total,
-                records: m.records,
-                bytes: m.bytes,
-            });
-        }
-        if m.bytes == 0 && bytes.len() < LOG_HEADER && LOG_MAGIC.starts_with(&bytes[..bytes.len().min(4)]) {
-            // A first write torn inside its header: nothing was acknowledged.
-            out.dropped = total;
-            return Ok(out);
-        }
+    if total < mark.bytes {
+        return Err(StorageError::Shorter { path: p(), found: total, records: mark.records, bytes: mark.bytes });
     }
-    check_header(path, bytes, LOG_MAGIC, LOG_HEADER, LOG_VERSION)?;
-    out.len = LOG_HEADER as u64;
-    let mismatch = |why: String| StorageError::AckMismatch { path: p(), ack: ack_path(path), why };
-    let mut at = LOG_HEADER;
+    let mismatch = |why: String| StorageError::AckMismatch { path: p(), why };
+    let mut out = Replayed { state: None, records: 0, len: RECORDS_AT, last_crc: 0, mark, dropped: 0 };
+    let mut at = RECORDS_AT as usize;
     while at < bytes.len() {
-        let past_mark = mark.is_some_and(|m| at as u64 >= m.bytes);
         let (end, crc, payload) = match check_record(path, bytes, at) {
             Ok(r) => r,
-            // Past the watermark: a record never acknowledged, torn by a crash or a full disk.
-            Err(_) if past_mark => {
+            // Past the watermark: never acknowledged; torn by a crash or a full disk.
+            Err(_) if at as u64 >= mark.bytes => {
                 out.dropped = total - at as u64;
                 break;
             }
@@ -592,21 +578,20 @@ pub fn decode_log<T: Durable>(path: &Path, bytes: &[u8], mark: Option<&Watermark
             out.state =
                 Some(T::apply(out.state, change).map_err(|why| StorageError::Replay { path: p(), offset: at, why })?);
         }
-        out.records += 1;
-        out.last_crc = crc;
-        out.len = end as u64;
-        if let Some(m) = mark.filter(|m| (at as u64) < m.bytes) {
-            if end as u64 > m.bytes {
-                return Err(mismatch(format!("no record ends at byte {} (one spans {at}..{end})", m.bytes)));
-            }
-            if end as u64 == m.bytes && (out.records, crc) != (m.records, m.last_crc) {
-                return Err(mismatch(format!(
-                    "the record ending at byte {end} is record {} with checksum {crc:#010x}, the watermark says record {} with {:#010x}",
-                    out.records, m.records, m.last_crc
-                )));
-            }
+        (out.records, out.last_crc, out.len) = (out.records + 1, crc, end as u64);
+        if (at as u64) < mark.bytes && end as u64 > mark.bytes {
+            return Err(mismatch(format!("no record ends at byte {} (one spans {at}..{end})", mark.bytes)));
+        }
+        if end as u64 == mark.bytes && (out.records, crc) != (mark.records, mark.last_crc) {
+            return Err(mismatch(format!(
+                "the record ending at byte {end} is record {} with checksum {crc:#010x}, the watermark counts {} ending with {:#010x}",
+                out.records, mark.records, mark.last_crc
+            )));
         }
         at = end;
+    }
+    if out.records < mark.records {
+        return Err(mismatch(format!("it has {} records, the watermark counts {}", out.records, mark.records)));
     }
     Ok(out)
 }
@@ -779,62 +764,61 @@ mod tests {
 
     /// Two saves; returns the log, the file's bytes, where the first record ends and the
     /// watermark after the first save.
-    fn two_saves(dir: &Path) -> (RecordLog<crate::raft::RaftStorage>, Vec<u8>, usize, Watermark) {
+    fn two_saves(dir: &Path) -> (RecordLog<R>, Vec<u8>, usize, Watermark) {
         let mut log = RecordLog::open(dir, "state").unwrap();
         log.save(&raft(3, Some(1), &[(1, "q")])).unwrap();
-        let one = fs::read(log.path()).unwrap().len();
-        let first = Watermark::read(&fs::read(log.ack_path()).unwrap()).unwrap();
-        assert_eq!((first.records, first.bytes), (1, one as u64));
+        let after_one = fs::read(log.path()).unwrap();
+        let first = Watermark::read(&after_one).unwrap();
+        assert_eq!((first.records, first.bytes), (1, after_one.len() as u64));
         log.save(&raft(3, Some(1), &[(1, "q"), (3, "r")])).unwrap();
         let good = fs::read(log.path()).unwrap();
-        (log, good, one, first)
+        (log, good, after_one.len(), first)
     }
 
-    /// Without a watermark (a file no node of this build wrote), a cut at a record boundary
-    /// cannot be told from an older log; with the watermark of the whole file, no cut passes.
+    type R = crate::raft::RaftStorage;
+
+    /// Every cut is refused (the watermark counts both records); every bit flip in a record or
+    /// in the header is refused; one in a watermark slot or the head's padding is not, and
+    /// changes nothing: the other slot counts, and both records are intact.
     #[test]
-    fn every_cut_inside_a_record_and_every_bit_flip_of_the_record_log_is_an_error_naming_the_file() {
+    fn every_cut_and_every_bit_flip_of_a_record_of_the_log_is_an_error_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let (log, good, one, _) = two_saves(dir.path());
+        let (log, good, _, _) = two_saves(dir.path());
         let path = log.path().to_owned();
-        let all = Watermark::read(&fs::read(log.ack_path()).unwrap()).unwrap();
+        let all = Watermark::read(&good).unwrap();
         assert_eq!((all.records, all.bytes), (2, good.len() as u64));
-        let boundaries = [LOG_HEADER, one, good.len()];
         for cut in 0..good.len() {
-            let r = decode_log::<crate::raft::RaftStorage>(&path, &good[..cut], None);
-            if boundaries.contains(&cut) {
-                assert!(r.is_ok(), "cut at record boundary {cut}: {r:?}");
-            } else {
-                let e = r.unwrap_err();
-                assert!(e.to_string().contains(&path.display().to_string()), "{e}");
-                assert!(e.to_string().contains("truncated") || e.to_string().contains("magic"), "{cut}: {e}");
-            }
-            let e = decode_log::<crate::raft::RaftStorage>(&path, &good[..cut], Some(&all)).unwrap_err();
+            let e = decode_log::<R>(&path, &good[..cut]).unwrap_err();
             assert!(e.to_string().contains(&path.display().to_string()), "{e}");
-            assert!(e.to_string().contains("acknowledged"), "{cut}: {e}");
+            assert!(e.to_string().contains("truncated") || e.to_string().contains("magic"), "{cut}: {e}");
         }
         for byte in 0..good.len() {
             for bit in 0..8 {
                 let mut bad = good.clone();
                 bad[byte] ^= 1 << bit;
-                for mark in [None, Some(&all)] {
-                    let r = decode_log::<crate::raft::RaftStorage>(&path, &bad, mark);
-                    assert!(r.is_err(), "flip {byte}.{bit} accepted with watermark {mark:?}");
+                let r = decode_log::<R>(&path, &bad);
+                if byte < LOG_HEADER || byte >= RECORDS_AT as usize {
+                    assert!(r.is_err(), "flip {byte}.{bit} accepted");
+                } else {
+                    let r = r.unwrap_or_else(|e| panic!("flip {byte}.{bit} in the head: {e}"));
+                    assert_eq!((r.state.as_ref(), r.dropped), (log.saved(), 0), "flip {byte}.{bit}");
                 }
             }
         }
     }
 
-    /// The watermark after the first of two saves: every cut or bit flip in the first record is
-    /// refused; in the second (never acknowledged) it is dropped and the first state recovered.
+    /// Against the watermark of the first of two saves (what a power cut can leave: the second
+    /// save's watermark was not synced yet): every cut or bit flip in the first record is
+    /// refused; in the second it is dropped and the first state recovered; a cut at the record
+    /// boundary reads as the first state (the limit of a watermark one save behind).
     #[test]
     fn past_the_watermark_a_torn_or_corrupt_record_is_dropped_and_at_or_below_it_refused() {
         let dir = tempfile::tempdir().unwrap();
         let (log, good, one, first) = two_saves(dir.path());
         let path = log.path().to_owned();
         let state1 = raft(3, Some(1), &[(1, "q")]);
-        for cut in 0..=good.len() {
-            let r = decode_log::<crate::raft::RaftStorage>(&path, &good[..cut], Some(&first));
+        for cut in RECORDS_AT as usize..=good.len() {
+            let r = decode_with::<R>(&path, &good[..cut], first);
             if cut < one {
                 let e = r.unwrap_err();
                 assert!(e.to_string().contains(&path.display().to_string()), "{e}");
@@ -843,14 +827,14 @@ mod tests {
                 let r = r.unwrap();
                 assert_eq!((r.state.as_ref(), r.len, r.dropped), (Some(&state1), one as u64, (cut - one) as u64));
             } else {
-                assert_eq!(r.unwrap().state, log.saved().cloned());
+                assert_eq!(r.unwrap().state.as_ref(), log.saved());
             }
         }
-        for byte in 0..good.len() {
+        for byte in RECORDS_AT as usize..good.len() {
             for bit in 0..8 {
                 let mut bad = good.clone();
                 bad[byte] ^= 1 << bit;
-                let r = decode_log::<crate::raft::RaftStorage>(&path, &bad, Some(&first));
+                let r = decode_with::<R>(&path, &bad, first);
                 if byte < one {
                     assert!(r.is_err(), "flip {byte}.{bit} at or below the watermark accepted");
                 } else {
@@ -859,44 +843,35 @@ mod tests {
                 }
             }
         }
-        // A first write torn inside the header, with nothing acknowledged yet.
-        let none = Watermark::default();
-        for cut in 0..LOG_HEADER {
-            let r = decode_log::<crate::raft::RaftStorage>(&path, &good[..cut], Some(&none)).unwrap();
-            assert_eq!((r.state, r.dropped), (None, cut as u64));
-        }
     }
 
     #[test]
-    fn a_deleted_or_shortened_log_with_a_watermark_is_refused_naming_the_file_and_the_watermark() {
+    fn a_deleted_shortened_or_replaced_log_is_refused_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let (log, good, one, _) = two_saves(dir.path());
-        let (path, ack) = (log.path().display().to_string(), log.ack_path().display().to_string());
+        let path = log.path().display().to_string();
         drop(log);
-        fs::write(dir.path().join("state"), &good[..one]).unwrap();
-        let e = RecordLog::<crate::raft::RaftStorage>::open(dir.path(), "state").err().unwrap();
+        let state = dir.path().join("state");
+        fs::write(&state, &good[..one]).unwrap();
+        let e = RecordLog::<R>::open(dir.path(), "state").err().unwrap();
         assert!(matches!(e, StorageError::Shorter { records: 2, .. }), "{e}");
-        assert!(e.to_string().contains(&path) && e.to_string().contains(&ack), "{e}");
-        fs::remove_file(dir.path().join("state")).unwrap();
-        let e = RecordLog::<crate::raft::RaftStorage>::recover(dir.path(), "state", None).err().unwrap();
-        assert!(matches!(e, StorageError::Missing { records: 2, .. }), "{e}");
-        assert!(e.to_string().contains(&path) && e.to_string().contains("missing"), "{e}");
-        // The same log with the watermark gone: refused once the node has run before.
-        fs::write(dir.path().join("state"), &good).unwrap();
-        fs::remove_file(dir.path().join("state.ack")).unwrap();
+        assert!(e.to_string().contains(&path) && e.to_string().contains("acknowledged"), "{e}");
+        // Deleted: refused once the node has run before; without that evidence, a new log.
+        fs::remove_file(&state).unwrap();
         let epoch = dir.path().join("epoch");
-        let e = RecordLog::<crate::raft::RaftStorage>::recover(dir.path(), "state", Some(&epoch)).err().unwrap();
-        assert!(matches!(e, StorageError::AckMissing { .. }), "{e}");
-        assert!(e.to_string().contains(&ack) && e.to_string().contains(&epoch.display().to_string()), "{e}");
-        // A log replaced by another of the same length does not match the watermark's checksum.
+        let e = RecordLog::<R>::recover(dir.path(), "state", Some(&epoch)).err().unwrap();
+        assert!(matches!(e, StorageError::Missing { .. }), "{e}");
+        assert!(e.to_string().contains(&path) && e.to_string().contains(&epoch.display().to_string()), "{e}");
+        assert!(!state.exists(), "a refused recovery creates nothing");
+        // Another log of the same length under this head: its last record is not the counted one.
         let other = tempfile::tempdir().unwrap();
         let mut log = RecordLog::open(other.path(), "state").unwrap();
         log.save(&raft(3, Some(1), &[(1, "q")])).unwrap();
         log.save(&raft(3, Some(1), &[(1, "q"), (3, "s")])).unwrap();
-        let replaced = fs::read(log.path()).unwrap();
+        let mut replaced = good[..RECORDS_AT as usize].to_vec();
+        replaced.extend_from_slice(&fs::read(log.path()).unwrap()[RECORDS_AT as usize..]);
         assert_eq!(replaced.len(), good.len());
-        fs::copy(other.path().join("state.ack"), dir.path().join("state.ack")).unwrap();
-        let e = RecordLog::<crate::raft::RaftStorage>::open(dir.path(), "state").err().unwrap();
+        let e = decode_log::<R>(Path::new(&path), &replaced).unwrap_err();
         assert!(matches!(e, StorageError::AckMismatch { .. }), "{e}");
         assert!(e.to_string().contains(&path) && e.to_string().contains("checksum"), "{e}");
     }
@@ -908,40 +883,41 @@ mod tests {
         let state3 = raft(4, None, &[(1, "q"), (3, "r")]);
         log.save(&state3).unwrap();
         drop(log);
-        let ack_file = dir.path().join("state.ack");
-        let mut ack = fs::read(&ack_file).unwrap();
-        let newest = Watermark::read(&ack).unwrap();
+        let state = dir.path().join("state");
+        let mut bytes = fs::read(&state).unwrap();
+        let newest = Watermark::read(&bytes).unwrap();
         assert_eq!((newest.seq, newest.records), (3, 3));
         // The newest slot half written: the older one counts, and the intact third record is kept.
-        let at = (newest.seq % 2 * ACK_STRIDE) as usize;
-        ack[at + 10..at + ACK_SLOT].fill(0);
-        fs::write(&ack_file, &ack).unwrap();
-        assert_eq!(Watermark::read(&ack).map(|m| m.records), Some(2));
-        let mut bytes = fs::read(dir.path().join("state")).unwrap();
+        let at = newest.slot_at() as usize;
+        bytes[at + 10..at + SLOT_LEN].fill(0);
+        assert_eq!(Watermark::read(&bytes).map(|m| m.records), Some(2));
         let good_len = bytes.len();
         // … and a fourth record torn by a crash in its write.
         let mut torn = Vec::new();
         push_record(&mut torn, &[7u8; 40]);
         bytes.extend_from_slice(&torn[..20]);
-        fs::write(dir.path().join("state"), &bytes).unwrap();
-        let (mut log, recovery) = RecordLog::<crate::raft::RaftStorage>::recover(dir.path(), "state", None).unwrap();
-        assert_eq!(recovery, Recovery { dropped: 20, created_watermark: false });
+        fs::write(&state, &bytes).unwrap();
+        let (mut log, recovery) = RecordLog::<R>::recover(dir.path(), "state", None).unwrap();
+        assert_eq!(recovery, Recovery { dropped: 20, adopted: 1, created: false });
         assert_eq!(log.saved(), Some(&state3));
-        assert_eq!(fs::metadata(log.path()).unwrap().len(), good_len as u64, "cut off before any append");
+        let bytes = fs::read(&state).unwrap();
+        assert_eq!(bytes.len(), good_len, "cut off before any append");
+        assert_eq!(Watermark::read(&bytes).map(|m| m.records), Some(3), "the intact record is counted");
         let state4 = raft(4, Some(2), &[(1, "q"), (3, "r")]);
         log.save(&state4).unwrap();
         drop(log);
-        let reopened = RecordLog::<crate::raft::RaftStorage>::open(dir.path(), "state").unwrap();
+        let reopened = RecordLog::<R>::open(dir.path(), "state").unwrap();
         assert_eq!((reopened.saved(), reopened.dropped()), (Some(&state4), 0));
-        let mark = Watermark::read(&fs::read(&ack_file).unwrap()).unwrap();
-        assert_eq!((mark.records, mark.bytes), (4, fs::metadata(dir.path().join("state")).unwrap().len()));
+        let bytes = fs::read(&state).unwrap();
+        let mark = Watermark::read(&bytes).unwrap();
+        assert_eq!((mark.records, mark.bytes), (4, bytes.len() as u64));
     }
 
     #[test]
     fn a_failed_write_poisons_the_log_and_a_restart_drops_the_half_written_record() {
         let dir = tempfile::tempdir().unwrap();
         let (mut log, recovery) = RecordLog::recover(dir.path(), "state", None).unwrap();
-        assert_eq!(recovery, Recovery { dropped: 0, created_watermark: true });
+        assert_eq!(recovery, Recovery { dropped: 0, adopted: 0, created: true });
         let state1 = raft(1, Some(0), &[(1, "a")]);
         log.save(&state1).unwrap();
         let len = fs::metadata(log.path()).unwrap().len();
@@ -954,7 +930,7 @@ mod tests {
         let e = log.save(&raft(2, None, &[(1, "a")])).unwrap_err();
         assert!(matches!(e, StorageError::Poisoned { .. }), "{e}");
         drop(log);
-        let (mut log, recovery) = RecordLog::<crate::raft::RaftStorage>::recover(dir.path(), "state", None).unwrap();
+        let (mut log, recovery) = RecordLog::<R>::recover(dir.path(), "state", None).unwrap();
         assert_eq!((recovery.dropped, log.saved()), (5, Some(&state1)));
         let state2 = raft(1, Some(0), &[(1, "a"), (1, "c")]);
         log.save(&state2).unwrap();
@@ -967,7 +943,7 @@ mod tests {
         let m = Watermark { seq: 9, records: 7, bytes: 1234, last_crc: 0xdead_beef };
         let slot = m.encode();
         assert_eq!(Watermark::decode(&slot), Some(m));
-        for byte in 0..ACK_SLOT {
+        for byte in 0..SLOT_LEN {
             for bit in 0..8 {
                 let mut bad = slot;
                 bad[byte] ^= 1 << bit;
@@ -980,11 +956,11 @@ mod tests {
     #[test]
     fn a_record_that_does_not_fit_the_state_before_it_is_an_error() {
         let path = Path::new("/data/state");
-        let mut bytes = LOG_MAGIC.to_vec();
-        bytes.extend_from_slice(&LOG_VERSION.to_le_bytes());
+        let mut bytes = encode_log(path, &raft(1, None, &[])).unwrap();
+        bytes.truncate(RECORDS_AT as usize);
         let change = vec![RaftChange::Entries { keep: 5, entries: Vec::new() }];
         push_record(&mut bytes, &postcard::to_stdvec(&change).unwrap());
-        let e = decode_log::<crate::raft::RaftStorage>(path, &bytes, None).unwrap_err();
+        let e = decode_with::<R>(path, &bytes, Watermark::EMPTY).unwrap_err();
         assert!(e.to_string().contains("/data/state") && e.to_string().contains("keeps 5 entries"), "{e}");
     }
 
@@ -994,8 +970,8 @@ mod tests {
         let mut bytes = LOG_MAGIC.to_vec();
         bytes.extend_from_slice(&1u16.to_le_bytes());
         push_record(&mut bytes, &postcard::to_stdvec(&Vec::<RaftChange>::new()).unwrap());
-        let e = decode_log::<crate::raft::RaftStorage>(path, &bytes, None).unwrap_err();
-        assert!(matches!(e, StorageError::Version { found: 1, expected: 2, .. }), "{e}");
+        let e = decode_log::<crate::raft::RaftStorage>(path, &bytes).unwrap_err();
+        assert!(matches!(e, StorageError::Version { found: 1, expected: 3, .. }), "{e}");
         assert!(e.to_string().contains("/data/state") && e.to_string().contains("version 1"), "{e}");
     }
 }
