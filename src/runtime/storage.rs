@@ -63,8 +63,8 @@ pub enum StorageError {
     Truncated { path: PathBuf, expected: usize, found: usize },
     #[error("storage file {path} is corrupted: {found} bytes, the record needs {expected} (trailing garbage)")]
     Trailing { path: PathBuf, expected: usize, found: usize },
-    #[error("storage file {path} is corrupted: checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")]
-    Checksum { path: PathBuf, stored: u32, computed: u32 },
+    #[error("storage file {path} is corrupted: checksum mismatch in the record at byte {offset} (stored {stored:#010x}, computed {computed:#010x})")]
+    Checksum { path: PathBuf, offset: usize, stored: u32, computed: u32 },
     #[error("storage file {path} is corrupted: the record does not decode ({source})")]
     Decode { path: PathBuf, source: postcard::Error },
     #[error("cannot encode the record for {path}: {source}")]
@@ -179,7 +179,7 @@ pub fn decode<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T, Stora
     let payload = &bytes[HEADER..];
     let computed = crc32fast::hash(payload);
     if computed != stored {
-        return Err(StorageError::Checksum { path: path(), stored, computed });
+        return Err(StorageError::Checksum { path: path(), offset: 0, stored, computed });
     }
     postcard::from_bytes(payload).map_err(|source| StorageError::Decode { path: path(), source })
 }
@@ -615,7 +615,7 @@ fn check_record<'a>(path: &Path, bytes: &'a [u8], at: usize) -> Result<(usize, u
     crc.update(payload);
     let computed = crc.finalize();
     if computed != stored {
-        return Err(StorageError::Checksum { path: p(), stored, computed });
+        return Err(StorageError::Checksum { path: p(), offset: at, stored, computed });
     }
     Ok((end, stored, payload))
 }
