@@ -131,12 +131,41 @@ fn two_keys_term_2_logs_3_is_linearizable_and_the_stale_read_bug_is_caught_with_
     assert!(rendered.contains("get0.2 y") || rendered.contains("get1.2 x"), "a Get of a key: {rendered}");
 }
 
+/// The wire binds each datagram to its receiver, so the model's network delivers a message only
+/// to its addressee. With an on-path adversary that copies any message between servers to any
+/// other server (`redirects`), the protocol still keeps every property, because a vote names its
+/// candidate; `unbound_header_..` below shows that without that, a copied vote elects two
+/// leaders. Terms <= 1: one election, a client Put.
+#[test]
+fn a_redirecting_adversary_term_1_one_request_breaks_no_property_when_votes_name_their_candidate() {
+    let cfg = RaftModelCfg { redirects: true, max_term: 1, ..no_crash() };
+    let report = assert_exhaustively_correct(cfg, STATES_REDIRECTS_T1);
+    assert!(has(&report, EVENTUALLY_COMMITTED) && has(&report, LINEARIZABLE));
+}
+
+/// The same adversary over two terms (a second election, stale leaders' messages redirected):
+/// every property holds.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn a_redirecting_adversary_term_2_one_request_breaks_no_property_when_votes_name_their_candidate() {
+    let cfg = RaftModelCfg { redirects: true, ..no_crash() };
+    assert_exhaustively_correct(cfg, STATES_REDIRECTS_T2);
+}
+
 /// Symmetry reduction is sound here: with and without it, every property gets the same verdict.
 #[test]
 fn symmetry_reduction_over_servers_keeps_every_verdict() {
     // 3 servers: about 3! = 6 times fewer states.
     let cfg = RaftModelCfg { max_term: 2, crashes: 1, clients: 0, ..RaftModelCfg::default() };
     crate::common::assert_symmetry_keeps_every_verdict(cfg, 5, STATES_SYMMETRY);
+}
+
+/// Symmetry stays sound with the redirecting adversary (it treats every server alike; a vote's
+/// candidate is renamed with the servers): the same verdicts, 6x fewer states.
+#[test]
+fn symmetry_reduction_keeps_every_verdict_with_the_redirecting_adversary() {
+    let cfg = RaftModelCfg { redirects: true, max_term: 1, ..no_crash() };
+    crate::common::assert_symmetry_keeps_every_verdict(cfg, 5, (STATES_REDIRECTS_T1, 38_426));
 }
 
 /// Every planted bug is caught, at its smallest bound, by the property it breaks, with a
@@ -170,6 +199,7 @@ bug_tests! {
     a_leader_without_heartbeats_never_commits: Bug::NoHeartbeat, 9;
     a_stale_success_taken_for_the_whole_log_loses_a_committed_entry: Bug::StaleAppendResponse, 6;
     a_leader_counting_its_unsaved_log_loses_a_committed_entry: Bug::LeaderCountsUnsavedLog, 5;
+    unbound_header_lets_a_copied_vote_elect_two_leaders: Bug::UnboundHeader, 5;
 }
 
 #[test]
@@ -191,4 +221,6 @@ const STATES_FIGURE8: usize = 416_079;
 const STATES_FIGURE8_PLAIN: usize = 6_895_443;
 const STATES_TWO_KEYS_T1: usize = 185_662;
 const STATES_TWO_KEYS_T2_LOG3: usize = 98_533;
+const STATES_REDIRECTS_T1: usize = 6_424;
+const STATES_REDIRECTS_T2: usize = 450_268;
 const STATES_SYMMETRY: (usize, usize) = (26_728, 159_921);

@@ -93,7 +93,7 @@ pub fn votes_are_backed(m: &RaftModel, s: &RaftSysState) -> bool {
     let Network::UnorderedDuplicating(set, _) = &s.network else { return counted };
     counted
         && set.iter().all(|env| match env.msg {
-            RaftMsg::Vote { term, granted: true } => backs(usize::from(env.src), usize::from(env.dst), term),
+            RaftMsg::Vote { term, granted: true, .. } => backs(usize::from(env.src), usize::from(env.dst), term),
             _ => true,
         })
 }

@@ -194,6 +194,10 @@ struct ModelArgs {
     /// (raft) Leaders write new entries to disk in parallel with sending them, as the runtime does
     #[arg(long)]
     parallel_persist: bool,
+    /// (raft) An on-path adversary may deliver a copy of any message between servers to any other
+    /// server, its sender unchanged (a wire that does not bind datagrams to their receiver)
+    #[arg(long)]
+    redirects: bool,
 }
 
 /// Bad input: reported on stderr, exit code 2.
@@ -209,6 +213,7 @@ fn paxos_cfg(a: &ModelArgs) -> Result<PaxosModelCfg, Usage> {
         (a.eager, "--eager"),
         (a.max_batch.is_some(), "--max-batch"),
         (a.parallel_persist, "--parallel-persist"),
+        (a.redirects, "--redirects"),
     ] {
         if set {
             return Err(Usage(format!("{flag} applies to raft, not paxos")));
@@ -280,6 +285,7 @@ fn raft_cfg(a: &ModelArgs) -> Result<RaftModelCfg, Usage> {
     cfg.eager |= a.eager;
     cfg.max_batch = a.max_batch.unwrap_or(cfg.max_batch);
     cfg.parallel_persist |= a.parallel_persist;
+    cfg.redirects |= a.redirects;
     cfg.validate().map_err(|e| Usage(format!("invalid configuration: {e}")))?;
     Ok(cfg)
 }

@@ -14,6 +14,7 @@ use quorum::runtime::client::{ClientError, RaftClient};
 use quorum::runtime::storage::RecordLog;
 use quorum::runtime::wire::{self, ClusterKey, Header};
 use serde_json::Value as Json;
+use stateright::actor::Id;
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
@@ -396,8 +397,13 @@ fn corrupted_or_truncated_storage_stops_the_node_with_an_error_naming_the_file()
     assert_eq!(stdout(&c.cli(&["get", "k"])), "q");
 }
 
+/// A datagram to node 0.
 fn sealed(key: &ClusterKey, sender: u64, epoch: u64, seq: u64, msg: &RaftMsg) -> Vec<u8> {
-    let h = Header { cluster: key.cluster_id(), sender, epoch, seq };
+    sealed_to(key, sender, 0, epoch, seq, msg)
+}
+
+fn sealed_to(key: &ClusterKey, sender: u64, receiver: u64, epoch: u64, seq: u64, msg: &RaftMsg) -> Vec<u8> {
+    let h = Header { cluster: key.cluster_id(), sender, receiver, epoch, seq };
     wire::seal(key, &h, msg).expect("seal")
 }
 
@@ -420,6 +426,78 @@ fn settled_stats(c: &Cluster, i: usize, received: u64) -> Json {
     .unwrap_or_else(|| panic!("node {i} did not settle: {last:?}"))
 }
 
+/// Server `fake`'s next datagram from node 0 within `limit` that `pick` accepts.
+fn next_from_node_0<T>(
+    key: &ClusterKey,
+    fake: &UdpSocket,
+    limit: Duration,
+    pick: impl Fn(&RaftMsg) -> Option<T>,
+) -> Option<T> {
+    let mut buf = vec![0u8; wire::MAX_DATAGRAM + 1];
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        let Ok((len, _)) = fake.recv_from(&mut buf) else { continue };
+        if let Ok((h, msg)) = wire::open::<RaftMsg>(key, &buf[..len]) {
+            if let (0, Some(t)) = (h.sender, pick(&msg)) {
+                return Some(t);
+            }
+        }
+    }
+    None
+}
+
+/// The model assumes a message reaches only its addressee. Here an on-path attacker without the
+/// key copies a voter's "yes" for one candidate onto another candidate, with the voter's source
+/// address: the copy must not count. Node 0 runs alone; the test binds servers 1 and 2's
+/// addresses and plays them (it seals with the key only to make the datagrams those servers
+/// would send; the attack itself copies one unchanged). In the old wire format, whose header did
+/// not name the receiver, the copy was byte for byte a vote for node 0 and elected it.
+#[test]
+fn a_vote_copied_on_the_wire_to_another_candidate_does_not_elect_it_and_one_addressed_to_it_does() {
+    let mut c = Cluster::new(3);
+    let fakes: Vec<UdpSocket> =
+        [1, 2].iter().map(|&i| UdpSocket::bind(c.peers[i]).expect("bind a server's address")).collect();
+    for f in &fakes {
+        f.set_read_timeout(Some(Duration::from_millis(20))).expect("timeout");
+    }
+    c.start(0);
+    let key = c.key();
+    let request_vote = |m: &RaftMsg| match m {
+        RaftMsg::RequestVote { term, .. } => Some(*term),
+        _ => None,
+    };
+    let append = |m: &RaftMsg| matches!(m, RaftMsg::AppendEntries { .. }).then_some(());
+    let mut seq = 0;
+    let mut vote = |to: u64, candidate: usize, term: u64| {
+        seq += 1;
+        let v = RaftMsg::Vote { term, granted: true, candidate: Id::from(candidate) };
+        fakes[1].send_to(&sealed_to(&key, 2, to, 1, seq, &v), c.peers[0]).expect("send");
+    };
+
+    // 1. Node 0 campaigns; server 2's "yes" to server 1 in that term is copied to node 0 at once
+    //    (well within the 150 ms before node 0's next election timeout).
+    let term = next_from_node_0(&key, &fakes[0], Duration::from_secs(10), request_vote).expect("node 0 campaigns");
+    vote(1, 1, term);
+    // 2. A key holder's vote addressed to node 0 but naming server 1 (the protocol's own check).
+    vote(0, 1, term);
+    assert!(
+        next_from_node_0(&key, &fakes[0], Duration::from_millis(600), append).is_none(),
+        "a vote for another candidate made node 0 leader of term {term}"
+    );
+    let s = settled_stats(&c, 0, 1);
+    assert!(s["rejected_misaddressed"].as_u64() >= Some(1), "{s}");
+
+    // 3. Control: the same vote addressed to node 0 and naming it elects it (a leader announces
+    //    itself with AppendEntries at once), so the silence above was no accident of timing.
+    let term =
+        next_from_node_0(&key, &fakes[0], Duration::from_secs(10), request_vote).expect("node 0 campaigns again");
+    vote(0, 0, term);
+    assert!(
+        next_from_node_0(&key, &fakes[0], Duration::from_secs(2), append).is_some(),
+        "a vote addressed to node 0 did not elect it in term {term}"
+    );
+}
+
 #[test]
 fn a_live_node_accepts_none_of_100k_random_mutated_spoofed_or_replayed_datagrams_and_still_serves() {
     let mut c = Cluster::new(3);
@@ -429,7 +507,7 @@ fn a_live_node_accepts_none_of_100k_random_mutated_spoofed_or_replayed_datagrams
     let target = c.peers[0];
     let attacker = UdpSocket::bind("127.0.0.1:0").expect("bind");
     // What a client would send (client 0 is id 3); a Vote is harmless for a follower.
-    let harmless = RaftMsg::Vote { term: 0, granted: false };
+    let harmless = RaftMsg::Vote { term: 0, granted: false, candidate: Id::from(0) };
     let valid = sealed(&key, 3, 1, 1, &harmless);
 
     let mut sent = 0u64;
@@ -481,7 +559,7 @@ fn a_live_node_accepts_none_of_100k_random_mutated_spoofed_or_replayed_datagrams
     // 2. Targeted attacks, 500 each, each with an exact counter.
     let wrong_key = ClusterKey::from_bytes([0x55; wire::KEY_LEN]);
     let other_cluster = {
-        let h = Header { cluster: key.cluster_id() ^ 1, sender: 3, epoch: 1, seq: 1 };
+        let h = Header { cluster: key.cluster_id() ^ 1, sender: 3, receiver: 0, epoch: 1, seq: 1 };
         wire::seal(&key, &h, &harmless).expect("seal")
     };
     for n in 1..=500u64 {
@@ -490,13 +568,15 @@ fn a_live_node_accepts_none_of_100k_random_mutated_spoofed_or_replayed_datagrams
         send(&sealed(&key, 100, 1, n, &harmless)); // unknown sender
         send(&other_cluster);
         send(&vec![0u8; wire::MAX_DATAGRAM + 1]); // oversize
+        send(&sealed_to(&key, 3, 1, 1, n, &harmless)); // client 0's datagram to server 1, redirected
+        send(&sealed_to(&key, 0, 0, 1, n, &harmless)); // node 0's own, reflected back
     }
     send(&valid); // accepted once …
     for _ in 0..500 {
         send(&valid); // … and replayed 500 times
     }
     let before = s;
-    let s = settled_stats(&c, 0, before["received"].as_u64().unwrap_or(0) + 3001);
+    let s = settled_stats(&c, 0, before["received"].as_u64().unwrap_or(0) + 4001);
     let delta = |k: &str| s[k].as_u64().unwrap_or(0) - before[k].as_u64().unwrap_or(0);
     assert_eq!(delta("accepted"), 1, "{s}");
     assert_eq!(delta("rejected_addr_mismatch"), 500, "{s}");
@@ -505,8 +585,10 @@ fn a_live_node_accepts_none_of_100k_random_mutated_spoofed_or_replayed_datagrams
     assert_eq!(delta("rejected_wrong_cluster"), 500, "{s}");
     assert_eq!(delta("rejected_oversize"), 500, "{s}");
     assert_eq!(delta("rejected_replayed"), 500, "{s}");
+    assert_eq!(delta("rejected_misaddressed"), 500, "{s}");
+    assert_eq!(delta("rejected_from_self"), 500, "{s}");
     eprintln!(
-        "threw {thrown} random/mutated + 3001 targeted datagrams; node 0 received {}, accepted {} (the one valid), rejected {}",
+        "threw {thrown} random/mutated + 4001 targeted datagrams; node 0 received {}, accepted {} (the one valid), rejected {}",
         s["received"],
         s["accepted"],
         s["received"].as_u64().unwrap_or(0) - s["accepted"].as_u64().unwrap_or(0)

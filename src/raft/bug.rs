@@ -41,10 +41,14 @@ pub enum Bug {
     /// Leader that writes its log in parallel with replicating it counts its own copy before it
     /// is on disk.
     LeaderCountsUnsavedLog,
+    /// Candidate counts a vote whatever candidate it names: the old wire format, whose header did
+    /// not name the receiver, with a vote that did not name its candidate. Checked with the
+    /// redirecting adversary on (`RaftModelCfg::redirects`).
+    UnboundHeader,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 13] = [
+    pub const ALL: [Bug; 14] = [
         Bug::Figure8Commit,
         Bug::VoteWithoutLogCheck,
         Bug::TermNotPersisted,
@@ -58,6 +62,7 @@ impl Bug {
         Bug::StaleRead,
         Bug::NoHeartbeat,
         Bug::LeaderCountsUnsavedLog,
+        Bug::UnboundHeader,
     ];
 }
 
@@ -79,6 +84,7 @@ impl PlantedBug for Bug {
             Bug::StaleRead => "stale-read",
             Bug::NoHeartbeat => "no-heartbeat",
             Bug::LeaderCountsUnsavedLog => "leader-counts-unsaved-log",
+            Bug::UnboundHeader => "unbound-header",
         }
     }
 
@@ -97,6 +103,7 @@ impl PlantedBug for Bug {
             Bug::StaleRead => LINEARIZABLE,
             Bug::NoHeartbeat => EVENTUALLY_COMMITTED,
             Bug::LeaderCountsUnsavedLog => COMMITTED_DURABLE,
+            Bug::UnboundHeader => ELECTION_SAFETY,
         }
     }
 
@@ -114,6 +121,7 @@ impl PlantedBug for Bug {
             Bug::NoConsistencyCheck => "the consistency check is what gives Log Matching by induction: appending without it puts an entry after a prefix that differs from the leader's",
             Bug::StaleRead => "a leader that answers reads from its own state may have been replaced without knowing it, and returns a value older than a completed write",
             Bug::LeaderCountsUnsavedLog => "a leader that sends entries before they are on its own disk may count itself towards their majority only once they are: a crash first loses its copy, and an entry committed with it is held by a minority",
+            Bug::UnboundHeader => "a message must reach only its addressee: a voter's yes to one candidate, copied on the wire to another with the voter as sender, elects a second leader in the same term unless the datagram names its receiver and the vote its candidate",
             Bug::NoHeartbeat => "entries reach followers only in AppendEntries: a leader that never sends its periodic AppendEntries never replicates, and nothing is committed",
         }
     }

@@ -144,8 +144,9 @@ impl fmt::Debug for Op {
 pub enum RaftMsg {
     /// Candidate → servers: vote for me in `term`; my log ends at (`last_index`, `last_term`).
     RequestVote { term: Term, last_index: Index, last_term: Term },
-    /// Voter → candidate: the answer, with the voter's term.
-    Vote { term: Term, granted: bool },
+    /// Voter → candidate: the answer, with the voter's term and the candidate it answers, so
+    /// that a copy delivered to another candidate is not a vote for it ([`server::vote_names_me`]).
+    Vote { term: Term, granted: bool, candidate: Id },
     /// Leader → follower: the entries after (`prev_index`, `prev_term`) (at most one here), and
     /// the leader's commit index.
     AppendEntries { term: Term, prev_index: Index, prev_term: Term, entries: Vec<Entry>, commit: Index },
@@ -167,7 +168,9 @@ impl fmt::Debug for RaftMsg {
             RequestVote { term, last_index, last_term } => {
                 write!(f, "RequestVote(t{term}, last {last_index}@t{last_term})")
             }
-            Vote { term, granted } => write!(f, "Vote(t{term}, {})", if *granted { "yes" } else { "no" }),
+            // The candidate is the envelope's receiver, except for a copy redirected on the way
+            // (traces say so: `model::describe_action`).
+            Vote { term, granted, .. } => write!(f, "Vote(t{term}, {})", if *granted { "yes" } else { "no" }),
             AppendEntries { term, prev_index, prev_term, entries, commit } => {
                 write!(f, "AppendEntries(t{term}, prev {prev_index}@t{prev_term}, {entries:?}, commit {commit})")
             }
@@ -182,10 +185,13 @@ impl fmt::Debug for RaftMsg {
 }
 
 impl Rewrite<Id> for RaftMsg {
-    /// Only a redirect names a server; other messages' servers are the envelope's.
+    /// A redirect and a vote name a server; other messages' servers are the envelope's.
     fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
         match self {
             RaftMsg::Redirect { seq, leader } => RaftMsg::Redirect { seq: *seq, leader: plan.rewrite(leader) },
+            RaftMsg::Vote { term, granted, candidate } => {
+                RaftMsg::Vote { term: *term, granted: *granted, candidate: plan.rewrite(candidate) }
+            }
             other => other.clone(),
         }
     }

@@ -72,6 +72,12 @@ pub struct RaftModelCfg {
     /// (off by default; see [`super::server::defer_leader_save`]).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub parallel_persist: bool,
+    /// An on-path adversary that may also deliver a copy of any message between servers to any
+    /// other server, its sender unchanged: the network of a wire format that does not bind a
+    /// datagram to its receiver (off by default: the runtime's header names the receiver, so the
+    /// model's "a message reaches only its addressee" is what the wire gives).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub redirects: bool,
 }
 
 fn is_one(n: &usize) -> bool {
@@ -99,6 +105,7 @@ impl Default for RaftModelCfg {
             max_batch: 1,
             eager: false,
             parallel_persist: false,
+            redirects: false,
         }
     }
 }
@@ -210,7 +217,8 @@ impl RaftModelCfg {
             ),
         };
         let persist = if self.parallel_persist { ", leaders write their log in parallel with sending it" } else { "" };
-        replication + persist
+        let redirects = if self.redirects { ", an adversary copies server messages to other servers" } else { "" };
+        replication + persist + redirects
     }
 
     /// Builds the model. Call [`validate`](Self::validate) first.
@@ -423,6 +431,21 @@ impl RaftModel {
     }
 }
 
+impl RaftModel {
+    /// The redirecting adversary ([`RaftModelCfg::redirects`]): every message in flight between
+    /// servers may also be delivered to any other server, as if its sender had sent it there. On
+    /// the duplicating network a copy is a delivery like any other (the original stays in flight),
+    /// so the adversary needs no state and no bound of its own.
+    fn redirected_deliveries(&self, state: &RaftSysState, actions: &mut Vec<RaftAction>) {
+        let Network::UnorderedDuplicating(set, _) = &state.network else { return };
+        for env in set.iter().filter(|e| self.cfg.is_server(e.src) && self.cfg.is_server(e.dst)) {
+            for to in self.cfg.server_ids().into_iter().filter(|to| *to != env.dst) {
+                actions.push(ActorModelAction::Deliver { src: env.src, dst: to, msg: env.msg.clone() });
+            }
+        }
+    }
+}
+
 impl Model for RaftModel {
     type State = RaftSysState;
     type Action = RaftAction;
@@ -437,6 +460,9 @@ impl Model for RaftModel {
 
     fn actions(&self, state: &RaftSysState, actions: &mut Vec<RaftAction>) {
         self.actors.actions(state, actions);
+        if self.cfg.redirects {
+            self.redirected_deliveries(state, actions);
+        }
         let crashes_left = usize::from(state.history.crashes) < self.cfg.crashes;
         // Only servers crash, and only as often as the bound says (Stateright's max_crashes
         // bounds the servers down at once, not the crashes in total).
@@ -484,7 +510,13 @@ impl Model for RaftModel {
         let steps = path.into_vec();
         let init = steps.first()?.0.clone();
         let actions: Vec<RaftAction> = steps.into_iter().filter_map(|(_, a)| a).collect();
-        self.actors.as_svg(Path::from_actions(&self.actors, init, actions.iter())?)
+        // A redirected copy is an action of this model only, not of the actor model's.
+        let path = if self.cfg.redirects {
+            Path::from_actions(self, init, actions.iter())?
+        } else {
+            Path::from_actions(&self.actors, init, actions.iter())?
+        };
+        self.actors.as_svg(path)
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
@@ -637,6 +669,9 @@ fn last_election_failed(m: &RaftModel, s: &RaftSysState) -> bool {
 pub fn describe_action(cfg: &RaftModelCfg, action: &RaftAction) -> String {
     let n = |id: &Id| cfg.actor_name(*id);
     match action {
+        ActorModelAction::Deliver { src, dst, msg: msg @ RaftMsg::Vote { candidate, .. } } if candidate != dst => {
+            format!("{} -> {} : {msg:?} (a copy of the vote for {}, redirected)", n(src), n(dst), n(candidate))
+        }
         ActorModelAction::Deliver { src, dst, msg } => format!("{} -> {} : {msg:?}", n(src), n(dst)),
         ActorModelAction::Drop(env) => format!("network drops {} -> {} : {:?}", n(&env.src), n(&env.dst), env.msg),
         ActorModelAction::Timeout(id, RaftTimer::Election) => format!("{} election timeout", n(id)),
@@ -679,6 +714,8 @@ pub fn bug_config(bug: Bug) -> RaftModelCfg {
         Bug::Figure8Commit => RaftModelCfg { clients: 0, max_term: 4, ..base },
         // Defined for a leader that writes its log in parallel; the no-op is the entry it loses.
         Bug::LeaderCountsUnsavedLog => RaftModelCfg { clients: 0, crashes: 1, parallel_persist: true, ..base },
+        // Two candidates of one term and a voter's copied "yes": no log, no client needed.
+        Bug::UnboundHeader => RaftModelCfg { clients: 0, max_term: 1, redirects: true, ..base },
     };
     cfg.with_bug(bug)
 }

@@ -14,7 +14,7 @@ impl RaftModel {
     /// Removes every message [`is_dead`] from the network.
     pub(crate) fn remove_dead_messages(&self, s: &mut RaftSysState) {
         let keep: Vec<bool> = match &s.network {
-            Network::UnorderedDuplicating(set, _) => set.iter().map(|env| !is_dead(self, s, env)).collect(),
+            Network::UnorderedDuplicating(set, _) => set.iter().map(|env| !self.dead_everywhere(s, env)).collect(),
             _ => return, // the Raft model always uses the duplicating network
         };
         if keep.iter().all(|k| *k) {
@@ -24,6 +24,18 @@ impl RaftModel {
             let mut keep = keep.into_iter();
             set.retain(|_| keep.next().unwrap_or(true));
         }
+    }
+}
+
+impl RaftModel {
+    /// Whether a message is dead for every server it can reach: its addressee, and with the
+    /// redirecting adversary ([`super::model::RaftModelCfg::redirects`]) every server, since a
+    /// copy of a message between servers may be delivered to any of them.
+    fn dead_everywhere(&self, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool {
+        if !(self.cfg.redirects && self.cfg.is_server(env.src) && self.cfg.is_server(env.dst)) {
+            return is_dead(self, s, env);
+        }
+        self.cfg.server_ids().into_iter().all(|to| is_dead(self, s, &Envelope { dst: to, ..env.clone() }))
     }
 }
 
@@ -94,7 +106,9 @@ pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool
             Some(v) if v != voter => true, // denied now and for the rest of the term
             Some(_) => vote_is_useless(m, s, src, dst, t),
         },
-        Vote { granted, .. } => !granted || vote_is_useless(m, s, dst, src, t),
+        Vote { granted, candidate, .. } => {
+            !granted || !server::vote_names_me(bugs, env.dst, *candidate) || vote_is_useless(m, s, dst, src, t)
+        }
         AppendEntries { prev_index, prev_term, entries, commit, .. } => {
             if bugs.has(Bug::LogNotPersisted) || bugs.has(Bug::FollowerCommitPastPrefix) || r.role != Role::Follower {
                 return false;
@@ -167,7 +181,7 @@ pub fn forget_last_delivery(s: &RaftSysState) -> RaftSysState {
 
 /// A server's signature without server ids: its state and saved state with every server id
 /// replaced by "itself" or "another", its timers, whether it is down, and the messages it sends
-/// and receives (which carry no ids), hashed. Equal for servers that a permutation could swap,
+/// and receives (hashed without server ids), hashed. Equal for servers that a permutation could swap,
 /// so sorting by it does not depend on how servers are numbered. `links` holds, per message in
 /// flight, its sender, its receiver, whether each is a server, and the message's hash.
 fn signature(s: &RaftSysState, i: usize, links: &[Link]) -> u64 {
@@ -213,7 +227,8 @@ struct Link {
     dst: Id,
     src_is_server: bool,
     dst_is_server: bool,
-    /// The message's hash (messages carry no server ids).
+    /// The message's hash, free of server ids (a vote's candidate is hashed as whether it is the
+    /// receiver).
     msg: u64,
 }
 
@@ -225,7 +240,11 @@ fn links(s: &RaftSysState) -> Vec<Link> {
             .iter()
             .map(|env| {
                 let mut h = crate::symmetry::hasher();
-                env.msg.hash(&mut h);
+                match &env.msg {
+                    // A vote in flight names its receiver: hashed as whether it does.
+                    RaftMsg::Vote { term, granted, candidate } => (term, granted, *candidate == env.dst).hash(&mut h),
+                    msg => msg.hash(&mut h),
+                }
                 Link {
                     src: env.src,
                     dst: env.dst,

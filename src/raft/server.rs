@@ -223,7 +223,9 @@ pub fn step_follower(s: &mut ServerState, cfg: &ServerCfg, _id: Id, src: Id, msg
 
 pub fn step_candidate(s: &mut ServerState, cfg: &ServerCfg, id: Id, src: Id, msg: RaftMsg, o: &mut Out<RaftActor>) {
     match msg {
-        RaftMsg::Vote { granted: true, .. } => count_vote(s, cfg, id, src, o),
+        RaftMsg::Vote { granted: true, candidate, .. } if vote_names_me(cfg.bugs, id, candidate) => {
+            count_vote(s, cfg, id, src, o)
+        }
         RaftMsg::RequestVote { term, last_index, last_term } => {
             handle_request_vote(s, cfg, src, term, last_index, last_term, o)
         }
@@ -302,7 +304,15 @@ pub fn handle_request_vote(
         s.voted_for = Some(candidate);
         reset_election_timer(o);
     }
-    o.send(candidate, RaftMsg::Vote { term, granted });
+    o.send(candidate, RaftMsg::Vote { term, granted, candidate });
+}
+
+/// The model's network delivers a message only to its addressee, and the runtime makes that true
+/// (the authenticated header names the receiver). A vote also names its candidate, so that a
+/// copy redirected to another candidate — by a network that does not bind datagrams to their
+/// receiver — is no vote for it (docs/architecture.md, "What the model assumes").
+pub fn vote_names_me(bugs: BugSet, id: Id, candidate: Id) -> bool {
+    candidate == id || bugs.has(Bug::UnboundHeader) // the bug: any "yes" counts
 }
 
 /// The notes' "I'm leader: receive majority votes" (Raft §5.2). Votes are counted per voter.

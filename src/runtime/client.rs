@@ -76,7 +76,13 @@ impl Endpoint {
     pub fn send<M: Serialize>(&mut self, to: usize, msg: &M) -> Result<(), ClientError> {
         let Some(&addr) = self.servers.get(to) else { return Ok(()) };
         self.wire_seq += 1;
-        let header = Header { cluster: self.key.cluster_id(), sender: self.id, epoch: self.epoch, seq: self.wire_seq };
+        let header = Header {
+            cluster: self.key.cluster_id(),
+            sender: self.id,
+            receiver: to as u64,
+            epoch: self.epoch,
+            seq: self.wire_seq,
+        };
         let bytes = wire::seal(&self.key, &header, msg)?;
         let _ = self.socket.send_to(&bytes, addr);
         Ok(())
@@ -99,7 +105,11 @@ impl Endpoint {
             };
             let Ok((h, msg)) = wire::open::<M>(&self.key, &buf[..len]) else { continue };
             let Ok(sender) = usize::try_from(h.sender) else { continue };
-            if self.servers.get(sender) != Some(&src) || !self.guards[sender].accept(h.epoch, h.seq) {
+            // Addressed to this client (a copy of another client's reply is not an answer).
+            if h.receiver != self.id
+                || self.servers.get(sender) != Some(&src)
+                || !self.guards[sender].accept(h.epoch, h.seq)
+            {
                 continue;
             }
             return Ok(Some((sender, msg)));
@@ -298,7 +308,8 @@ mod tests {
         /// Server `i` replies to `seq`.
         fn reply(&mut self, i: usize, seq: Seq, to: SocketAddr) {
             self.seq += 1;
-            let header = Header { cluster: self.key.cluster_id(), sender: i as u64, epoch: 1, seq: self.seq };
+            let header =
+                Header { cluster: self.key.cluster_id(), sender: i as u64, receiver: 3, epoch: 1, seq: self.seq };
             let bytes = wire::seal(&self.key, &header, &RaftMsg::Reply { seq, value: None }).expect("seal");
             self.sockets[i].send_to(&bytes, to).expect("send");
         }

@@ -77,6 +77,10 @@ pub struct Stats {
     pub rejected_undecodable: u64,
     pub rejected_wrong_cluster: u64,
     pub rejected_unknown_sender: u64,
+    /// Addressed to another actor (e.g. a copy of a datagram redirected on the way).
+    pub rejected_misaddressed: u64,
+    /// Naming this node as its sender (its own datagram, reflected back).
+    pub rejected_from_self: u64,
     pub rejected_addr_mismatch: u64,
     pub rejected_replayed: u64,
     /// Accepted but refused by a [`Guard`] (the model types' limits).
@@ -103,6 +107,8 @@ impl Stats {
             Reject::Undecodable => self.rejected_undecodable += 1,
             Reject::WrongCluster => self.rejected_wrong_cluster += 1,
             Reject::UnknownSender => self.rejected_unknown_sender += 1,
+            Reject::Misaddressed => self.rejected_misaddressed += 1,
+            Reject::FromSelf => self.rejected_from_self += 1,
             Reject::AddrMismatch => self.rejected_addr_mismatch += 1,
             Reject::Replayed => self.rejected_replayed += 1,
             Reject::Partitioned => {} // counted as fault_partitioned
@@ -116,6 +122,8 @@ impl Stats {
             + self.rejected_undecodable
             + self.rejected_wrong_cluster
             + self.rejected_unknown_sender
+            + self.rejected_misaddressed
+            + self.rejected_from_self
             + self.rejected_addr_mismatch
             + self.rejected_replayed
     }
@@ -331,6 +339,7 @@ where
 
     fn check(&mut self, bytes: &[u8], src: SocketAddr) -> Result<(Id, A::Msg), Reject> {
         let (header, msg): (Header, A::Msg) = wire::open(&self.cfg.key, bytes)?;
+        admit_header(&header, self.cfg.id)?;
         let sender = usize::try_from(header.sender).map_err(|_| Reject::UnknownSender)?;
         let servers = self.cfg.servers.len();
         let Some(guard) = self.guards.get_mut(sender) else { return Err(Reject::UnknownSender) };
@@ -448,8 +457,13 @@ where
             },
         };
         self.seq += 1;
-        let header =
-            Header { cluster: self.cfg.key.cluster_id(), sender: self.cfg.id as u64, epoch: self.epoch, seq: self.seq };
+        let header = Header {
+            cluster: self.cfg.key.cluster_id(),
+            sender: self.cfg.id as u64,
+            receiver: to as u64,
+            epoch: self.epoch,
+            seq: self.seq,
+        };
         let bytes = match wire::seal(&self.cfg.key, &header, msg) {
             Ok(b) => b,
             Err(e) => {
@@ -502,6 +516,19 @@ where
             tracing::warn!(node = self.cfg.id, path = %path.display(), error = %e, "cannot write the stats file");
         }
     }
+}
+
+/// The model's network delivers a message only to its addressee, and never to its own sender
+/// (no actor sends to itself): a datagram is for node `me` only if its authenticated header names
+/// `me` as the receiver and another actor as the sender.
+pub fn admit_header(header: &Header, me: usize) -> Result<(), Reject> {
+    if header.receiver != me as u64 {
+        return Err(Reject::Misaddressed);
+    }
+    if header.sender == me as u64 {
+        return Err(Reject::FromSelf);
+    }
+    Ok(())
 }
 
 type CommandOf<A> = Command<

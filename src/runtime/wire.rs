@@ -2,13 +2,21 @@
 //!
 //! ```text
 //! datagram = postcard((Header, Msg)) ‖ HMAC-SHA256(key, postcard((Header, Msg)))   (32 bytes)
-//! Header   = { cluster: u64, sender: u64, epoch: u64, seq: u64 }
+//! Header   = { cluster: u64, sender: u64, receiver: u64, epoch: u64, seq: u64 }
 //! ```
 //!
 //! The tag is checked first, in constant time, before anything is decoded: a datagram from
 //! someone without the key costs one HMAC and is never parsed. Then the cluster id (so that two
-//! clusters sharing a key by mistake do not mix), the sender id (known, and — for servers —
-//! sending from its configured address), and the (epoch, seq) pair against replays.
+//! clusters sharing a key by mistake do not mix), the receiver id (the datagram is addressed to
+//! this node: a copy redirected to another node, or reflected back to its sender, is dropped),
+//! the sender id (known, not the receiver itself, and — for servers — sending from its
+//! configured address), and the (epoch, seq) pair against replays.
+//!
+//! The receiver in the header is what makes the model's network true of the wire: the checker
+//! assumes that a message reaches only its addressee. Without it, a voter's "yes" to one
+//! candidate, copied on the way to another with the voter's source address, passed the tag, the
+//! address check and the replay window, and elected two leaders in one term (the planted bug
+//! `unbound-header` shows that in the model, with its redirecting adversary).
 //!
 //! Replays: every sender numbers its datagrams `seq = 1, 2, …` within a boot `epoch` that grows
 //! with every start (servers persist it in their data directory; clients use the wall clock in
@@ -44,6 +52,8 @@ pub struct Header {
     pub cluster: u64,
     /// The sender's actor id (its index in the model's layout).
     pub sender: u64,
+    /// The receiver's actor id: a datagram is accepted only by the actor it was sent to.
+    pub receiver: u64,
     /// The sender's boot epoch: grows with every start of the sender.
     pub epoch: u64,
     /// 1, 2, … within the epoch.
@@ -155,6 +165,10 @@ pub enum Reject {
     WrongCluster,
     #[error("unknown sender")]
     UnknownSender,
+    #[error("addressed to another actor")]
+    Misaddressed,
+    #[error("sender is the receiver itself")]
+    FromSelf,
     #[error("sender id does not match the source address")]
     AddrMismatch,
     #[error("replayed")]
@@ -252,7 +266,7 @@ mod tests {
     #[test]
     fn a_sealed_message_opens_and_any_change_is_a_bad_tag() {
         let key = ClusterKey::from_bytes([7; KEY_LEN]);
-        let h = Header { cluster: key.cluster_id(), sender: 2, epoch: 9, seq: 1 };
+        let h = Header { cluster: key.cluster_id(), sender: 2, receiver: 1, epoch: 9, seq: 1 };
         let d = seal(&key, &h, &"hello".to_owned()).unwrap();
         assert_eq!(open::<String>(&key, &d).unwrap(), (h, "hello".to_owned()));
         for i in 0..d.len() {
