@@ -222,7 +222,10 @@ fn a_node_whose_disk_fills_up_exits_then_restarts_from_its_torn_record_and_no_ac
     // The failed write is past the watermark: it was never acknowledged, and reads as dropped.
     let saved = RecordLog::<RaftStorage>::open(&dir, "state").expect("the full node's log reads back");
     assert!(saved.dropped() > 0, "no half-written record at the end of {}", path.display());
-    eprintln!("node {full} exited after {seq} puts; {} bytes of a half-written record past its watermark", saved.dropped());
+    eprintln!(
+        "node {full} exited after {seq} puts; {} bytes of a half-written record past its watermark",
+        saved.dropped()
+    );
 
     // Space again, then a restart without the fault.
     let _ = fs::remove_file(&filler);

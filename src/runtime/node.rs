@@ -171,8 +171,8 @@ where
         return Err(NodeError::BadId { id: cfg.id, servers: cfg.servers.len() });
     };
     // Recover before binding: a node with bad storage must not take part at all. The epoch file
-    // shows the node has run before, so its log's watermark must exist; the watermark is created
-    // (by `recover`) before the first epoch is saved, so the epoch never exists without it.
+    // shows the node has run before, so its log must exist: `recover` creates the log (and its
+    // watermark) before the first epoch is saved, so the epoch never exists without it.
     let epoch_store = FileStore::open(&cfg.data_dir, "epoch")?;
     let ran_before = epoch_store.path().exists().then_some(epoch_store.path());
     // A torn final record is cut off here, with a warning naming the file and the bytes dropped.

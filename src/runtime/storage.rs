@@ -9,26 +9,27 @@
 //! these"), appended as checksummed records and made durable with one `fdatasync` per step. Paxos
 //! state is tiny and saved rarely: each record is the whole state.
 //!
-//! Log layout: `LOG_MAGIC` (4 bytes), format version (u16 LE), then records: payload length
-//! (u32 LE), CRC-32 of the length bytes and payload (u32 LE), postcard payload: the changes of
-//! one save, so that every record boundary is a state that was saved. The log is not compacted:
-//! Raft keeps its whole log in memory anyway (no snapshots in this implementation), and the file
-//! is about that size.
+//! Log layout: a head of three 4 KiB blocks — `LOG_MAGIC` (4 bytes) and the format version (u16
+//! LE) in the first, one [`Watermark`] slot at the start of each of the other two — then records:
+//! payload length (u32 LE), CRC-32 of the length bytes and payload (u32 LE), postcard payload: the
+//! changes of one save, so that every record boundary is a state that was saved. The log is not
+//! compacted: Raft keeps its whole log in memory anyway (no snapshots in this implementation), and
+//! the file is about that size.
 //!
 //! **What was acknowledged.** A log cut exactly between two records, or deleted, looks like an
 //! older or empty state, and a node restarting from it forgets votes and entries it acknowledged.
-//! So each save, after the log's `fdatasync` and before any message of its step leaves, also
-//! records the log's length in a watermark file `NAME.ack` ([`Watermark`]: records, bytes, the
-//! last record's checksum): two fixed slots 4 KiB apart, overwritten in place by turns (`pwrite`
-//! + `fdatasync`, no rename), the intact slot with the higher sequence number counting. A torn
-//! slot write leaves the other slot, one save older, which only makes the last record look
-//! unacknowledged. On open, the log must hold every record the watermark counts, intact; past it,
-//! a record cut short or failing its checksum was never acknowledged (a crash or a full disk in
-//! the middle of a write) and is dropped, with what follows, and cut off the file before the next
-//! append. Anything else — bad magic or version, a log shorter than its watermark or missing, a
-//! bad record at or below it, an undecodable record or one that does not fit the state before it,
-//! a watermark that does not match the log, a node that has run before without a watermark — is
-//! an error naming the file: a node must never silently start from empty or older state.
+//! So each save, after its record's `fdatasync` and before any message of its step leaves, writes
+//! the count, end and last checksum of the good records into the slot the previous save did not
+//! use, in place and without a sync of its own: the page cache keeps it across a crash of the
+//! process, and the next save's `fdatasync` makes it durable. The intact slot with the higher
+//! sequence number counts; a torn slot write leaves the other, one save older. On open, the log
+//! must hold every record the watermark counts, intact; past it, a record cut short or failing its
+//! checksum was never acknowledged (a crash or a full disk in the middle of a write) and is
+//! dropped with what follows, and cut off the file before the next append. Anything else — bad
+//! magic or version, a log shorter than its watermark, a bad record at or below it, neither slot
+//! intact, an undecodable record or one that does not fit the state before it, a missing log on a
+//! node that has run before — is an error naming the file: a node must never silently start from
+//! empty or older state. docs/architecture.md (Storage) has the costs and what this cannot detect.
 //!
 //! [`FileStore`] record layout: `MAGIC` (4 bytes), format version (u16 LE), payload length
 //! (u32 LE), CRC-32 of the payload (u32 LE), then the payload. A save writes `NAME.tmp`, fsyncs
@@ -347,7 +348,11 @@ impl<T: Durable> RecordLog<T> {
     /// (`ran_before`: the file that shows it, e.g. its epoch); then it creates the log if it is
     /// missing, cuts a torn final record off it durably (a warning names the file and the bytes
     /// dropped) and counts intact records past the watermark, before anything is appended.
-    pub fn recover(dir: &Path, name: &str, ran_before: Option<&Path>) -> Result<(RecordLog<T>, Recovery), StorageError> {
+    pub fn recover(
+        dir: &Path,
+        name: &str,
+        ran_before: Option<&Path>,
+    ) -> Result<(RecordLog<T>, Recovery), StorageError> {
         fs::create_dir_all(dir).map_err(|source| StorageError::Io { path: dir.to_owned(), source })?;
         let mut log = RecordLog::open(dir, name)?;
         if let (None, Some(evidence)) = (log.mark, ran_before) {
@@ -546,7 +551,11 @@ pub fn record_ends(log: &[u8]) -> Vec<usize> {
 pub fn decode_log<T: Durable>(path: &Path, bytes: &[u8]) -> Result<Replayed<T>, StorageError> {
     check_header(path, bytes, LOG_MAGIC, LOG_HEADER, LOG_VERSION)?;
     if (bytes.len() as u64) < RECORDS_AT {
-        return Err(StorageError::Truncated { path: path.to_owned(), expected: RECORDS_AT as usize, found: bytes.len() });
+        return Err(StorageError::Truncated {
+            path: path.to_owned(),
+            expected: RECORDS_AT as usize,
+            found: bytes.len(),
+        });
     }
     let mark = Watermark::read(bytes).ok_or_else(|| StorageError::AckCorrupt { path: path.to_owned() })?;
     decode_with(path, bytes, mark)

@@ -203,4 +203,3 @@ impl Cluster {
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).trim().to_owned()
 }
-
