@@ -170,10 +170,15 @@ where
     let Some(&addr) = cfg.servers.get(cfg.id) else {
         return Err(NodeError::BadId { id: cfg.id, servers: cfg.servers.len() });
     };
-    // Recover before binding: a node with bad storage must not take part at all.
-    let storage = RecordLog::<A::Storage>::open(&cfg.data_dir, "state")?;
+    // Recover before binding: a node with bad storage must not take part at all. The epoch file
+    // shows the node has run before, so its log must exist: `recover` creates the log (and its
+    // watermark) before the first epoch is saved, so the epoch never exists without it.
+    let epoch_store = FileStore::open(&cfg.data_dir, "epoch")?;
+    let ran_before = epoch_store.path().exists().then_some(epoch_store.path());
+    // A torn final record is cut off here, with a warning naming the file and the bytes dropped.
+    let (storage, recovery) = RecordLog::<A::Storage>::recover(&cfg.data_dir, "state", ran_before)?;
     let saved: Option<A::Storage> = storage.saved().cloned();
-    let epoch = next_epoch(&FileStore::open(&cfg.data_dir, "epoch")?)?;
+    let epoch = next_epoch(&epoch_store)?;
     let socket = UdpSocket::bind(addr).map_err(|source| NodeError::Bind { addr, source })?;
     grow_receive_buffer(&socket);
     let known = cfg.servers.len() + cfg.clients;
@@ -192,7 +197,16 @@ where
         reachable: None,
         stats: Stats { id: cfg.id, pid: std::process::id(), epoch, ..Stats::default() },
     };
-    tracing::info!(node = cfg.id, %addr, epoch, recovered = saved.is_some(), "starting");
+    tracing::info!(
+        node = cfg.id,
+        %addr,
+        epoch,
+        recovered = saved.is_some(),
+        dropped_bytes = recovery.dropped,
+        adopted_records = recovery.adopted,
+        new_log = recovery.created,
+        "starting"
+    );
     let mut out = Out::new();
     let mut state = actor.on_start(node.id, &saved, &mut out);
     node.stats.status = A::status(&state);
