@@ -16,7 +16,7 @@ use quorum::runtime::wire::{self, ClusterKey, Header};
 use serde_json::Value as Json;
 use stateright::actor::Id;
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
-use std::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
