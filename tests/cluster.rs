@@ -267,35 +267,41 @@ fn a_read_after_the_clients_files_are_lost_sees_the_latest_write_not_an_old_answ
     assert_eq!(ok(&["get", "x"]), "new");
 }
 
-/// `put` and `get` take keys and values verbatim, even ones that look like flags, and a missing
-/// key is told apart from a stored value `(none)`: nothing on stdout, `(none)` on stderr, exit 3.
+/// The CLI client's exit code, stdout and stderr.
+fn run_cli(c: &Cluster, args: &[&str]) -> (Option<i32>, String, String) {
+    let o = c.cli(args);
+    (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+/// `put` and `get` take keys and values verbatim, even ones that look like flags.
 #[test]
-fn cli_values_that_look_like_flags_are_stored_verbatim_and_a_missing_key_is_not_a_value() {
+fn cli_values_and_keys_that_look_like_flags_are_stored_verbatim() {
     let c = Cluster::started(3);
-    let run = |args: &[&str]| {
-        let o = c.cli(args);
-        (
-            o.status.code(),
-            String::from_utf8_lossy(&o.stdout).into_owned(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
-    };
     for (put, get, value) in [
         (&["put", "x", "-h"][..], &["get", "x"][..], "-h"),
         (&["put", "x", "--"], &["get", "x"], "--"),
         (&["put", "x", "--help"], &["get", "x"], "--help"),
         (&["put", "--", "-k", "-v"], &["get", "--", "-k"], "-v"),
-        (&["put", "n", "(none)"], &["get", "n"], "(none)"),
         (&["put", "e", ""], &["get", "e"], ""),
     ] {
-        let (code, out, err) = run(put);
+        let (code, out, err) = run_cli(&c, put);
         assert_eq!((code, out.as_str()), (Some(0), "ok\n"), "{put:?}: {err}\n{}", c.logs());
-        let (code, out, err) = run(get);
+        let (code, out, err) = run_cli(&c, get);
         assert_eq!((code, out), (Some(0), format!("{value}\n")), "{get:?}: {err}");
     }
-    let (code, out, err) = run(&["get", "never-written"]);
-    assert_eq!((code, out.as_str()), (Some(3), ""), "{err}");
-    assert!(err.contains("(none)") && err.contains("never-written"), "{err}");
+}
+
+/// A key never written is told apart from a stored value `(none)`: nothing on stdout, `(none)`
+/// on stderr, exit 3; the stored `(none)` prints as any value.
+#[test]
+fn cli_get_tells_a_key_never_written_from_a_stored_value_none() {
+    let c = Cluster::started(3);
+    let (code, out, err) = run_cli(&c, &["get", "n"]);
+    assert_eq!((code, out.as_str()), (Some(3), ""), "{err}\n{}", c.logs());
+    assert!(err.contains("(none)") && err.contains("\"n\""), "{err}");
+    assert_eq!(run_cli(&c, &["put", "n", "(none)"]).0, Some(0));
+    let (code, out, err) = run_cli(&c, &["get", "n"]);
+    assert_eq!((code, out.as_str()), (Some(0), "(none)\n"), "{err}");
 }
 
 /// Past the old `u8` limits (255 log entries, 255 seqs per client): 310 puts of 100-byte values
