@@ -400,20 +400,15 @@ pub fn keygen(file: &Path) -> ExitCode {
     }
 }
 
-/// The data of `put`/`get`: a first `--` (clap keeps the ones after the first data argument) is
-/// already gone; exactly `names.len()` arguments must remain.
-fn data<'a>(op: &str, names: &[&str], args: &'a [String]) -> Result<&'a [String]> {
+/// The data of `put`/`get` (a first `--` is already gone: clap drops it, and keeps those after
+/// the first data argument): exactly the `N` arguments `names`.
+fn data<const N: usize>(op: &str, names: [&str; N], args: &[String]) -> Result<[String; N]> {
     let wanted = names.join(" ");
-    match args.len().cmp(&names.len()) {
-        std::cmp::Ordering::Equal => Ok(args),
-        std::cmp::Ordering::Less => {
-            bail!("`{op}` needs {wanted}; got {} argument(s)", args.len())
-        }
-        std::cmp::Ordering::Greater => bail!(
-            "`{op}` takes {wanted}; unexpected argument '{}' (they are taken verbatim: a `--` goes before the key)",
-            args[names.len()]
-        ),
+    if let Some(extra) = args.get(N) {
+        bail!("`{op}` takes {wanted}; unexpected argument '{extra}' (they are taken verbatim: a `--` goes before the key)");
     }
+    <[String; N]>::try_from(args.to_vec())
+        .map_err(|got| anyhow!("`{op}` needs {wanted}; got {} argument(s)", got.len()))
 }
 
 /// Rejects a client number the nodes would refuse as an unknown sender.
@@ -433,18 +428,14 @@ fn check_client_number(a: &ClientArgs) -> Result<()> {
 }
 
 pub fn client(a: ClientArgs) -> ExitCode {
-    let (key, value) = match &a.op {
-        ClientOp::Put { args } => match data("put", &["<KEY>", "<VALUE>"], args) {
-            Ok([k, v]) => (k.clone(), Some(v.clone())),
-            Ok(_) => return usage("`put` needs <KEY> <VALUE>"),
-            Err(e) => return usage(e),
-        },
-        ClientOp::Get { args } => match data("get", &["<KEY>"], args) {
-            Ok([k]) => (k.clone(), None),
-            Ok(_) => return usage("`get` needs <KEY>"),
-            Err(e) => return usage(e),
-        },
-        ClientOp::Propose { .. } => (String::new(), None),
+    let data = match &a.op {
+        ClientOp::Put { args } => data("put", ["<KEY>", "<VALUE>"], args).map(|[k, v]| (k, Some(v))),
+        ClientOp::Get { args } => data("get", ["<KEY>"], args).map(|[k]| (k, None)),
+        ClientOp::Propose { .. } => Ok((String::new(), None)),
+    };
+    let (key, value) = match data {
+        Ok(kv) => kv,
+        Err(e) => return usage(e),
     };
     if let Err(e) = check_client_number(&a) {
         return usage(e);
