@@ -26,7 +26,10 @@ fn entry(term: u8) -> Entry {
     } else {
         OpKind::Put(Value::from(vec![term % 2]), Value::from(vec![term; 3]))
     };
-    Entry { term: u64::from(term % 4), op: Op { client: term % 2, seq: u64::from(term), kind } }
+    Entry {
+        term: u64::from(term % 4),
+        op: Op { client: term % 2, session: u64::from(term % 3), seq: u64::from(term), kind },
+    }
 }
 
 fn step() -> impl Strategy<Value = Step> {

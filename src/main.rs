@@ -46,8 +46,8 @@ enum Command {
     /// Start a local cluster of `quorum node` processes on 127.0.0.1; Ctrl-C stops them all.
     Cluster(runtime_cli::ClusterArgs),
     /// Talk to a running cluster. Raft's state machine is a key-value map (keys and values are
-    /// text): `put K V` sets K to V, `get K` reads K. Paxos: `propose V` prints the single
-    /// chosen value.
+    /// text, taken verbatim): `put K V` sets K to V, `get K` prints K's value or exits 3 if K was
+    /// never written. Paxos: `propose V` prints the single chosen value.
     Client(runtime_cli::ClientArgs),
     /// Write a fresh random cluster key (64 hex digits) to FILE, which must not exist.
     Keygen { file: std::path::PathBuf },

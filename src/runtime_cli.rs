@@ -1,6 +1,6 @@
 //! The runtime's subcommands: `node`, `cluster`, `client`, `keygen`. Exit codes: 0 success, 1 the
 //! operation failed (no reply, a node failed while running), 2 bad input (flags, addresses, key
-//! or storage files).
+//! or storage files), 3 `client get` of a key never written.
 
 use super::Protocol;
 use anyhow::{anyhow, bail, Context, Result};
@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use quorum::paxos::{PaxosActor, Role};
 use quorum::raft::server::ServerCfg;
 use quorum::raft::{BugSet, RaftActor};
-use quorum::runtime::client::{ClientError, PaxosClient, RaftClient, SeqFile};
+use quorum::runtime::client::{PaxosClient, RaftClient};
 use quorum::runtime::faults::FaultCfg;
 use quorum::runtime::storage::StorageError;
 use quorum::runtime::wire::ClusterKey;
@@ -201,12 +201,12 @@ pub struct ClientArgs {
     /// The cluster key
     #[arg(long)]
     key_file: PathBuf,
-    /// This client's number (its id is the number of servers + this), below the nodes' --clients
+    /// This client's number (its id is the number of servers + this), below --clients
     #[arg(long, default_value_t = 0)]
     client: u8,
-    /// Where the last sequence number of this client number is kept [default: the key file's directory]
-    #[arg(long)]
-    seq_dir: Option<PathBuf>,
+    /// The nodes' --clients: how many client numbers they accept
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
     /// Sends of the request before giving up
     #[arg(long, default_value_t = 10)]
     attempts: u32,
@@ -219,16 +219,25 @@ pub struct ClientArgs {
     op: ClientOp,
 }
 
+/// `put` and `get` take their key and value verbatim, whatever they look like (`put x -h` sets x
+/// to `-h`, `put x --` to `--`): only a first argument `-h`/`--help` asks for help, and a first
+/// `--` is skipped, so that a key may look like a flag (`put -- -k -v`, `get -- -h`).
 #[derive(Subcommand)]
 enum ClientOp {
-    /// Raft: set KEY to VALUE (any text, e.g. -1) in the replicated map
+    /// Raft: set KEY to VALUE in the replicated map (both taken verbatim, e.g. -1, -h or --; a KEY
+    /// that starts with - goes after --)
+    #[command(override_usage = "quorum client [OPTIONS] put [--] <KEY> <VALUE>")]
     Put {
-        key: String,
-        #[arg(allow_hyphen_values = true)]
-        value: String,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_names = ["KEY", "VALUE"], hide = true)]
+        args: Vec<String>,
     },
-    /// Raft: read KEY (prints its value, or "(none)" if never written)
-    Get { key: String },
+    /// Raft: print KEY's value (KEY taken verbatim; one that starts with - goes after --); a KEY
+    /// never written prints nothing on stdout, "(none)" on stderr, and exits 3
+    #[command(override_usage = "quorum client [OPTIONS] get [--] <KEY>")]
+    Get {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_names = ["KEY"], hide = true)]
+        args: Vec<String>,
+    },
     /// Paxos: propose one character; prints the chosen value (maybe another client's), as
     /// decided by the proposer and read back from a learner
     Propose { value: char },
@@ -244,7 +253,16 @@ fn failed(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(1)
 }
 
-/// Parses `--peers`: addresses in id order, each resolved once, no duplicates.
+/// Creates `--data-dir` if missing; one that cannot be a directory (a file, say) is bad input.
+fn make_data_dir(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        bail!("--data-dir {} exists and is not a directory", dir.display());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create --data-dir {}", dir.display()))
+}
+
+/// Parses `--peers`: addresses in id order, each resolved once, no duplicates, no port 0 (which
+/// would bind a random port and could never be reached at the address given).
 pub fn parse_peers(s: &str) -> Result<Vec<SocketAddr>> {
     let mut out: Vec<SocketAddr> = Vec::new();
     for part in s.split(',').map(str::trim) {
@@ -256,6 +274,9 @@ pub fn parse_peers(s: &str) -> Result<Vec<SocketAddr>> {
             .with_context(|| format!("bad address '{part}' in --peers (expected HOST:PORT)"))?
             .next()
             .ok_or_else(|| anyhow!("address '{part}' in --peers resolves to nothing"))?;
+        if addr.port() == 0 {
+            bail!("address '{part}' in --peers has port 0; give each server its own port");
+        }
         if out.contains(&addr) {
             bail!("--peers lists {addr} twice");
         }
@@ -327,6 +348,9 @@ pub fn node(a: NodeArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return usage(e),
     };
+    if let Err(e) = make_data_dir(&a.data_dir) {
+        return usage(format!("{e:#}"));
+    }
     init_logs();
     let stop = match stop_flag() {
         Ok(s) => s,
@@ -376,57 +400,93 @@ pub fn keygen(file: &Path) -> ExitCode {
     }
 }
 
+/// The data of `put`/`get` (a first `--` is already gone: clap drops it, and keeps those after
+/// the first data argument): exactly the `N` arguments `names`.
+fn data<const N: usize>(op: &str, names: [&str; N], args: &[String]) -> Result<[String; N]> {
+    let wanted = names.join(" ");
+    if let Some(extra) = args.get(N) {
+        bail!("`{op}` takes {wanted}; unexpected argument '{extra}' (they are taken verbatim: a `--` goes before the key)");
+    }
+    <[String; N]>::try_from(args.to_vec())
+        .map_err(|got| anyhow!("`{op}` needs {wanted}; got {} argument(s)", got.len()))
+}
+
+/// Rejects a client number the nodes would refuse as an unknown sender.
+fn check_client_number(a: &ClientArgs) -> Result<()> {
+    if a.clients > 26 {
+        bail!("--clients must be at most 26 (as the nodes' --clients), got {}", a.clients);
+    }
+    if usize::from(a.client) >= a.clients {
+        bail!(
+            "--client {} is not a client of the cluster: the nodes accept client numbers 0..{} (--clients {})",
+            a.client,
+            a.clients,
+            a.clients
+        );
+    }
+    Ok(())
+}
+
 pub fn client(a: ClientArgs) -> ExitCode {
+    let data = match &a.op {
+        ClientOp::Put { args } => data("put", ["<KEY>", "<VALUE>"], args).map(|[k, v]| (k, Some(v))),
+        ClientOp::Get { args } => data("get", ["<KEY>"], args).map(|[k]| (k, None)),
+        ClientOp::Propose { .. } => Ok((String::new(), None)),
+    };
+    let (key, value) = match data {
+        Ok(kv) => kv,
+        Err(e) => return usage(e),
+    };
+    if let Err(e) = check_client_number(&a) {
+        return usage(e);
+    }
     let servers = match parse_peers(&a.peers) {
         Ok(s) => s,
         Err(e) => return usage(format!("{e:#}")),
     };
-    let key = match ClusterKey::read(&a.key_file) {
+    let cluster_key = match ClusterKey::read(&a.key_file) {
         Ok(k) => k,
         Err(e) => return usage(e),
     };
     if let ClientOp::Propose { value } = a.op {
-        return propose(&a, servers, key, value);
+        return propose(&a, servers, cluster_key, value);
     }
     if a.layout.proposers.is_some() || a.layout.learners.is_some() {
         return usage("--proposers and --learners apply to `propose` (paxos)");
     }
     let (key_limit, limit) = (quorum::runtime::hosted::RAFT_MAX_KEY, quorum::runtime::hosted::RAFT_MAX_VALUE);
-    if let ClientOp::Put { key, .. } | ClientOp::Get { key } = &a.op {
-        if key.len() > key_limit {
-            return usage(format!("the key is {} bytes; the nodes take keys of at most {key_limit}", key.len()));
-        }
+    if key.len() > key_limit {
+        return usage(format!("the key is {} bytes; the nodes take keys of at most {key_limit}", key.len()));
     }
-    if let ClientOp::Put { value, .. } = &a.op {
+    if let Some(value) = &value {
         if value.len() > limit {
             return usage(format!("the value is {} bytes; the nodes take at most {limit}", value.len()));
         }
     }
-    let seq_dir = a.seq_dir.clone().unwrap_or_else(|| match a.key_file.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    });
-    let seq = match SeqFile::open(&seq_dir, a.client).and_then(|f| f.next()) {
-        Ok(s) => s,
-        Err(e) => return usage(e),
-    };
-    let mut c = match RaftClient::new(servers, key, a.client) {
+    // A fresh session per run: its one request is request 1 (src/runtime/client.rs, "Sessions").
+    let mut c = match RaftClient::new(servers, cluster_key, a.client) {
         Ok(c) => c,
         Err(e) => return failed(e),
     };
     c.attempts = a.attempts.max(1);
     c.timeout = Duration::from_millis(a.timeout_ms.max(1));
-    let result = match a.op {
-        ClientOp::Put { key, value } => c.put(seq, key.as_str(), value.as_str()).map(|()| "ok".to_owned()),
-        ClientOp::Get { key } => c.get(seq, key.as_str()).map(|v| v.map_or("(none)".to_owned(), |v| v.to_string())),
-        ClientOp::Propose { .. } => return usage("propose is a paxos operation"),
+    let result = match value {
+        Some(value) => c.put(1, key.as_str(), value.as_str()).map(|()| Some(quorum::raft::Value::from("ok"))),
+        None => c.get(1, key.as_str()),
     };
     match result {
-        Ok(line) => {
-            println!("{line}");
-            ExitCode::SUCCESS
+        Ok(Some(v)) => {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            match out.write_all(v.as_bytes()).and_then(|()| out.write_all(b"\n")).and_then(|()| out.flush()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => failed(format!("cannot write the value to stdout: {e}")),
+            }
         }
-        Err(e @ ClientError::NoReply { .. }) => failed(e),
+        Ok(None) => {
+            eprintln!("(none): the key {key:?} was never written");
+            ExitCode::from(3)
+        }
         Err(e) => failed(e),
     }
 }
@@ -482,6 +542,9 @@ pub fn cluster(a: ClusterArgs) -> ExitCode {
         Ok(_) => a.faults.clone(),
         Err(e) => return usage(e),
     };
+    if let Err(e) = make_data_dir(&a.data_dir) {
+        return usage(format!("{e:#}"));
+    }
     match run_cluster(&a, last_port, &fault) {
         Ok(code) => code,
         Err(e) => failed(format!("{e:#}")),
@@ -513,7 +576,6 @@ impl Drop for Children {
 }
 
 fn run_cluster(a: &ClusterArgs, last_port: u16, f: &FaultArgs) -> Result<ExitCode> {
-    std::fs::create_dir_all(&a.data_dir).with_context(|| format!("cannot create {}", a.data_dir.display()))?;
     let key_file = a.data_dir.join("cluster.key");
     if !key_file.exists() {
         ClusterKey::write_new(&key_file)?;

@@ -290,3 +290,94 @@ fn a_timeout_stops_a_single_threaded_check() {
     let report = last_json(&out);
     assert_eq!(report["complete"], Value::Bool(false), "{report}");
 }
+
+/// A fresh cluster key in a temp dir, for runtime commands that must get past the key file.
+fn key_in(dir: &tempfile::TempDir) -> String {
+    let key = dir.path().join("cluster.key");
+    let out = quorum(&["keygen", key.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    key.to_str().expect("utf-8 path").to_owned()
+}
+
+/// `put`/`get` take their key and value verbatim: a value that looks like a flag (`-h`, `--`) is
+/// data, not a request for help (which printed help, exited 0 and wrote nothing); a leading `--`
+/// lets a key look like one. Each is accepted here up to the key file (the next thing read); the
+/// values stored are checked against a cluster in tests/cluster.rs.
+#[test]
+fn client_put_and_get_take_values_that_look_like_flags_verbatim() {
+    fn client<'a>(op: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec!["client", "--peers", "127.0.0.1:1", "--key-file", "/nonexistent/key"];
+        args.extend(op);
+        args
+    }
+    for op in [&["put", "x", "-h"][..], &["put", "x", "--"], &["put", "x", "--help"], &["put", "--", "-k", "-v"]] {
+        assert_bad_input(&client(op), "/nonexistent/key");
+    }
+    assert_bad_input(&client(&["get", "--", "-h"]), "/nonexistent/key");
+    // A `--` is skipped only before the key: after it, it would be the value and `v` one too many.
+    assert_bad_input(&client(&["put", "x", "--", "v"]), "unexpected argument 'v'");
+    // Help is still there, as the first argument.
+    for op in [&["put", "-h"][..], &["put", "--help"], &["get", "--help"]] {
+        let out = quorum(&client(op));
+        assert_eq!(out.status.code(), Some(0), "{op:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("verbatim"), "{op:?}");
+    }
+}
+
+/// A client number the nodes do not accept (they take `--clients`, 8 by default) is refused up
+/// front, not sent until "no reply … may or may not have taken effect".
+#[test]
+fn client_number_outside_the_clusters_clients_exits_2_before_sending() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = key_in(&dir);
+    let base = ["client", "--peers", "127.0.0.1:1", "--key-file", &key, "--attempts", "1", "--timeout-ms", "50"];
+    let with =
+        |extra: &[&'static str]| -> Vec<String> { base.iter().chain(extra).map(|s| s.to_string()).collect::<Vec<_>>() };
+    for (extra, says) in [
+        (&["--client", "99", "get", "x"][..], "--client 99 is not a client of the cluster"),
+        (&["--client", "8", "put", "x", "1"], "client numbers 0..8"),
+        (&["--clients", "4", "--client", "4", "get", "x"], "client numbers 0..4"),
+        (&["--client", "8", "propose", "a"], "--client 8"),
+        (&["--clients", "27", "get", "x"], "--clients must be at most 26"),
+    ] {
+        let args = with(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_bad_input(&args, says);
+    }
+    // In range, it gets as far as the network (nobody listens: exit 1).
+    let args = with(&["--client", "7", "get", "x"]);
+    let out = quorum(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Port 0 would bind a random port and never be reachable at the address given.
+#[test]
+fn a_peer_with_port_0_exits_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = key_in(&dir);
+    let data = dir.path().join("d");
+    let data = data.to_str().expect("utf-8 path");
+    let peers = "127.0.0.1:7000,127.0.0.1:0";
+    assert_bad_input(&["client", "--peers", peers, "--key-file", &key, "--attempts", "1", "get", "x"], "port 0");
+    assert_bad_input(
+        &["node", "raft", "--id", "0", "--peers", peers, "--data-dir", data, "--key-file", &key],
+        "port 0",
+    );
+}
+
+/// README: bad storage exits 2. A `--data-dir` that is a file is bad storage, for `node` and
+/// `cluster` alike.
+#[test]
+fn a_data_dir_that_is_a_file_exits_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = key_in(&dir);
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a directory").expect("write");
+    let file = file.to_str().expect("utf-8 path");
+    let node = ["node", "raft", "--id", "0", "--peers", "127.0.0.1:1", "--data-dir", file, "--key-file", &key];
+    assert_bad_input(&node, "is not a directory");
+    assert_bad_input(&["cluster", "raft", "-n", "1", "--base-port", "1", "--data-dir", file], "is not a directory");
+    let inside = format!("{file}/sub");
+    let node = ["node", "raft", "--id", "0", "--peers", "127.0.0.1:1", "--data-dir", &inside, "--key-file", &key];
+    assert_bad_input(&node, "cannot create --data-dir");
+}

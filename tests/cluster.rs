@@ -35,9 +35,10 @@ fn three_node_raft_cluster_serves_cli_put_then_get() {
     let get = c.cli(&["--client", "1", "get", "x"]);
     assert!(get.status.success(), "get: {}", String::from_utf8_lossy(&get.stderr));
     assert_eq!(stdout(&get), "1");
-    // Keys are independent: another key was never written.
-    assert_eq!(stdout(&c.cli(&["get", "y"])), "(none)");
-    // Each run of the CLI client takes a fresh seq: a second put of the same key and value is
+    // Keys are independent: another key was never written (exit 3, nothing on stdout).
+    let missing = c.cli(&["get", "y"]);
+    assert_eq!((missing.status.code(), stdout(&missing).as_str()), (Some(3), ""));
+    // Each run of the CLI client is a fresh session: a second put of the same key and value is
     // applied again (not answered from the first), and a read after it sees it.
     assert_eq!(stdout(&c.cli(&["put", "y", "2"])), "ok");
     assert_eq!(stdout(&c.cli(&["put", "x", "3"])), "ok");
@@ -51,6 +52,67 @@ fn three_node_raft_cluster_serves_cli_put_then_get() {
         (s["status"]["commit"].as_u64() >= Some(9)).then_some(s)
     });
     assert!(committed.is_some(), "the leader does not report 9 committed entries\n{}", c.logs());
+}
+
+/// Every run of the CLI client is a fresh session, and nothing of it is kept on disk: client 0's
+/// second `get x` is its first's request number and operation again, yet after another client
+/// wrote x (and with any `client-*` file beside the key removed) it reads the new value, not the
+/// first read's answer.
+#[test]
+fn a_read_after_the_clients_files_are_lost_sees_the_latest_write_not_an_old_answer() {
+    let c = Cluster::started(3);
+    let ok = |args: &[&str]| {
+        let o = c.cli(args);
+        assert!(o.status.success(), "{args:?}: {}\n{}", String::from_utf8_lossy(&o.stderr), c.logs());
+        stdout(&o)
+    };
+    assert_eq!(ok(&["--client", "1", "put", "x", "old"]), "ok");
+    assert_eq!(ok(&["get", "x"]), "old");
+    assert_eq!(ok(&["--client", "1", "put", "x", "new"]), "ok");
+    for entry in std::fs::read_dir(c.dir.path()).expect("the cluster's directory").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("client-") {
+            std::fs::remove_file(entry.path()).expect("remove a client file");
+        }
+    }
+    assert_eq!(ok(&["get", "x"]), "new");
+}
+
+/// The CLI client's exit code, stdout and stderr.
+fn run_cli(c: &Cluster, args: &[&str]) -> (Option<i32>, String, String) {
+    let o = c.cli(args);
+    (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+/// `put` and `get` take keys and values verbatim, even ones that look like flags.
+#[test]
+fn cli_values_and_keys_that_look_like_flags_are_stored_verbatim() {
+    let c = Cluster::started(3);
+    for (put, get, value) in [
+        (&["put", "x", "-h"][..], &["get", "x"][..], "-h"),
+        (&["put", "x", "--"], &["get", "x"], "--"),
+        (&["put", "x", "--help"], &["get", "x"], "--help"),
+        (&["put", "--", "-k", "-v"], &["get", "--", "-k"], "-v"),
+        (&["put", "e", ""], &["get", "e"], ""),
+    ] {
+        let (code, out, err) = run_cli(&c, put);
+        assert_eq!((code, out.as_str()), (Some(0), "ok\n"), "{put:?}: {err}\n{}", c.logs());
+        let (code, out, err) = run_cli(&c, get);
+        assert_eq!((code, out), (Some(0), format!("{value}\n")), "{get:?}: {err}");
+    }
+}
+
+/// A key never written is told apart from a stored value `(none)`: nothing on stdout, `(none)`
+/// on stderr, exit 3; the stored `(none)` prints as any value.
+#[test]
+fn cli_get_tells_a_key_never_written_from_a_stored_value_none() {
+    let c = Cluster::started(3);
+    let (code, out, err) = run_cli(&c, &["get", "n"]);
+    assert_eq!((code, out.as_str()), (Some(3), ""), "{err}\n{}", c.logs());
+    assert!(err.contains("(none)") && err.contains("\"n\""), "{err}");
+    assert_eq!(run_cli(&c, &["put", "n", "(none)"]).0, Some(0));
+    let (code, out, err) = run_cli(&c, &["get", "n"]);
+    assert_eq!((code, out.as_str()), (Some(0), "(none)\n"), "{err}");
 }
 
 /// Past the old `u8` limits (255 log entries, 255 seqs per client): 310 puts of 100-byte values
@@ -357,7 +419,7 @@ fn corrupted_or_truncated_storage_stops_the_node_with_an_error_naming_the_file()
         voted_for: None,
         log: vec![quorum::raft::Entry {
             term: 3,
-            op: Op { client: 0, seq: 1, kind: OpKind::Put(Key::from("k"), Value::from('q')) },
+            op: Op { client: 0, session: 1, seq: 1, kind: OpKind::Put(Key::from("k"), Value::from('q')) },
         }]
         .into(),
     };
@@ -677,7 +739,8 @@ fn a_live_node_accepts_none_of_100k_random_mutated_spoofed_or_replayed_datagrams
     );
 
     // 3. An authentic client (id 3 = client 0) whose request names client 1: refused.
-    let impostor = RaftMsg::Request(Op { client: 1, seq: 1, kind: OpKind::Put(Key::from("k"), Value::from('z')) });
+    let impostor =
+        RaftMsg::Request(Op { client: 1, session: 1, seq: 1, kind: OpKind::Put(Key::from("k"), Value::from('z')) });
     let _ = attacker.send_to(&sealed(&key, 3, 1, 2, &impostor), target);
     let before = s;
     let s = settled_stats(&c, 0, before["received"].as_u64().unwrap_or(0) + 1);
@@ -685,7 +748,8 @@ fn a_live_node_accepts_none_of_100k_random_mutated_spoofed_or_replayed_datagrams
     assert_eq!(s["refused"].as_u64(), before["refused"].as_u64().map(|r| r + 1), "{s}");
 
     // 4. An authentic client's read of a key longer than the nodes' limit: refused.
-    let long_key = RaftMsg::Request(Op { client: 0, seq: 1, kind: OpKind::Get(Key::from("k".repeat(1025).as_str())) });
+    let long_key =
+        RaftMsg::Request(Op { client: 0, session: 1, seq: 1, kind: OpKind::Get(Key::from("k".repeat(1025).as_str())) });
     let _ = attacker.send_to(&sealed(&key, 3, 1, 3, &long_key), target);
     let before = s;
     let s = settled_stats(&c, 0, before["received"].as_u64().unwrap_or(0) + 1);

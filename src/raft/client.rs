@@ -27,7 +27,7 @@ pub fn op(number: u8, seq: Seq, keys: u8) -> Op {
     let index = (u64::from(number) + seq.saturating_sub(1)) % u64::from(keys.max(1));
     let k = key(u8::try_from(index).unwrap_or(0), keys);
     let kind = if seq % 2 == 1 { OpKind::Put(k, value(number, seq)) } else { OpKind::Get(k) };
-    Op { client: number, seq, kind }
+    Op { client: number, session: 0, seq, kind }
 }
 
 /// Key `index` of `keys`: the empty key when there is one (so that a one-key model's operations

@@ -36,8 +36,11 @@ use std::fmt;
 pub type Term = u64;
 /// A log index; the first entry has index 1, and index 0 stands for "before the first entry".
 pub type Index = u64;
-/// A client's request number: 1, 2, …
+/// A client's request number within its session: 1, 2, …
 pub type Seq = u64;
+/// A client run's session: the model's clients use 0; the runtime's draw a fresh random one per
+/// run, so that no request of a new run can equal an operation of an earlier one.
+pub type Session = u64;
 
 /// A value clients write into the replicated map: bytes. The model writes one-letter values
 /// ("A", "B", …), the runtime's clients any bytes (the benchmark 100-byte ones). Shared, so that
@@ -87,12 +90,16 @@ impl fmt::Debug for Value {
     }
 }
 
-/// A client operation on the replicated map, as it travels in log entries.
+/// A client operation on the replicated map, as it travels in log entries. It is named by
+/// (`client`, `session`, `seq`): the leader appends an operation once however often it is
+/// requested, and answers a repeated request from the entry it appended.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Op {
     /// The client's number (0, 1, …), not its actor id, so that symmetry over servers keeps it.
     pub client: u8,
-    /// The client's request number: 1, 2, … (one outstanding request per client).
+    /// The client run that issued it (0 in the model).
+    pub session: Session,
+    /// The request number within the session: 1, 2, … (one outstanding request per client).
     pub seq: Seq,
     pub kind: OpKind,
 }
@@ -127,13 +134,26 @@ impl Op {
     }
 }
 
+/// `client.seq` in the model (session 0), `client~session.seq` with the session in hex otherwise.
+struct OpName<'a>(&'a Op);
+
+impl fmt::Display for OpName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Op { client, session, seq, .. } = self.0;
+        match session {
+            0 => write!(f, "{client}.{seq}"),
+            s => write!(f, "{client}~{s:x}.{seq}"),
+        }
+    }
+}
+
 impl fmt::Debug for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The empty key (a one-key model's) is not printed: `put0.1=A`, else `put0.1 x=A`.
         let key = |k: &Key| if k.as_bytes().is_empty() { String::new() } else { format!(" {k}") };
         match &self.kind {
-            OpKind::Put(k, v) => write!(f, "put{}.{}{}={v}", self.client, self.seq, key(k)),
-            OpKind::Get(k) => write!(f, "get{}.{}{}", self.client, self.seq, key(k)),
+            OpKind::Put(k, v) => write!(f, "put{}{}={v}", OpName(self), key(k)),
+            OpKind::Get(k) => write!(f, "get{}{}", OpName(self), key(k)),
             OpKind::Noop => write!(f, "noop"),
         }
     }
@@ -155,8 +175,9 @@ pub enum RaftMsg {
     Appended { term: Term, result: Result<Index, Index> },
     /// Client → servers: please commit this operation (only a leader acts on it).
     Request(Op),
-    /// Leader → client: the operation `seq` is committed; for a Get, its key's value then.
-    Reply { seq: Seq, value: Option<Value> },
+    /// Leader → client: the operation `seq` of `session` is committed; for a Get, its key's
+    /// value then. (The client is the addressee: the operation's client number names it.)
+    Reply { session: Session, seq: Seq, value: Option<Value> },
     /// Follower → client: I am not the leader; the leader of my term is this server.
     Redirect { seq: Seq, leader: Id },
 }
@@ -177,8 +198,16 @@ impl fmt::Debug for RaftMsg {
             Appended { term, result: Ok(m) } => write!(f, "Appended(t{term}, ok up to {m})"),
             Appended { term, result: Err(p) } => write!(f, "Appended(t{term}, mismatch at {p})"),
             Request(op) => write!(f, "Request({op:?})"),
-            Reply { seq, value: None } => write!(f, "Reply({seq})"),
-            Reply { seq, value: Some(v) } => write!(f, "Reply({seq}, {v})"),
+            Reply { session, seq, value } => {
+                match session {
+                    0 => write!(f, "Reply({seq}")?,
+                    s => write!(f, "Reply(~{s:x}.{seq}")?,
+                }
+                match value {
+                    Some(v) => write!(f, ", {v})"),
+                    None => write!(f, ")"),
+                }
+            }
             Redirect { seq, leader } => write!(f, "Redirect({seq}, to s{})", usize::from(*leader)),
         }
     }

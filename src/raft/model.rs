@@ -333,7 +333,7 @@ fn record_msg_out(cfg: &RaftModelCfg, h: &RaftHistory, env: Envelope<&RaftMsg>) 
 
 /// Records a reply only when the client takes it: the one for its operation in flight.
 fn record_msg_in(cfg: &RaftModelCfg, h: &RaftHistory, env: Envelope<&RaftMsg>) -> Option<RaftHistory> {
-    let RaftMsg::Reply { seq, value } = env.msg else { return None };
+    let RaftMsg::Reply { seq, value, .. } = env.msg else { return None };
     let c = cfg.client_number(env.dst)?;
     if h.returned.get(c).is_none_or(|n| n + 1 != *seq) || h.invoked.get(c).is_none_or(|n| n < seq) {
         return None;

@@ -355,7 +355,7 @@ pub fn become_leader(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<R
 /// leader holding an earlier term's entry and getting no new request would never commit it — the
 /// liveness check finds exactly that path.
 pub fn append_noop(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<RaftActor>) {
-    s.log.push(Entry { term: s.term, op: Op { client: 0, seq: 0, kind: OpKind::Noop } });
+    s.log.push(Entry { term: s.term, op: Op { client: 0, session: 0, seq: 0, kind: OpKind::Noop } });
     advance_leader_commit(s, cfg, id, o); // a single server is its own majority
 }
 
@@ -604,7 +604,7 @@ fn reply_committed(s: &ServerState, cfg: &ServerCfg, index: Index, o: &mut Out<R
         OpKind::Get(key) => log::value_at(&s.log, key, index),
         OpKind::Noop => return,
     };
-    o.send(client, RaftMsg::Reply { seq: e.op.seq, value });
+    o.send(client, RaftMsg::Reply { session: e.op.session, seq: e.op.seq, value });
 }
 
 /// A client request at a server that does not lead: redirect the client to the leader of this
@@ -616,13 +616,14 @@ pub fn redirect(s: &ServerState, cfg: &ServerCfg, op: Op, o: &mut Out<RaftActor>
 }
 
 /// A client request at the leader (Raft §5.3, §8): append it once (clients retry and the network
-/// duplicates); if it is already committed, answer again.
+/// duplicates); if it is already committed, answer again. Once is per operation, which names its
+/// client, session and seq: a new session's request is never answered from an older entry.
 pub fn handle_request(s: &mut ServerState, cfg: &ServerCfg, id: Id, op: Op, o: &mut Out<RaftActor>) {
     if let (true, OpKind::Get(key)) = (cfg.bugs.has(Bug::StaleRead), &op.kind) {
         // The bug: answers from its own log, without committing anything.
         if let Some(&client) = cfg.clients.get(usize::from(op.client)) {
             let value = log::value_at(&s.log, key, log::last_index(&s.log));
-            o.send(client, RaftMsg::Reply { seq: op.seq, value });
+            o.send(client, RaftMsg::Reply { session: op.session, seq: op.seq, value });
         }
         return;
     }
@@ -650,7 +651,7 @@ mod tests {
     }
 
     fn put() -> Op {
-        Op { client: 0, seq: 1, kind: OpKind::Put(Value::from(""), Value::from('A')) }
+        Op { client: 0, session: 0, seq: 1, kind: OpKind::Put(Value::from(""), Value::from('A')) }
     }
 
     #[test]
@@ -670,6 +671,46 @@ mod tests {
             })
             .collect();
         assert_eq!(sent, vec![(Id::from(3), RaftMsg::Redirect { seq: 1, leader: Id::from(2) })]);
+    }
+
+    /// The leader of term 1 with `log` committed, as a one-server cluster (its own majority).
+    fn single_leader(log: Vec<Op>) -> (ServerState, ServerCfg) {
+        let cfg = ServerCfg::new(vec![Id::from(0)], vec![Id::from(1)], BugSet::NONE, Replication::default());
+        let mut s = ServerState { term: 1, ..ServerState::restore(None) };
+        let mut o = Out::new();
+        become_leader(&mut s, &cfg, Id::from(0), &mut o);
+        for op in log {
+            handle_request(&mut s, &cfg, Id::from(0), op, &mut Out::new());
+        }
+        (s, cfg)
+    }
+
+    fn replies(o: Out<RaftActor>) -> Vec<RaftMsg> {
+        o.into_iter()
+            .filter_map(|c| match c {
+                Command::Send(_, m @ RaftMsg::Reply { .. }) => Some(m),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_repeated_request_is_answered_from_its_entry_but_a_new_sessions_equal_request_is_appended() {
+        let get = |session| Op { client: 0, session, seq: 1, kind: OpKind::Get(Value::from("x")) };
+        let put = Op { client: 0, session: 9, seq: 1, kind: OpKind::Put(Value::from("x"), Value::from("new")) };
+        // Session 7 read x (nothing yet), then session 9 wrote it.
+        let (mut s, cfg) = single_leader(vec![get(7), put]);
+        let len = s.log.len();
+        // Session 7 asks again: the same operation, answered from its entry.
+        let mut o = Out::new();
+        handle_request(&mut s, &cfg, Id::from(0), get(7), &mut o);
+        assert_eq!(s.log.len(), len);
+        assert_eq!(replies(o), vec![RaftMsg::Reply { session: 7, seq: 1, value: None }]);
+        // Session 8 reuses the seq: a new operation, appended and answered with the value now.
+        let mut o = Out::new();
+        handle_request(&mut s, &cfg, Id::from(0), get(8), &mut o);
+        assert_eq!(s.log.len(), len + 1);
+        assert_eq!(replies(o), vec![RaftMsg::Reply { session: 8, seq: 1, value: Some(Value::from("new")) }]);
     }
 
     #[test]

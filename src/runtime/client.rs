@@ -1,7 +1,7 @@
 //! A Raft client over the wire, speaking the model client's messages (`src/raft/client.rs`): a
-//! `Request(Op)`, then wait for the leader's `Reply { seq, .. }`. On a timeout it sends the same
-//! request again — the leader appends each operation once, so a retry never applies it twice — a
-//! bounded number of times.
+//! `Request(Op)`, then wait for the leader's `Reply { session, seq, .. }`. On a timeout it sends
+//! the same request again — the leader appends each operation once, so a retry never applies it
+//! twice — a bounded number of times.
 //!
 //! The model's client sends every request to every server (only the leader acts on it). This one
 //! sends to the server that answered its last request, and to every server when it knows no
@@ -10,20 +10,23 @@
 //! rules do not depend on who else got it. It spares each follower a datagram to decode,
 //! authenticate and ignore per request (docs/runtime-performance.md).
 //!
-//! An operation is named by (client number, seq) and the leader deduplicates by
-//! scanning its log. So a seq must never be reused by the same client number while the cluster's
-//! log lives: a reused (client, seq, kind) would be answered from the old entry (a stale read, or
-//! a write that is not applied). The CLI persists the last seq per client number in a file
-//! ([`SeqFile`]), bumped and fsynced before the request is sent.
+//! Sessions. An operation is named by (client number, session, seq), and the leader deduplicates
+//! by scanning its log for an equal operation. Each [`RaftClient`] draws its session, a random
+//! `u64`, from the operating system's generator when it is created, so every client run (every
+//! `quorum client` process) has its own, and numbers its requests 1, 2, … within it. Nothing is
+//! kept on disk: no lost, stale or copied file can make a new request equal an old one, so a
+//! request is never answered from an earlier run's entry. Two runs of one client number collide
+//! only if they draw the same session (a chance of about k²/2⁶⁵ after k runs: below 10⁻⁷ after a
+//! million). A reply names the session and seq it answers, and the client takes only the reply
+//! to its request in flight, never one meant for an earlier run or request. Within a session a
+//! seq may be repeated only to retry the same operation ([`ClientError::SeqReused`] otherwise).
 
-use super::storage::{FileStore, StorageError};
 use super::wire::{self, ClusterKey, Header, ReplayGuard};
 use crate::paxos::{PaxosMsg, Value as PaxosValue};
-use crate::raft::{Key, Op, OpKind, RaftMsg, Seq, Value};
+use crate::raft::{Key, Op, OpKind, RaftMsg, Seq, Session, Value};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::net::{SocketAddr, UdpSocket};
-use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, thiserror::Error)]
@@ -34,10 +37,10 @@ pub enum ClientError {
     NoReply { attempts: u32, timeout: Duration },
     #[error("cannot encode the request: {0}")]
     Encode(#[from] postcard::Error),
-    #[error("client {client} has used every sequence number (in {path}); use another --client number")]
-    SeqExhausted { client: u8, path: String },
-    #[error(transparent)]
-    Storage(#[from] StorageError),
+    #[error("cannot draw a session from the operating system's random generator: {0}")]
+    Random(String),
+    #[error("request {seq} after request {last} of the same session: a seq may be repeated only to retry the same operation")]
+    SeqReused { seq: Seq, last: Seq },
 }
 
 /// A client's end of the wire: seals what it sends as its actor id, and accepts only
@@ -121,6 +124,9 @@ impl Endpoint {
 pub struct RaftClient {
     end: Endpoint,
     number: u8,
+    session: Session,
+    /// The last operation sent: a later one needs a higher seq, or to be a retry of it.
+    last: Option<Op>,
     /// The server that answered the last request: the next one goes to it alone.
     leader: Option<usize>,
     /// Per attempt.
@@ -129,12 +135,17 @@ pub struct RaftClient {
 }
 
 impl RaftClient {
-    /// Client `number` (actor id `servers.len() + number`, as in the model's layout).
+    /// Client `number` (actor id `servers.len() + number`, as in the model's layout), in a fresh
+    /// random session.
     pub fn new(servers: Vec<SocketAddr>, key: ClusterKey, number: u8) -> Result<RaftClient, ClientError> {
+        use rand::TryRngCore;
+        let session = rand::rngs::OsRng.try_next_u64().map_err(|e| ClientError::Random(e.to_string()))?;
         let id = servers.len() + usize::from(number);
         Ok(RaftClient {
             end: Endpoint::new(servers, key, id)?,
             number,
+            session,
+            last: None,
             leader: None,
             timeout: Duration::from_millis(500),
             attempts: 10,
@@ -145,19 +156,29 @@ impl RaftClient {
         self.number
     }
 
+    pub fn session(&self) -> Session {
+        self.session
+    }
+
     /// Sets `key` to `v`.
     pub fn put(&mut self, seq: Seq, key: impl Into<Key>, v: impl Into<Value>) -> Result<(), ClientError> {
-        self.call(Op { client: self.number, seq, kind: OpKind::Put(key.into(), v.into()) }).map(|_| ())
+        self.call(seq, OpKind::Put(key.into(), v.into())).map(|_| ())
     }
 
     /// Reads `key` (`None`: never written).
     pub fn get(&mut self, seq: Seq, key: impl Into<Key>) -> Result<Option<Value>, ClientError> {
-        self.call(Op { client: self.number, seq, kind: OpKind::Get(key.into()) })
+        self.call(seq, OpKind::Get(key.into()))
     }
 
-    /// Sends `op` until the leader replies, at most `attempts` times: the first time to the
-    /// last server that replied, if any, else (and on every retry) to every server.
-    pub fn call(&mut self, op: Op) -> Result<Option<Value>, ClientError> {
+    /// Sends request `seq` of this session until the leader replies to it, at most `attempts`
+    /// times: the first time to the last server that replied, if any, else (and on every retry)
+    /// to every server.
+    fn call(&mut self, seq: Seq, kind: OpKind) -> Result<Option<Value>, ClientError> {
+        let op = Op { client: self.number, session: self.session, seq, kind };
+        if let Some(last) = self.last.as_ref().filter(|last| seq < last.seq || (seq == last.seq && op != **last)) {
+            return Err(ClientError::SeqReused { seq, last: last.seq });
+        }
+        self.last = Some(op.clone());
         for attempt in 0..self.attempts {
             match self.leader.filter(|_| attempt == 0) {
                 Some(leader) => self.end.send(leader, &RaftMsg::Request(op.clone()))?,
@@ -169,8 +190,8 @@ impl RaftClient {
             }
             let deadline = Instant::now() + self.timeout;
             while let Some((from, msg)) = self.end.recv::<RaftMsg>(deadline)? {
-                if let RaftMsg::Reply { seq, value } = msg {
-                    if seq == op.seq {
+                if let RaftMsg::Reply { session, seq, value } = msg {
+                    if (session, seq) == (op.session, op.seq) {
                         self.leader = Some(from);
                         return Ok(value);
                     }
@@ -245,29 +266,6 @@ impl PaxosClient {
     }
 }
 
-/// The last seq a client number used, kept durably so that a new run never reuses one.
-pub struct SeqFile {
-    store: FileStore,
-    client: u8,
-}
-
-impl SeqFile {
-    pub fn open(dir: &Path, client: u8) -> Result<SeqFile, ClientError> {
-        Ok(SeqFile { store: FileStore::open(dir, &format!("client-{client}.seq"))?, client })
-    }
-
-    /// A seq never used before by this client number (saved before it is returned).
-    pub fn next(&self) -> Result<Seq, ClientError> {
-        let last: Seq = self.store.load()?.unwrap_or(0);
-        let next = last.checked_add(1).ok_or_else(|| ClientError::SeqExhausted {
-            client: self.client,
-            path: self.store.path().display().to_string(),
-        })?;
-        self.store.save(&next)?;
-        Ok(next)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,23 +292,23 @@ mod tests {
         }
 
         /// The requests server `i` has received since the last call, and where from.
-        fn requests(&self, i: usize) -> Vec<(Seq, SocketAddr)> {
+        fn requests(&self, i: usize) -> Vec<(Op, SocketAddr)> {
             let mut buf = vec![0u8; wire::MAX_DATAGRAM + 1];
             let mut got = Vec::new();
             while let Ok((len, src)) = self.sockets[i].recv_from(&mut buf) {
                 if let Ok((_, RaftMsg::Request(op))) = wire::open::<RaftMsg>(&self.key, &buf[..len]) {
-                    got.push((op.seq, src));
+                    got.push((op, src));
                 }
             }
             got
         }
 
-        /// Server `i` replies to `seq`.
-        fn reply(&mut self, i: usize, seq: Seq, to: SocketAddr) {
+        /// Server `i` replies to request `seq` of `session`, with `value`.
+        fn reply(&mut self, i: usize, session: Session, seq: Seq, value: Option<Value>, to: SocketAddr) {
             self.seq += 1;
             let header =
                 Header { cluster: self.key.cluster_id(), sender: i as u64, receiver: 3, epoch: 1, seq: self.seq };
-            let bytes = wire::seal(&self.key, &header, &RaftMsg::Reply { seq, value: None }).expect("seal");
+            let bytes = wire::seal(&self.key, &header, &RaftMsg::Reply { session, seq, value }).expect("seal");
             self.sockets[i].send_to(&bytes, to).expect("send");
         }
     }
@@ -326,10 +324,10 @@ mod tests {
             while !call.is_finished() && Instant::now() < deadline {
                 for (i, n) in received.iter_mut().enumerate() {
                     for (got, from) in fakes.requests(i) {
-                        assert_eq!(got, seq);
+                        assert_eq!(got.seq, seq);
                         *n += 1;
                         if Some(i) == leader && !answered {
-                            fakes.reply(i, seq, from);
+                            fakes.reply(i, got.session, seq, None, from);
                             answered = true;
                         }
                     }
@@ -356,5 +354,58 @@ mod tests {
         assert_eq!(put_answered_by(&mut fakes, &mut client, 4, Some(2)), [0, 0, 1]);
         // Nobody answers: one attempt to server 2, one to all, then the client gives up.
         assert_eq!(put_answered_by(&mut fakes, &mut client, 5, None), [1, 1, 2]);
+    }
+
+    /// A reply to the same seq of another session (an earlier run of this client number) is not
+    /// the answer: the client waits for its own.
+    #[test]
+    fn the_client_takes_only_the_reply_that_names_its_session_and_seq() {
+        let mut fakes = Fakes::new();
+        let mut client = RaftClient::new(fakes.addrs(), fakes.key.clone(), 0).expect("client");
+        client.timeout = Duration::from_secs(2);
+        client.attempts = 1;
+        let session = client.session();
+        let got = std::thread::scope(|s| {
+            let call = s.spawn(|| client.get(1, "x"));
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let mut answered = false;
+            while !answered && Instant::now() < deadline {
+                if let Some((op, from)) = fakes.requests(0).pop() {
+                    assert_eq!((op.session, op.seq), (session, 1));
+                    fakes.reply(0, session ^ 1, 1, Some(Value::from("old")), from);
+                    fakes.reply(0, session, 2, Some(Value::from("later")), from);
+                    fakes.reply(0, session, 1, Some(Value::from("new")), from);
+                    answered = true;
+                }
+            }
+            call.join().expect("client thread")
+        });
+        assert_eq!(got.expect("a reply"), Some(Value::from("new")));
+    }
+
+    #[test]
+    fn two_clients_of_one_number_draw_different_sessions() {
+        let fakes = Fakes::new();
+        let a = RaftClient::new(fakes.addrs(), fakes.key.clone(), 0).expect("client");
+        let b = RaftClient::new(fakes.addrs(), fakes.key.clone(), 0).expect("client");
+        assert_ne!(a.session(), b.session());
+    }
+
+    /// Within a session a seq names one operation: repeating it for another operation, or going
+    /// back, is refused before anything is sent (a late reply to the first would answer the
+    /// second); repeating it for the same operation is a retry.
+    #[test]
+    fn a_seq_is_repeated_only_to_retry_the_same_operation() {
+        let fakes = Fakes::new();
+        let mut client = RaftClient::new(fakes.addrs(), fakes.key.clone(), 0).expect("client");
+        client.timeout = Duration::from_millis(20);
+        client.attempts = 1;
+        assert!(matches!(client.put(2, "x", "a"), Err(ClientError::NoReply { .. })));
+        assert!(matches!(client.put(2, "x", "a"), Err(ClientError::NoReply { .. })));
+        assert!(matches!(client.get(2, "x"), Err(ClientError::SeqReused { seq: 2, last: 2 })));
+        assert!(matches!(client.get(1, "x"), Err(ClientError::SeqReused { seq: 1, last: 2 })));
+        assert!(matches!(client.get(3, "x"), Err(ClientError::NoReply { .. })));
+        let sent: Vec<Seq> = fakes.requests(0).into_iter().map(|(op, _)| op.seq).collect();
+        assert_eq!(sent, vec![2, 2, 3]);
     }
 }

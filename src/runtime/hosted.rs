@@ -164,7 +164,11 @@ mod tests {
     fn admit(kind: OpKind) -> Guard {
         let cfg = ServerCfg::new(vec![Id::from(0)], vec![Id::from(1)], BugSet::NONE, Replication::default());
         let state = RaftState::Server(crate::raft::server::ServerState::restore(None));
-        RaftActor::Server(cfg).admit_msg(&state, Id::from(1), &RaftMsg::Request(Op { client: 0, seq: 1, kind }))
+        RaftActor::Server(cfg).admit_msg(
+            &state,
+            Id::from(1),
+            &RaftMsg::Request(Op { client: 0, session: 0, seq: 1, kind }),
+        )
     }
 
     #[test]

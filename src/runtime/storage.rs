@@ -44,9 +44,9 @@ use std::path::{Path, PathBuf};
 pub const MAGIC: [u8; 4] = *b"QRM1";
 /// The format version of [`FileStore`] records.
 pub const VERSION: u16 = 1;
-/// The format version of [`RecordLog`]s: 3 since the head holds the watermark (2: Raft
-/// operations carry a key; a version-1 log holds keyless operations, which this build must not
-/// misread).
+/// The format version of [`RecordLog`]s: 3 since the head holds the watermark and Raft operations
+/// carry their client's session (a version-2 log holds sessionless operations and no watermark, a
+/// version-1 log keyless operations: this build must not misread either).
 pub const LOG_VERSION: u16 = 3;
 const HEADER: usize = 4 + 2 + 4 + 4;
 
@@ -736,7 +736,12 @@ mod tests {
                 .enumerate()
                 .map(|(k, (t, v))| Entry {
                     term: *t,
-                    op: Op { client: 0, seq: k as u64 + 1, kind: OpKind::Put(Value::from(""), Value::from(*v)) },
+                    op: Op {
+                        client: 0,
+                        session: 0,
+                        seq: k as u64 + 1,
+                        kind: OpKind::Put(Value::from(""), Value::from(*v)),
+                    },
                 })
                 .collect(),
         }
@@ -974,13 +979,15 @@ mod tests {
     }
 
     #[test]
-    fn a_log_of_the_keyless_format_version_1_is_refused_not_misread() {
+    fn a_log_of_the_keyless_version_1_or_sessionless_version_2_format_is_refused_not_misread() {
         let path = Path::new("/data/state");
-        let mut bytes = LOG_MAGIC.to_vec();
-        bytes.extend_from_slice(&1u16.to_le_bytes());
-        push_record(&mut bytes, &postcard::to_stdvec(&Vec::<RaftChange>::new()).unwrap());
-        let e = decode_log::<crate::raft::RaftStorage>(path, &bytes).unwrap_err();
-        assert!(matches!(e, StorageError::Version { found: 1, expected: 3, .. }), "{e}");
-        assert!(e.to_string().contains("/data/state") && e.to_string().contains("version 1"), "{e}");
+        for old in [1u16, 2] {
+            let mut bytes = LOG_MAGIC.to_vec();
+            bytes.extend_from_slice(&old.to_le_bytes());
+            push_record(&mut bytes, &postcard::to_stdvec(&Vec::<RaftChange>::new()).unwrap());
+            let e = decode_log::<crate::raft::RaftStorage>(path, &bytes).unwrap_err();
+            assert!(matches!(e, StorageError::Version { found, expected: 3, .. } if found == old), "{e}");
+            assert!(e.to_string().contains("/data/state") && e.to_string().contains(&format!("version {old}")), "{e}");
+        }
     }
 }
