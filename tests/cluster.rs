@@ -888,12 +888,7 @@ fn paxos_learner_killed_with_sigkill_during_the_decision_learns_it_after_restart
     for client in ["1", "3"] {
         let asked = Instant::now();
         let out = c.cli(&["--learners", "2", "--client", client, "propose", "b"]);
-        assert!(
-            out.status.success(),
-            "client {client}: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            c.logs()
-        );
+        assert!(out.status.success(), "client {client}: {}\n{}", String::from_utf8_lossy(&out.stderr), c.logs());
         assert_eq!(stdout(&out), "a", "client {client} was told another value\n{}", c.logs());
         assert!(asked.elapsed() < Duration::from_secs(4), "client {client} waited {:?}", asked.elapsed());
     }

@@ -136,7 +136,9 @@ pub enum CfgError {
     TooManyCrashes { crashes: usize, crashable: usize, what: &'static str },
     #[error("--max-round must be between 1 and 100, got {0}")]
     MaxRound(u8),
-    #[error("--crash-learners and --learner-crashes exclude each other (learners down at once, or crash-restarts in total)")]
+    #[error(
+        "--crash-learners and --learner-crashes exclude each other (learners down at once, or crash-restarts in total)"
+    )]
     LearnerCrashBounds,
 }
 
@@ -606,9 +608,10 @@ fn decision_relearned(m: &PaxosModel, s: &PaxosSysState) -> bool {
 fn decision_learned(m: &PaxosModel, s: &PaxosSysState) -> bool {
     let cfg = &m.cfg;
     s.history.learner_crashes >= cfg.learner_crashes
-        && cfg.learner_ids().into_iter().all(|l| {
-            !s.crashed[usize::from(l)] && learner_state(s, l).is_some_and(|ls| ls.learned.is_some())
-        })
+        && cfg
+            .learner_ids()
+            .into_iter()
+            .all(|l| !s.crashed[usize::from(l)] && learner_state(s, l).is_some_and(|ls| ls.learned.is_some()))
 }
 
 /// The bound: no proposer beyond `max_round`, and only crashable roles are down.

@@ -1,6 +1,7 @@
 //! The sound reductions of the Paxos model (see docs/architecture.md for why each is sound):
 //! dead messages removed from the network, the duplicating network's last delivery forgotten,
-//! and symmetry over acceptors.
+//! symmetry over acceptors, and, with `crash_learners`, one copy of each catch-up and vote to a
+//! learner in flight (see [`merge_copies`]).
 
 use super::acceptor::AcceptorState;
 use super::actor::{PaxosState, PaxosStorage};
@@ -172,7 +173,9 @@ pub fn is_dead(
         }
         // A learner that learned ignores every Chosen; only a proposer's counts.
         (Chosen(_), PaxosState::Learner(l)) => {
-            saved_learned(storage) || (!cfg.crashable(i) && l.learned.is_some()) || !cfg.proposer_ids().contains(&env.src)
+            saved_learned(storage)
+                || (!cfg.crashable(i) && l.learned.is_some())
+                || !cfg.proposer_ids().contains(&env.src)
         }
         // A catch-up is answered with Chosen (a proposer) or Accepted (an acceptor, to a learner
         // only), both about the decision: once the asking learner saved what it learned it has no
