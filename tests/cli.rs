@@ -150,6 +150,7 @@ fn bad_flags_and_impossible_configs_exit_2_with_a_clear_error() {
     assert_bad_input(&["check", "paxos", "--learners", "0"], "learners must be at least 1");
     assert_bad_input(&["check", "paxos", "--crashes", "4"], "--crashes 4");
     assert_bad_input(&["check", "paxos", "--max-round", "0"], "--max-round");
+    assert_bad_input(&["check", "paxos", "--crash-learners", "--learner-crashes", "1"], "exclude each other");
     assert_bad_input(&["check", "paxos", "--clients", "27"], "clients");
     assert_bad_input(&["check", "paxos", "--bug", "no-such-bug"], "unknown bug 'no-such-bug'");
     assert_bad_input(&["check", "paxos", "--threads", "0"], "--threads");

@@ -67,9 +67,9 @@ pub fn is_chosen(s: &LearnerState, acceptors: usize, b: Ballot, v: Value) -> boo
 }
 
 /// Start, or restart from `saved`. A learner that saved a value has learned it. One started for
-/// the first time saves that it was started (and asks nobody: it cannot have missed a vote sent
-/// before it ever ran that a Read would not make it ask for). One restarted without a value may
-/// have lost votes it had counted, or missed the decision while it was down: it catches up.
+/// the first time saves that it was started and asks nobody (started late, it asks when a client
+/// reads from it). One restarted without a value may have lost votes it had counted, or missed
+/// the decision while it was down: it catches up.
 pub fn start(saved: Option<Option<Value>>, cfg: &LearnerCfg, o: &mut Out<PaxosActor>) -> LearnerState {
     match saved {
         Some(Some(v)) => LearnerState { learned: Some(v), ..LearnerState::default() },
