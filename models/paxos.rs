@@ -1,6 +1,8 @@
 //! Single-decree Paxos: exhaustive checks within stated bounds, and the bug zoo.
 
-use quorum::paxos::model::{bug_config, describe_action, property::*, relearn_config, NetworkKind, PaxosModelCfg};
+use quorum::paxos::model::{
+    bug_config, describe_action, learn_config, property::*, relearn_config, NetworkKind, PaxosModelCfg,
+};
 use quorum::paxos::Bug;
 use stateright::{Checker, Model};
 
@@ -64,6 +66,18 @@ fn two_clients_two_proposers_two_rounds_ordered_network_is_linearizable_and_live
 fn a_proposer_restarted_after_the_decision_relearns_it() {
     let report = assert_exhaustively_correct(relearn_config(), 1_760);
     assert!(has(&report, DECISION_RELEARNED) && !has(&report, EVENTUALLY_CHOSEN));
+}
+
+/// A learner crashes and restarts knowing only what it saved (it learned nothing yet): the votes
+/// it had counted are gone, and each acceptor sends its Accepted once. Restarted, it asks the
+/// acceptors what they accepted and the proposer what was decided (`learner::catch_up`).
+/// Liveness, stated precisely: once the one learner crash of the bound has happened, with one
+/// proposer and one ballot, two learners, no other crash and a network that delivers every
+/// message once, every maximal path ends with a value chosen and both learners up and knowing it.
+#[test]
+fn a_learner_restarted_after_losing_its_votes_learns_the_decision() {
+    let report = assert_exhaustively_correct(learn_config(), 635);
+    assert!(has(&report, DECISION_LEARNED) && has(&report, EVENTUALLY_CHOSEN));
 }
 
 /// The default bound of `quorum check paxos`: two clients and an acceptor crash on top of the
@@ -134,6 +148,7 @@ bug_tests! {
     reporting_the_own_value_breaks_linearizability: Bug::ReportsOwnValue, 14;
     a_vote_taken_as_final_breaks_eventual_choice: Bug::VoteIsFinal, 16;
     a_learner_silent_after_learning_leaves_a_restarted_proposer_waiting: Bug::SilentLearner, 18;
+    a_restarted_learner_that_never_catches_up_misses_the_decision: Bug::LearnerNoCatchUp, 11;
 }
 
 #[test]

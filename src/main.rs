@@ -175,6 +175,9 @@ struct ModelArgs {
     /// (paxos) Proposer crash-restarts in total (a restarted proposer keeps only its round) [default: 0]
     #[arg(long)]
     proposer_crashes: Option<u8>,
+    /// (paxos) Learner crash-restarts in total (a restarted learner keeps only what it learned) [default: 0]
+    #[arg(long)]
+    learner_crashes: Option<u8>,
     /// (paxos) The network's guarantees [default: unordered-duplicating; raft always duplicates]
     #[arg(long, value_enum)]
     network: Option<NetworkArg>,
@@ -237,6 +240,7 @@ fn paxos_cfg(a: &ModelArgs) -> Result<PaxosModelCfg, Usage> {
     cfg.crashes = a.crashes.unwrap_or(cfg.crashes);
     cfg.crash_learners |= a.crash_learners;
     cfg.proposer_crashes = a.proposer_crashes.unwrap_or(cfg.proposer_crashes);
+    cfg.learner_crashes = a.learner_crashes.unwrap_or(cfg.learner_crashes);
     cfg.lossy |= a.lossy;
     if let Some(n) = a.network {
         cfg.network = match n {
@@ -257,6 +261,7 @@ fn raft_cfg(a: &ModelArgs) -> Result<RaftModelCfg, Usage> {
         (a.max_round.is_some(), "--max-round"),
         (a.crash_learners, "--crash-learners"),
         (a.proposer_crashes.is_some(), "--proposer-crashes"),
+        (a.learner_crashes.is_some(), "--learner-crashes"),
         (a.network.is_some(), "--network"),
     ] {
         if set {

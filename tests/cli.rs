@@ -104,13 +104,13 @@ fn bugs_json_lists_each_bug_with_the_property_it_breaks() {
     assert_eq!(out.status.code(), Some(0));
     let bugs: Value = serde_json::from_slice(&out.stdout).expect("one JSON array");
     let bugs = bugs.as_array().expect("an array");
-    assert_eq!(bugs.len(), 10);
+    assert_eq!(bugs.len(), 11);
     for b in bugs {
         assert!(b["name"].is_string() && b["breaks"].is_string() && b["why"].is_string(), "{b}");
     }
     let text = quorum(&["bugs", "paxos"]);
     assert_eq!(text.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&text.stdout).lines().count(), 10);
+    assert_eq!(String::from_utf8_lossy(&text.stdout).lines().count(), 11);
 }
 
 #[test]
@@ -150,6 +150,7 @@ fn bad_flags_and_impossible_configs_exit_2_with_a_clear_error() {
     assert_bad_input(&["check", "paxos", "--learners", "0"], "learners must be at least 1");
     assert_bad_input(&["check", "paxos", "--crashes", "4"], "--crashes 4");
     assert_bad_input(&["check", "paxos", "--max-round", "0"], "--max-round");
+    assert_bad_input(&["check", "paxos", "--crash-learners", "--learner-crashes", "1"], "exclude each other");
     assert_bad_input(&["check", "paxos", "--clients", "27"], "clients");
     assert_bad_input(&["check", "paxos", "--bug", "no-such-bug"], "unknown bug 'no-such-bug'");
     assert_bad_input(&["check", "paxos", "--threads", "0"], "--threads");

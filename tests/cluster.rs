@@ -906,6 +906,32 @@ fn paxos_proposer_killed_with_sigkill_after_the_decision_tells_a_new_client_the_
     assert_eq!(stdout(&c.cli(&["--client", "2", "propose", "c"])), "a");
 }
 
+/// A learner killed with SIGKILL misses the decision (every Accepted to it is lost); restarted,
+/// it asks the acceptors what they accepted (`learner::catch_up`), so the clients that read from
+/// it are answered with the decided value within a few seconds. 3 acceptors (0–2), a proposer
+/// (3), learners 4 and 5; clients 1 and 3 read from learner 5 (`number % learners`).
+#[test]
+fn paxos_learner_killed_with_sigkill_during_the_decision_learns_it_after_restart_and_answers_clients() {
+    let mut c = Cluster::new(6);
+    c.protocol = "paxos";
+    c.node_flags = vec!["--learners".to_owned(), "2".to_owned()];
+    for i in 0..6 {
+        c.start(i);
+    }
+    c.kill(5);
+    let first = c.cli(&["--learners", "2", "propose", "a"]);
+    assert!(first.status.success(), "{}\n{}", String::from_utf8_lossy(&first.stderr), c.logs());
+    assert_eq!(stdout(&first), "a");
+    c.start(5);
+    for client in ["1", "3"] {
+        let asked = Instant::now();
+        let out = c.cli(&["--learners", "2", "--client", client, "propose", "b"]);
+        assert!(out.status.success(), "client {client}: {}\n{}", String::from_utf8_lossy(&out.stderr), c.logs());
+        assert_eq!(stdout(&out), "a", "client {client} was told another value\n{}", c.logs());
+        assert!(asked.elapsed() < Duration::from_secs(4), "client {client} waited {:?}", asked.elapsed());
+    }
+}
+
 #[test]
 fn partitioned_leader_cannot_commit_while_the_majority_does_and_all_converge_after_healing() {
     let mut c = Cluster::new(3);

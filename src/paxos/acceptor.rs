@@ -72,3 +72,13 @@ pub fn on_accept(s: &mut AcceptorState, bugs: BugSet, b: Ballot, v: Value, learn
     o.save(PaxosStorage::Acceptor(*s));
     o.broadcast(learners, &PaxosMsg::Accepted(b, v));
 }
+
+/// Paxos Made Simple §2.3: "a learner can ask the acceptors what proposals they have accepted".
+/// A learner's CatchUp gets this acceptor's accepted proposal, the same Accepted it sent the
+/// learners when it accepted (nothing if it accepted nothing: it tells every learner when it
+/// does). Only learners are answered: the Accepted is a vote, for a learner to count.
+pub fn on_catch_up(s: &AcceptorState, src: Id, learners: &[Id], o: &mut Out<PaxosActor>) {
+    if let (Some((b, v)), true) = (s.accepted, learners.contains(&src)) {
+        o.send(src, PaxosMsg::Accepted(b, v));
+    }
+}

@@ -56,8 +56,9 @@ pub enum PaxosStorage {
     Acceptor(AcceptorState),
     /// The last round used, so that a restarted proposer never reuses a ballot.
     Proposer { round: u8 },
-    /// The learned value, saved before anyone is told.
-    Learner { learned: Value },
+    /// The learned value, saved before anyone is told; `None` once started, before it learned
+    /// (so that a restart is told apart from a first start).
+    Learner { learned: Option<Value> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -101,13 +102,14 @@ impl Actor for PaxosActor {
                 }
                 PaxosState::Proposer(s)
             }
-            Role::Learner { .. } => PaxosState::Learner(LearnerState {
-                learned: match storage {
+            Role::Learner { acceptors, proposers } => {
+                let cfg = LearnerCfg { acceptors: *acceptors, proposers, bugs: self.bugs };
+                let saved = match storage {
                     Some(PaxosStorage::Learner { learned }) => Some(*learned),
                     _ => None,
-                },
-                ..LearnerState::default()
-            }),
+                };
+                PaxosState::Learner(learner::start(saved, &cfg, o))
+            }
             Role::Client { proposer, value, .. } => PaxosState::Client(client::start(*proposer, *value, o)),
         }
     }
@@ -120,6 +122,7 @@ impl Actor for PaxosActor {
                 match msg {
                     Prepare(b) => acceptor::on_prepare(&mut next, self.bugs, src, b, o),
                     Accept(b, v) => acceptor::on_accept(&mut next, self.bugs, b, v, learners, o),
+                    CatchUp => acceptor::on_catch_up(&next, src, learners, o),
                     _ => {}
                 }
                 if next != *s {
@@ -133,6 +136,7 @@ impl Actor for PaxosActor {
                     Propose(v) => proposer::on_propose(&mut next, id, &cfg, src, v, o),
                     Promise(b, accepted) => proposer::on_promise(&mut next, id, &cfg, src, b, accepted, o),
                     Chosen(v) => proposer::on_chosen(&mut next, self.bugs, v, o),
+                    CatchUp => proposer::on_catch_up(&next, src, o),
                     _ => {}
                 }
                 if next != *s {
@@ -144,7 +148,8 @@ impl Actor for PaxosActor {
                 let mut next = s.clone();
                 match msg {
                     Accepted(b, v) => learner::on_accepted(&mut next, &cfg, src, b, v, o),
-                    Read => learner::on_read(&mut next, src, o),
+                    Read => learner::on_read_or_catch_up(&mut next, &cfg, src, o),
+                    Chosen(v) => learner::on_chosen(&mut next, &cfg, src, v, o),
                     _ => {}
                 }
                 if next != *s {

@@ -29,10 +29,13 @@ pub enum Bug {
     /// Learner that has learned ignores every further Accepted: a restarted proposer, which
     /// forgot the decision, is never told it again.
     SilentLearner,
+    /// Learner never asks the acceptors what they accepted: restarted after it lost votes (or
+    /// missed the decision), it waits for Accepted messages that are not sent again.
+    LearnerNoCatchUp,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 10] = [
+    pub const ALL: [Bug; 11] = [
         Bug::AcceptorIgnoresPromise,
         Bug::LowestAcceptedValue,
         Bug::PromiseNotPersisted,
@@ -43,6 +46,7 @@ impl Bug {
         Bug::ReportsOwnValue,
         Bug::VoteIsFinal,
         Bug::SilentLearner,
+        Bug::LearnerNoCatchUp,
     ];
 
     /// The name used on the command line (`--bug NAME`).
@@ -58,6 +62,7 @@ impl Bug {
             Bug::ReportsOwnValue => "reports-own-value",
             Bug::VoteIsFinal => "vote-is-final",
             Bug::SilentLearner => "silent-learner",
+            Bug::LearnerNoCatchUp => "learner-no-catch-up",
         }
     }
 
@@ -75,6 +80,7 @@ impl Bug {
             Bug::ReportsOwnValue => LINEARIZABLE,
             Bug::VoteIsFinal => EVENTUALLY_CHOSEN,
             Bug::SilentLearner => DECISION_RELEARNED,
+            Bug::LearnerNoCatchUp => DECISION_LEARNED,
         }
     }
 
@@ -91,6 +97,7 @@ impl Bug {
             Bug::ReportsOwnValue => "a proposer must report the chosen value, which may be another client's; reporting success for its own is not linearizable",
             Bug::VoteIsFinal => "an acceptor's vote is not final, only a majority's is: acceptors that refuse higher ballots after voting can leave the cluster split forever",
             Bug::SilentLearner => "a proposer keeps only its round across a crash; restarted, it runs a new ballot that re-proposes the chosen value, and a learner that ignores those votes because it already learned never tells it: its clients wait forever",
+            Bug::LearnerNoCatchUp => "a learner keeps its votes in memory only and each acceptor sends its Accepted once; restarted after a crash took some of them, a learner that does not ask the acceptors what they accepted never counts a majority once the proposers stopped: it never learns, and its readers wait forever",
         }
     }
 

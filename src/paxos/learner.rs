@@ -1,5 +1,7 @@
 //! The learner: phase 3 of the notes. It persists the value it learned, because it answers
-//! reads with it.
+//! reads with it, and that it was started, so that a restart can tell it may have missed votes.
+//! Its votes live in memory only: a learner that lost them (or missed the decision while it was
+//! down) catches up by asking the acceptors again ([`catch_up`]).
 
 use super::actor::{PaxosActor, PaxosStorage};
 use super::{insert_sorted, majority, Ballot, Bug, BugSet, PaxosMsg, Value};
@@ -39,6 +41,8 @@ impl fmt::Debug for LearnerState {
 /// What a learner knows of its cluster.
 #[derive(Clone, Debug)]
 pub struct LearnerCfg<'a> {
+    /// How many acceptors there are; they are actors `0..acceptors` (the model's and the
+    /// runtime's layout).
     pub acceptors: usize,
     pub proposers: &'a [Id],
     pub bugs: BugSet,
@@ -62,6 +66,47 @@ pub fn is_chosen(s: &LearnerState, acceptors: usize, b: Ballot, v: Value) -> boo
     s.votes.iter().filter(|(vb, vv, _)| *vb == b && *vv == v).count() >= majority(acceptors)
 }
 
+/// Start, or restart from `saved`. A learner that saved a value has learned it. One started for
+/// the first time saves that it was started and asks nobody (started late, it asks when a client
+/// reads from it). One restarted without a value may have lost votes it had counted, or missed
+/// the decision while it was down: it catches up.
+pub fn start(saved: Option<Option<Value>>, cfg: &LearnerCfg, o: &mut Out<PaxosActor>) -> LearnerState {
+    match saved {
+        Some(Some(v)) => LearnerState { learned: Some(v), ..LearnerState::default() },
+        Some(None) => {
+            catch_up(cfg, o);
+            LearnerState::default()
+        }
+        None => {
+            o.save(PaxosStorage::Learner { learned: None });
+            LearnerState::default()
+        }
+    }
+}
+
+/// Paxos Made Simple §2.3: a learner that may have missed the decision asks "the acceptors what
+/// proposals they have accepted", and the proposers, which know the decision once a learner told
+/// them (§2.3: "having a proposer issue a proposal"). The acceptors' answers are votes like any
+/// other ([`on_accepted`]); a proposer's answer is the decision ([`on_chosen`]). No timer: on a
+/// network that delivers, a learner that is up when a value is chosen gets the acceptors'
+/// Accepted; where the network loses, a client's Read asks again each time it is resent.
+pub fn catch_up(cfg: &LearnerCfg, o: &mut Out<PaxosActor>) {
+    if cfg.bugs.has(Bug::LearnerNoCatchUp) {
+        return;
+    }
+    let acceptors: Vec<Id> = (0..cfg.acceptors).map(Id::from).collect();
+    o.broadcast(&acceptors, &PaxosMsg::CatchUp);
+    o.broadcast(cfg.proposers, &PaxosMsg::CatchUp);
+}
+
+/// A proposer answers a [`catch_up`] with the decision it was told: learn it. Only a proposer's
+/// word counts (it heard the decision from a learner, which learned it from a majority).
+pub fn on_chosen(s: &mut LearnerState, cfg: &LearnerCfg, src: Id, v: Value, o: &mut Out<PaxosActor>) {
+    if s.learned.is_none() && cfg.proposers.contains(&src) {
+        learn(s, cfg, v, o);
+    }
+}
+
 /// An Accepted arrives: record it, and learn the value once a majority accepted it. A learner
 /// that has already learned answers it with [`tell_again`].
 pub fn on_accepted(s: &mut LearnerState, cfg: &LearnerCfg, src: Id, b: Ballot, v: Value, o: &mut Out<PaxosActor>) {
@@ -83,7 +128,7 @@ pub fn learn(s: &mut LearnerState, cfg: &LearnerCfg, v: Value, o: &mut Out<Paxos
     s.learned = Some(v);
     s.votes.clear();
     if !cfg.bugs.has(Bug::LearnerForgets) {
-        o.save(PaxosStorage::Learner { learned: v });
+        o.save(PaxosStorage::Learner { learned: Some(v) });
     }
     o.broadcast(cfg.proposers, &PaxosMsg::Chosen(v));
     for r in std::mem::take(&mut s.readers) {
@@ -111,5 +156,14 @@ pub fn on_read(s: &mut LearnerState, src: Id, o: &mut Out<PaxosActor>) {
         None => {
             insert_sorted(&mut s.readers, src);
         }
+    }
+}
+
+/// A client reads ([`on_read`]) from a learner that has learned nothing: the decision may have
+/// been made while it was down, so it also [`catch_up`]s. Each resent Read asks again.
+pub fn on_read_or_catch_up(s: &mut LearnerState, cfg: &LearnerCfg, src: Id, o: &mut Out<PaxosActor>) {
+    on_read(s, src, o);
+    if s.learned.is_none() {
+        catch_up(cfg, o);
     }
 }

@@ -4,7 +4,8 @@
 //! Roles are separate actors so that each rule of the notes is visible on its own:
 //! - [`acceptor`]: phase 1(b) *promise* and phase 2(b) *accept*;
 //! - [`proposer`]: phase 1(a) *prepare* and phase 2(a) *accept request*;
-//! - [`learner`]: phase 3, "a value is chosen when a majority of acceptors accepted it";
+//! - [`learner`]: phase 3, "a value is chosen when a majority of acceptors accepted it", and
+//!   catching up on a decision it missed;
 //! - [`client`]: proposes a value, is told the chosen one, then reads it back from a learner.
 //!
 //! Nothing here knows of sockets, files or clocks: timers, sends and saves are `Out` commands.
@@ -69,7 +70,8 @@ pub enum PaxosMsg {
     Accept(Ballot, Value),
     /// Phase 2(b)/3, acceptor → learners: "I accepted this proposal".
     Accepted(Ballot, Value),
-    /// Phase 3, learner → proposers: this value is chosen.
+    /// Phase 3, learner → proposers: this value is chosen. Also proposer → learner, answering a
+    /// learner's CatchUp with the decision the proposer was told.
     Chosen(Value),
     /// Proposer → client: the value that was chosen (maybe another client's).
     Decided(Value),
@@ -77,6 +79,10 @@ pub enum PaxosMsg {
     Read,
     /// Learner → client: the chosen value (a learner answers only once it has learned).
     ReadOk(Value),
+    /// Learner → acceptors and proposers: "which proposals have you accepted?", from a learner
+    /// that may have missed the decision (restarted, or read while it has learned nothing). An
+    /// acceptor answers with its Accepted, a proposer that knows the decision with Chosen.
+    CatchUp,
 }
 
 impl fmt::Debug for PaxosMsg {
@@ -93,6 +99,7 @@ impl fmt::Debug for PaxosMsg {
             Decided(v) => write!(f, "Decided({v})"),
             Read => write!(f, "Read"),
             ReadOk(v) => write!(f, "ReadOk({v})"),
+            CatchUp => write!(f, "CatchUp"),
         }
     }
 }

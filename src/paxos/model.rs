@@ -32,6 +32,7 @@ pub mod property {
     pub const DUELING: &str = "dueling proposers";
     pub const EVENTUALLY_CHOSEN: &str = "eventually chosen";
     pub const DECISION_RELEARNED: &str = "restarted proposers relearn the decision";
+    pub const DECISION_LEARNED: &str = "restarted learners learn the decision";
 }
 use property::*;
 
@@ -87,6 +88,10 @@ pub struct PaxosModelCfg {
     /// and learners too if `crash_learners`; a crashed actor restarts from what it saved.
     pub crashes: usize,
     pub crash_learners: bool,
+    /// Bound: crash-restarts of learners in total, one down at a time (0: learners crash only
+    /// with `crash_learners`, as often as they like). A restarted learner keeps only what it
+    /// saved: its learned value, or that it was started.
+    pub learner_crashes: u8,
     /// Bound: crash-restarts of proposers in total (0: proposers never crash). A restarted
     /// proposer keeps only its round; one with its own value (0 clients) proposes it again.
     pub proposer_crashes: u8,
@@ -109,6 +114,7 @@ impl Default for PaxosModelCfg {
             max_round: 2,
             crashes: 1,
             crash_learners: false,
+            learner_crashes: 0,
             proposer_crashes: 0,
             network: NetworkKind::UnorderedDuplicating,
             lossy: false,
@@ -130,6 +136,10 @@ pub enum CfgError {
     TooManyCrashes { crashes: usize, crashable: usize, what: &'static str },
     #[error("--max-round must be between 1 and 100, got {0}")]
     MaxRound(u8),
+    #[error(
+        "--crash-learners and --learner-crashes exclude each other (learners down at once, or crash-restarts in total)"
+    )]
+    LearnerCrashBounds,
 }
 
 impl PaxosModelCfg {
@@ -161,6 +171,9 @@ impl PaxosModelCfg {
         };
         if self.crashes > crashable {
             return Err(CfgError::TooManyCrashes { crashes: self.crashes, crashable, what });
+        }
+        if self.crash_learners && self.learner_crashes > 0 {
+            return Err(CfgError::LearnerCrashBounds);
         }
         Ok(())
     }
@@ -215,6 +228,13 @@ impl PaxosModelCfg {
             || (self.crash_learners
                 && (self.acceptors + self.proposers..self.acceptors + self.proposers + self.learners).contains(&i))
             || self.proposer_may_crash(i)
+            || self.learner_may_crash(i)
+    }
+
+    /// Whether actor `i` is a learner that may crash with the total bound (`learner_crashes` > 0).
+    pub fn learner_may_crash(&self, i: usize) -> bool {
+        let first = self.acceptors + self.proposers;
+        self.learner_crashes > 0 && (first..first + self.learners).contains(&i)
     }
 
     /// Whether actor `i` is a proposer that may crash (`proposer_crashes` > 0).
@@ -226,7 +246,7 @@ impl PaxosModelCfg {
     pub fn describe(&self) -> String {
         let bugs: Vec<_> = self.bugs.iter().map(Bug::name).collect();
         format!(
-            "{} proposers (rounds <= {}), {} acceptors, {} learners, {} clients, {} network{}, {} crash{} at once ({}){}{}",
+            "{} proposers (rounds <= {}), {} acceptors, {} learners, {} clients, {} network{}, {} crash{} at once ({}){}{}{}",
             self.proposers,
             self.max_round,
             self.acceptors,
@@ -240,6 +260,10 @@ impl PaxosModelCfg {
             match self.proposer_crashes {
                 0 => String::new(),
                 n => format!(", {n} proposer crash-restart{} in total", if n == 1 { "" } else { "s" }),
+            },
+            match self.learner_crashes {
+                0 => String::new(),
+                n => format!(", {n} learner crash-restart{} in total", if n == 1 { "" } else { "s" }),
             },
             if bugs.is_empty() { String::new() } else { format!(", bugs: {}", bugs.join(",")) },
         )
@@ -278,7 +302,9 @@ impl PaxosModelCfg {
             .actors(actors.into_iter().map(|role| PaxosActor { role, bugs }))
             .init_network(self.network.network())
             .lossy_network(lossy)
-            .max_crashes(self.crashes + usize::from(self.proposer_crashes.min(1)))
+            .max_crashes(
+                self.crashes + usize::from(self.proposer_crashes.min(1)) + usize::from(self.learner_crashes.min(1)),
+            )
             .within_boundary(within_boundary)
             .record_msg_out(record_msg_out)
             .record_msg_in(record_msg_in);
@@ -310,37 +336,45 @@ impl Model for PaxosModel {
 
     fn actions(&self, state: &PaxosSysState, actions: &mut Vec<PaxosAction>) {
         self.actors.actions(state, actions);
-        if self.cfg.proposer_crashes > 0 {
+        if self.cfg.proposer_crashes > 0 || self.cfg.learner_crashes > 0 {
             // Stateright's max_crashes bounds the actors down at once, for every role alike:
-            // acceptors and learners keep their bound (`crashes` at once), proposers get theirs
-            // (`proposer_crashes` in total, one down at a time).
+            // acceptors (and learners with `crash_learners`) keep their bound (`crashes` at
+            // once), proposers and learners with a total bound get theirs (`proposer_crashes`,
+            // `learner_crashes` in total, one of the role down at a time).
             let cfg = &self.cfg;
-            let down = |proposer: bool| {
-                (0..state.crashed.len()).filter(|&i| state.crashed[i] && cfg.proposer_may_crash(i) == proposer).count()
-            };
-            let (others_down, proposers_down) = (down(false), down(true));
+            let class = |i: usize| u8::from(cfg.proposer_may_crash(i)) + 2 * u8::from(cfg.learner_may_crash(i));
+            let down = |c: u8| (0..state.crashed.len()).filter(|&i| state.crashed[i] && class(i) == c).count();
+            let (others_down, proposers_down, learners_down) = (down(0), down(1), down(2));
             actions.retain(|a| match a {
-                ActorModelAction::Crash(id) if cfg.proposer_may_crash(usize::from(*id)) => {
-                    proposers_down == 0 && state.history.proposer_crashes < cfg.proposer_crashes
-                }
-                ActorModelAction::Crash(_) => others_down < cfg.crashes,
+                ActorModelAction::Crash(id) => match class(usize::from(*id)) {
+                    1 => proposers_down == 0 && state.history.proposer_crashes < cfg.proposer_crashes,
+                    2 => learners_down == 0 && state.history.learner_crashes < cfg.learner_crashes,
+                    _ => others_down < cfg.crashes,
+                },
                 _ => true,
             });
         }
     }
 
     fn next_state(&self, last: &PaxosSysState, action: PaxosAction) -> Option<PaxosSysState> {
-        let proposer_crash =
-            matches!(&action, ActorModelAction::Crash(id) if self.cfg.proposer_may_crash(usize::from(*id)));
+        let crashed = match &action {
+            ActorModelAction::Crash(id) => Some(usize::from(*id)),
+            _ => None,
+        };
         let mut next = self.actors.next_state(last, action)?;
-        if proposer_crash {
+        if crashed.is_some_and(|i| self.cfg.proposer_may_crash(i)) {
             next.history.proposer_crashes = next.history.proposer_crashes.saturating_add(1);
         }
+        if crashed.is_some_and(|i| self.cfg.learner_may_crash(i)) {
+            next.history.learner_crashes = next.history.learner_crashes.saturating_add(1);
+        }
         self.remove_dead_messages(&mut next);
-        // With proposer crashes a delivery can answer with a message that is dead on arrival
-        // (a learner telling a proposer that knows): a step that changes nothing is no step,
-        // so that states with nothing left to do count as terminal for the liveness property.
-        if self.cfg.proposer_crashes > 0 && forget_last_delivery(&next) == forget_last_delivery(last) {
+        // With proposer or learner crashes a delivery can answer with a message that is dead on
+        // arrival (a learner telling a proposer that knows, an acceptor re-sending a vote the
+        // learner has): a step that changes nothing is no step, so that states with nothing
+        // left to do count as terminal for the liveness properties.
+        let total_crash_bounds = self.cfg.proposer_crashes > 0 || self.cfg.learner_crashes > 0;
+        if total_crash_bounds && forget_last_delivery(&next) == forget_last_delivery(last) {
             return None;
         }
         Some(next)
@@ -385,6 +419,9 @@ impl Model for PaxosModel {
         if !self.cfg.lossy && self.cfg.crashes == 0 && self.cfg.proposer_crashes > 0 {
             ps.push(Property::eventually(DECISION_RELEARNED, decision_relearned));
         }
+        if !self.cfg.lossy && self.cfg.crashes == 0 && self.cfg.proposer_crashes == 0 && self.cfg.learner_crashes > 0 {
+            ps.push(Property::eventually(DECISION_LEARNED, decision_learned));
+        }
         ps
     }
 
@@ -406,6 +443,8 @@ pub struct PaxosHistory {
     pub accept_requests: BTreeSet<Ballot>,
     /// Proposer crashes so far (bounded by `proposer_crashes`).
     pub proposer_crashes: u8,
+    /// Learner crashes so far (bounded by `learner_crashes`).
+    pub learner_crashes: u8,
     /// The clients' operations (linearizability).
     pub lin: Arc<LinearizabilityTester<Id, Decree>>,
 }
@@ -424,6 +463,7 @@ impl fmt::Debug for PaxosHistory {
             .field("learned", &format_args!("[{}]", learned.join(" ")))
             .field("accept_requests", &format_args!("[{}]", requests.join(" ")))
             .field("proposer_crashes", &self.proposer_crashes)
+            .field("learner_crashes", &self.learner_crashes)
             .field("lin", &format_args!("{:?}", self.lin))
             .finish()
     }
@@ -437,6 +477,7 @@ impl Default for PaxosHistory {
             learned: BTreeMap::new(),
             accept_requests: BTreeSet::new(),
             proposer_crashes: 0,
+            learner_crashes: 0,
             lin: Arc::new(LinearizabilityTester::new(Decree(None))),
         }
     }
@@ -451,6 +492,7 @@ impl Rewrite<Id> for PaxosHistory {
             learned: self.learned.iter().map(|(l, v)| (plan.rewrite(l), *v)).collect(),
             accept_requests: self.accept_requests.iter().map(|b| b.rewrite(plan)).collect(),
             proposer_crashes: self.proposer_crashes,
+            learner_crashes: self.learner_crashes,
             lin: self.lin.clone(),
         }
     }
@@ -556,12 +598,32 @@ fn decision_relearned(m: &PaxosModel, s: &PaxosSysState) -> bool {
     proposers_know && clients_answered
 }
 
+/// The liveness of a restarted learner, finite by construction: once every learner crash of the
+/// bound has happened (until then a crash is always enabled, so no state is terminal), every
+/// learner is up and has learned a value. It stays true once it holds (a learned value is saved,
+/// no crash is left), so "eventually" means "in every terminal state". Checked only where no
+/// other fault is (no acceptor or proposer crash, no loss), where a value is always chosen
+/// ([`property::EVENTUALLY_CHOSEN`] is checked beside it): so on every terminal path a value is
+/// chosen and every learner, also one that lost its votes or missed the decision, has learned it.
+fn decision_learned(m: &PaxosModel, s: &PaxosSysState) -> bool {
+    let cfg = &m.cfg;
+    s.history.learner_crashes >= cfg.learner_crashes
+        && cfg
+            .learner_ids()
+            .into_iter()
+            .all(|l| !s.crashed[usize::from(l)] && learner_state(s, l).is_some_and(|ls| ls.learned.is_some()))
+}
+
 /// The bound: no proposer beyond `max_round`, and only crashable roles are down.
 fn within_boundary(cfg: &PaxosModelCfg, s: &PaxosSysState) -> bool {
     s.actor_states.iter().all(|a| match &**a {
         PaxosState::Proposer(p) => p.round <= cfg.max_round,
         _ => true,
     }) && s.crashed.iter().enumerate().all(|(i, down)| !down || cfg.crashable(i))
+}
+
+fn is_learner(cfg: &PaxosModelCfg, id: Id) -> bool {
+    (cfg.acceptors + cfg.proposers..cfg.acceptors + cfg.proposers + cfg.learners).contains(&usize::from(id))
 }
 
 fn is_client(cfg: &PaxosModelCfg, id: Id) -> bool {
@@ -586,7 +648,7 @@ fn record_msg_out(cfg: &PaxosModelCfg, h: &PaxosHistory, env: Envelope<&PaxosMsg
             h.votes.insert((*b, *v, env.src));
             Some(h)
         }
-        PaxosMsg::Chosen(v) if !h.learned.contains_key(&env.src) => {
+        PaxosMsg::Chosen(v) if is_learner(cfg, env.src) && !h.learned.contains_key(&env.src) => {
             let mut h = next();
             h.learned.insert(env.src, *v);
             Some(h)
@@ -663,6 +725,7 @@ pub fn bug_config(bug: Bug) -> PaxosModelCfg {
         Bug::LearnerForgets => PaxosModelCfg { proposers: 1, crashes: 1, crash_learners: true, ..base },
         Bug::ReportsOwnValue => PaxosModelCfg { clients: 2, ..base },
         Bug::SilentLearner => relearn_config(),
+        Bug::LearnerNoCatchUp => PaxosModelCfg { learners: 1, ..learn_config() },
     };
     cfg.with_bug(bug)
 }
@@ -679,6 +742,25 @@ pub fn relearn_config() -> PaxosModelCfg {
         max_round: 2,
         crashes: 0,
         proposer_crashes: 1,
+        network: NetworkKind::UnorderedNonduplicating,
+        ..PaxosModelCfg::default()
+    }
+}
+
+/// The bound at which a restarted learner must learn the decision: 1 proposer proposing its own
+/// value with 1 ballot, 3 acceptors, 2 learners, one learner crash-restart, no other crash, a
+/// network that reorders but neither duplicates nor loses. Not duplicating on purpose: each
+/// acceptor sends its Accepted once (in the runtime too), and a duplicating network could
+/// deliver a vote again that a learner lost in its crash, which would hide a learner that never
+/// asks. One ballot: with a second, the proposer's retry would re-send votes to a learner alone.
+pub fn learn_config() -> PaxosModelCfg {
+    PaxosModelCfg {
+        proposers: 1,
+        learners: 2,
+        clients: 0,
+        max_round: 1,
+        crashes: 0,
+        learner_crashes: 1,
         network: NetworkKind::UnorderedNonduplicating,
         ..PaxosModelCfg::default()
     }

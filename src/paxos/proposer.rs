@@ -167,6 +167,17 @@ pub fn on_chosen(s: &mut ProposerState, bugs: BugSet, v: Value, o: &mut Out<Paxo
     }
 }
 
+/// A learner that may have missed the decision asks (see `learner::catch_up`): a proposer that
+/// was told the decision passes it on. Paxos Made Simple §2.3 lets a learner have a proposer
+/// issue a proposal to find out the chosen value; one that knows the decision knows what that
+/// proposal would get chosen. A proposer that does not know stays silent: it has nothing chosen
+/// to tell, and if it is still trying, its ballot's Accepted will reach the learner.
+pub fn on_catch_up(s: &ProposerState, learner: Id, o: &mut Out<PaxosActor>) {
+    if let Some(v) = s.decided {
+        o.send(learner, PaxosMsg::Chosen(v));
+    }
+}
+
 /// Whether [`on_retry`] starts a new ballot (one more round) in state `s`.
 pub fn retry_starts_ballot(s: &ProposerState) -> bool {
     s.decided.is_none() && s.proposal.is_some()

@@ -1,6 +1,7 @@
 //! The sound reductions of the Paxos model (see docs/architecture.md for why each is sound):
 //! dead messages removed from the network, the duplicating network's last delivery forgotten,
-//! and symmetry over acceptors.
+//! symmetry over acceptors, and, with `crash_learners`, one copy of each catch-up and vote to a
+//! learner in flight (see [`merge_copies`]).
 
 use super::acceptor::AcceptorState;
 use super::actor::{PaxosState, PaxosStorage};
@@ -17,6 +18,14 @@ impl PaxosModel {
     pub(crate) fn remove_dead_messages(&self, s: &mut PaxosSysState) {
         let ActorModelState { network, actor_states, actor_storages, .. } = s;
         remove_dead(network, |env| is_dead(self, actor_states, actor_storages, env));
+        if self.cfg.crash_learners {
+            let learners = self.cfg.learner_ids();
+            merge_copies(network, |env| match env.msg {
+                PaxosMsg::CatchUp => learners.contains(&env.src),
+                PaxosMsg::Accepted(..) => learners.contains(&env.dst),
+                _ => false,
+            });
+        }
     }
 }
 
@@ -35,6 +44,46 @@ where
                 queue.retain(|msg| !dead(&Envelope { src, dst, msg: msg.clone() }));
             }
             channels.retain(|_, queue| !queue.is_empty()); // Stateright keeps no empty flow
+        }
+    }
+}
+
+/// Keeps one copy of each in-flight message `mergeable` says a second copy of adds nothing to:
+/// with `crash_learners`, a learner restarts as often as it likes and each restart asks again
+/// (`learner::catch_up`), so copies of its CatchUp and of the acceptors' answers would pile up
+/// without end on a network that does not duplicate. A second copy of a vote or of a catch-up
+/// repeats what the first tells; a learner can use it only after a crash made it forget the
+/// first, and then it has asked again. Applied only there, where no liveness is checked (learners
+/// then crash with `crashes` > 0): the properties are about values chosen and learned, which
+/// copies of genuine votes do not change (duplicates count only with the planted
+/// learner-counts-duplicates, checked on a duplicating network, whose messages are a set).
+pub(crate) fn merge_copies<M>(network: &mut Network<M>, mergeable: impl Fn(&Envelope<M>) -> bool)
+where
+    M: Clone + Eq + std::hash::Hash,
+{
+    match network {
+        Network::UnorderedDuplicating(..) => {} // a set: one copy each already
+        Network::UnorderedNonDuplicating(bag) => {
+            for (env, n) in bag.iter_mut() {
+                if *n > 1 && mergeable(env) {
+                    *n = 1;
+                }
+            }
+        }
+        Network::Ordered(channels) => {
+            for (&(src, dst), queue) in channels.iter_mut() {
+                let mut seen: Vec<M> = Vec::new();
+                queue.retain(|msg| {
+                    if !mergeable(&Envelope { src, dst, msg: msg.clone() }) {
+                        return true;
+                    }
+                    let first = !seen.contains(msg);
+                    if first {
+                        seen.push(msg.clone());
+                    }
+                    first
+                });
+            }
         }
     }
 }
@@ -103,8 +152,7 @@ pub fn is_dead(
         (Chosen(_), PaxosState::Proposer(p)) => !cfg.crashable(i) && chosen_is_dead(p),
         (Propose(_), PaxosState::Proposer(p)) => !cfg.crashable(i) && p.clients.contains(&env.src),
         (Accepted(b, v), PaxosState::Learner(l)) => {
-            let learned =
-                matches!(storage, Some(PaxosStorage::Learner { .. })) || (!cfg.crashable(i) && l.learned.is_some());
+            let learned = saved_learned(storage) || (!cfg.crashable(i) && l.learned.is_some());
             if learned {
                 // The learner answers with Chosen to the ballot's proposer (`tell_again`). It told
                 // every proposer when it learned, so to a proposer that cannot crash the answer
@@ -116,14 +164,38 @@ pub fn is_dead(
                 !cfg.crashable(i) && accepted_is_dead(l, cfg.bugs, &(*b, *v, env.src))
             }
         }
+        // A Read already waiting changes nothing but its catch-up, which repeats CatchUps already
+        // sent: a duplicating network still holds them (or they are dead), and the others carry
+        // a client's one Read once.
         (Read, PaxosState::Learner(l)) => {
             matches!(states.get(usize::from(env.src)).map(|c| &**c), Some(PaxosState::Client(ClientState::Done)))
                 || (!cfg.crashable(i) && l.readers.contains(&env.src))
+        }
+        // A learner that learned ignores every Chosen; only a proposer's counts.
+        (Chosen(_), PaxosState::Learner(l)) => {
+            saved_learned(storage)
+                || (!cfg.crashable(i) && l.learned.is_some())
+                || !cfg.proposer_ids().contains(&env.src)
+        }
+        // A catch-up is answered with Chosen (a proposer) or Accepted (an acceptor, to a learner
+        // only), both about the decision: once the asking learner saved what it learned it has no
+        // use for them — except that it answers an Accepted with Chosen to the ballot's proposer
+        // (`tell_again`), which only a proposer that can crash needs (see Accepted above).
+        (CatchUp, PaxosState::Proposer(_)) => storages.get(usize::from(env.src)).is_some_and(saved_learned),
+        (CatchUp, PaxosState::Acceptor(_)) => {
+            !cfg.learner_ids().contains(&env.src)
+                || (storages.get(usize::from(env.src)).is_some_and(saved_learned)
+                    && (cfg.bugs.has(Bug::SilentLearner) || cfg.proposer_crashes == 0))
         }
         (Decided(_), PaxosState::Client(c)) => *c != ClientState::Proposing,
         (ReadOk(_), PaxosState::Client(c)) => *c == ClientState::Done,
         _ => true, // a message the receiving role never handles
     }
+}
+
+/// Whether a learner's saved storage holds a learned value (it survives every crash).
+fn saved_learned(storage: &Option<PaxosStorage>) -> bool {
+    matches!(storage, Some(PaxosStorage::Learner { learned: Some(_) }))
 }
 
 /// Forgets which message was delivered last. The duplicating network keeps it only so that a

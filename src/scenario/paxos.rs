@@ -40,6 +40,9 @@ impl Protocol for PaxosModelCfg {
         if self.proposer_crashes > 0 {
             f.push(format!("--proposer-crashes {}", self.proposer_crashes));
         }
+        if self.learner_crashes > 0 {
+            f.push(format!("--learner-crashes {}", self.learner_crashes));
+        }
         if self.lossy {
             f.push("--lossy".to_owned());
         }
