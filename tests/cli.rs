@@ -212,8 +212,9 @@ fn bugs_raft_json_lists_each_bug_with_the_property_it_breaks() {
     assert_eq!(out.status.code(), Some(0));
     let bugs: Value = serde_json::from_slice(&out.stdout).expect("one JSON array");
     let bugs = bugs.as_array().expect("an array");
-    assert_eq!(bugs.len(), 13);
+    assert_eq!(bugs.len(), quorum::raft::Bug::ALL.len());
     assert!(bugs.iter().any(|b| b["name"] == "figure8-commit" && b["breaks"] == "leader completeness"));
+    assert!(bugs.iter().any(|b| b["name"] == "unbound-header" && b["breaks"] == "election safety"));
 }
 
 /// `quorum check raft --bug NAME` for every name `bugs raft --json` lists: exit 1, that property
