@@ -38,6 +38,14 @@ fn state_file(c: &Cluster, i: usize) -> PathBuf {
     c.node_dir(i).join("state")
 }
 
+/// Node 0's state file: its path, its bytes, and where its records end.
+fn saved_log(c: &Cluster) -> (PathBuf, Vec<u8>, Vec<usize>) {
+    let path = state_file(c, 0);
+    let bytes = fs::read(&path).expect("read");
+    let ends = record_ends(&bytes);
+    (path, bytes, ends)
+}
+
 /// Starts node `i` and waits for it to exit (it must refuse within 10 s); the state file is
 /// left as it was.
 fn start_refused(c: &Cluster, i: usize, what: &str) -> String {
@@ -85,9 +93,7 @@ fn a_node_that_has_run_before_refuses_a_deleted_state_file_and_the_other_two_kee
 #[test]
 fn a_state_file_cut_at_a_record_boundary_is_refused() {
     let (c, _) = one_node_after_puts(4);
-    let path = state_file(&c, 0);
-    let bytes = fs::read(&path).expect("read");
-    let ends = record_ends(&bytes);
+    let (path, bytes, ends) = saved_log(&c);
     assert_eq!(ends.last(), Some(&bytes.len()), "the log ends at a record boundary");
     // Drop the last record (the last acknowledged put), then all but the first.
     for keep in [ends[ends.len() - 2], ends[0]] {
@@ -103,9 +109,7 @@ fn a_state_file_cut_at_a_record_boundary_is_refused() {
 #[test]
 fn a_torn_final_record_past_the_watermark_is_dropped_and_every_acknowledged_write_survives() {
     let (mut c, acked) = one_node_after_puts(4);
-    let path = state_file(&c, 0);
-    let bytes = fs::read(&path).expect("read");
-    let ends = record_ends(&bytes);
+    let (path, bytes, ends) = saved_log(&c);
     let last = &bytes[ends[ends.len() - 2]..];
     let torn = &last[..last.len() / 2];
     let mut with_torn = bytes.clone();
@@ -128,9 +132,7 @@ fn a_torn_final_record_past_the_watermark_is_dropped_and_every_acknowledged_writ
 #[test]
 fn a_state_file_cut_inside_an_acknowledged_record_or_with_a_flipped_bit_is_refused() {
     let (c, acked) = one_node_after_puts(4);
-    let path = state_file(&c, 0);
-    let bytes = fs::read(&path).expect("read");
-    let ends = record_ends(&bytes);
+    let (path, bytes, ends) = saved_log(&c);
     let (first, last) = (ends[0], ends[ends.len() - 2]);
     // Inside the first record, and inside the final one (acknowledged: not a torn tail).
     for cut in [first - 3, last + (bytes.len() - last) / 2] {

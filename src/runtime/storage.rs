@@ -1,5 +1,5 @@
 //! Durable storage: [`RecordLog`], the append-only log of an actor's `Storage`, and
-//! [`FileStore`], one small record replaced atomically (the boot epoch, a client's last seq).
+//! [`FileStore`], one small record replaced atomically (the boot epoch).
 //!
 //! **Why an append-only log.** The protocols emit their whole persistent state on every save
 //! (Raft: term, vote and the whole log). Rewriting it each time costs O(log) bytes per fsync:
