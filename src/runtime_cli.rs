@@ -37,7 +37,7 @@ pub struct NodeArgs {
     #[arg(long)]
     key_file: PathBuf,
     /// Client ids accepted after the servers' (clients 0..N)
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = DEFAULT_CLIENTS)]
     clients: usize,
     #[command(flatten)]
     layout: LayoutArgs,
@@ -205,7 +205,7 @@ pub struct ClientArgs {
     #[arg(long, default_value_t = 0)]
     client: u8,
     /// The nodes' --clients: how many client numbers they accept
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = DEFAULT_CLIENTS)]
     clients: usize,
     /// Sends of the request before giving up
     #[arg(long, default_value_t = 10)]
@@ -218,6 +218,11 @@ pub struct ClientArgs {
     #[command(subcommand)]
     op: ClientOp,
 }
+
+/// Client numbers a node accepts by default (`node --clients`), and so what `client` assumes.
+const DEFAULT_CLIENTS: usize = 8;
+/// The most client numbers a node accepts (`node --clients`, `client --clients`).
+const MAX_CLIENTS: usize = 26;
 
 /// `put` and `get` take their key and value verbatim, whatever they look like (`put x -h` sets x
 /// to `-h`, `put x --` to `--`): only a first argument `-h`/`--help` asks for help, and a first
@@ -333,8 +338,8 @@ pub fn node(a: NodeArgs) -> ExitCode {
             servers.len()
         ));
     }
-    if a.clients > 26 {
-        return usage(format!("--clients must be at most 26, got {}", a.clients));
+    if a.clients > MAX_CLIENTS {
+        return usage(format!("--clients must be at most {MAX_CLIENTS}, got {}", a.clients));
     }
     let key = match ClusterKey::read(&a.key_file) {
         Ok(k) => k,
@@ -413,8 +418,8 @@ fn data<const N: usize>(op: &str, names: [&str; N], args: &[String]) -> Result<[
 
 /// Rejects a client number the nodes would refuse as an unknown sender.
 fn check_client_number(a: &ClientArgs) -> Result<()> {
-    if a.clients > 26 {
-        bail!("--clients must be at most 26 (as the nodes' --clients), got {}", a.clients);
+    if a.clients > MAX_CLIENTS {
+        bail!("--clients must be at most {MAX_CLIENTS} (as the nodes' --clients), got {}", a.clients);
     }
     if usize::from(a.client) >= a.clients {
         bail!(
