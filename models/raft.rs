@@ -152,6 +152,62 @@ fn a_redirecting_adversary_term_2_one_request_breaks_no_property_when_votes_name
     assert_exhaustively_correct(cfg, STATES_REDIRECTS_T2);
 }
 
+/// Pre-vote and check-quorum (Ongaro §9.6, §6.2), as the runtime runs them: every property of
+/// Raft holds, and so do their own — terms start with a majority's pre-vote, a leader is deposed
+/// only once a majority has stopped following it, a leader that stays past a quorum check heard
+/// from a majority — and a leader steps down at a quorum check on some path.
+fn elections(cfg: RaftModelCfg) -> RaftModelCfg {
+    RaftModelCfg { pre_vote: true, check_quorum: true, ..cfg }
+}
+
+#[test]
+fn pre_vote_and_check_quorum_term_1_one_request_keep_every_property_and_liveness() {
+    let report =
+        assert_exhaustively_correct(elections(RaftModelCfg { max_term: 1, ..no_crash() }), STATES_ELECTIONS_T1);
+    for p in [TERMS_PRE_VOTED, LEADER_STABLE, LEADER_HAS_QUORUM, LEADER_STEPPED_DOWN, EVENTUALLY_COMMITTED] {
+        assert!(has(&report, p), "{p} is checked");
+    }
+}
+
+/// A second election: a leader deposed (or stepping down) and replaced.
+#[test]
+fn check_quorum_term_2_no_client_keeps_every_property() {
+    let cfg = RaftModelCfg { check_quorum: true, clients: 0, ..no_crash() };
+    assert_exhaustively_correct(cfg, STATES_CHECK_QUORUM_T2);
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn pre_vote_and_check_quorum_term_2_no_client_keep_every_property() {
+    assert_exhaustively_correct(elections(RaftModelCfg { clients: 0, ..no_crash() }), STATES_ELECTIONS_T2);
+}
+
+/// A crash-restart of any server at any point: a restarted server holds no lease.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn pre_vote_and_check_quorum_term_1_one_request_one_crash_keep_every_safety_property() {
+    assert_exhaustively_correct(
+        elections(RaftModelCfg { max_term: 1, ..RaftModelCfg::default() }),
+        STATES_ELECTIONS_T1_CRASH,
+    );
+}
+
+/// Pre-vote alone over two terms with a crash-restart.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn pre_vote_term_2_no_client_one_crash_keeps_every_safety_property() {
+    let cfg = RaftModelCfg { pre_vote: true, clients: 0, ..RaftModelCfg::default() };
+    assert_exhaustively_correct(cfg, STATES_PRE_VOTE_T2_CRASH);
+}
+
+/// Symmetry stays sound with pre-vote and check-quorum (a pre-vote's reply names its candidate,
+/// renamed with the servers; the ghost state's server ids are renamed too).
+#[test]
+fn symmetry_reduction_keeps_every_verdict_with_pre_vote_and_check_quorum() {
+    let cfg = elections(RaftModelCfg { max_term: 1, ..no_crash() });
+    crate::common::assert_symmetry_keeps_every_verdict(cfg, 5, STATES_ELECTIONS_SYMMETRY);
+}
+
 /// Symmetry reduction is sound here: with and without it, every property gets the same verdict.
 #[test]
 fn symmetry_reduction_over_servers_keeps_every_verdict() {
@@ -200,6 +256,9 @@ bug_tests! {
     a_stale_success_taken_for_the_whole_log_loses_a_committed_entry: Bug::StaleAppendResponse, 6;
     a_leader_counting_its_unsaved_log_loses_a_committed_entry: Bug::LeaderCountsUnsavedLog, 5;
     unbound_header_lets_a_copied_vote_elect_two_leaders: Bug::UnboundHeader, 5;
+    a_pre_vote_that_raises_its_receivers_term_starts_a_term_no_majority_chose: Bug::PreVoteRaisesTerm, 2;
+    a_vote_granted_inside_the_lease_deposes_a_leader_a_majority_follows: Bug::VoteInLease, 6;
+    a_quorum_check_counting_sends_keeps_an_isolated_leader: Bug::CheckQuorumCountsSends, 5;
 }
 
 #[test]
@@ -224,3 +283,9 @@ const STATES_TWO_KEYS_T2_LOG3: usize = 98_533;
 const STATES_REDIRECTS_T1: usize = 6_424;
 const STATES_REDIRECTS_T2: usize = 450_268;
 const STATES_SYMMETRY: (usize, usize) = (26_728, 159_921);
+const STATES_ELECTIONS_T1: usize = 5_386;
+const STATES_CHECK_QUORUM_T2: usize = 15_025;
+const STATES_ELECTIONS_T2: usize = 725_569;
+const STATES_ELECTIONS_T1_CRASH: usize = 279_429;
+const STATES_PRE_VOTE_T2_CRASH: usize = 766_341;
+const STATES_ELECTIONS_SYMMETRY: (usize, usize) = (5_386, 32_019);

@@ -201,6 +201,14 @@ struct ModelArgs {
     /// server, its sender unchanged (a wire that does not bind datagrams to their receiver)
     #[arg(long)]
     redirects: bool,
+    /// (raft) Pre-vote (Ongaro §9.6), as the runtime runs: a server asks whether a majority would
+    /// vote for it before it raises its term
+    #[arg(long)]
+    pre_vote: bool,
+    /// (raft) Check-quorum and the leader lease (Ongaro §6.2, §9.6), as the runtime runs: a leader
+    /// without a majority steps down; a server that hears from a leader ignores vote requests
+    #[arg(long)]
+    check_quorum: bool,
 }
 
 /// Bad input: reported on stderr, exit code 2.
@@ -217,6 +225,8 @@ fn paxos_cfg(a: &ModelArgs) -> Result<PaxosModelCfg, Usage> {
         (a.max_batch.is_some(), "--max-batch"),
         (a.parallel_persist, "--parallel-persist"),
         (a.redirects, "--redirects"),
+        (a.pre_vote, "--pre-vote"),
+        (a.check_quorum, "--check-quorum"),
     ] {
         if set {
             return Err(Usage(format!("{flag} applies to raft, not paxos")));
@@ -291,6 +301,8 @@ fn raft_cfg(a: &ModelArgs) -> Result<RaftModelCfg, Usage> {
     cfg.max_batch = a.max_batch.unwrap_or(cfg.max_batch);
     cfg.parallel_persist |= a.parallel_persist;
     cfg.redirects |= a.redirects;
+    cfg.pre_vote |= a.pre_vote;
+    cfg.check_quorum |= a.check_quorum;
     cfg.validate().map_err(|e| Usage(format!("invalid configuration: {e}")))?;
     Ok(cfg)
 }

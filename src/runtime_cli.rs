@@ -6,7 +6,7 @@ use super::Protocol;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use quorum::paxos::{PaxosActor, Role};
-use quorum::raft::server::ServerCfg;
+use quorum::raft::server::{Elections, ServerCfg};
 use quorum::raft::{BugSet, RaftActor};
 use quorum::runtime::client::{PaxosClient, RaftClient};
 use quorum::runtime::faults::FaultCfg;
@@ -373,12 +373,15 @@ pub fn node(a: NodeArgs) -> ExitCode {
         NodeCfg { id: a.id, servers, clients: a.clients, data_dir: a.data_dir, key, stats_file: a.stats_file, faults };
     let result = match paxos {
         None => {
-            let actor = RaftActor::Server(ServerCfg::new(
-                (0..n).map(Id::from).collect(),
-                (n..n + a.clients).map(Id::from).collect(),
-                BugSet::NONE,
-                replication,
-            ));
+            let actor = RaftActor::Server(
+                ServerCfg::new(
+                    (0..n).map(Id::from).collect(),
+                    (n..n + a.clients).map(Id::from).collect(),
+                    BugSet::NONE,
+                    replication,
+                )
+                .with_elections(Elections::RUNTIME),
+            );
             run_node(actor, &cfg, &stop)
         }
         Some(layout) => {

@@ -56,7 +56,8 @@ impl fmt::Debug for RaftStorage {
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum RaftTimer {
-    /// Followers and candidates: no leader was heard from; start an election.
+    /// Followers and candidates: no leader was heard from; start an election. Leaders with
+    /// check-quorum on: check that a majority was heard from ([`server::check_quorum`]).
     Election,
     /// Leaders: send AppendEntries to every follower.
     Heartbeat,
@@ -161,17 +162,23 @@ fn rewrite_id<S>(id: &Id, plan: &RewritePlan<Id, S>) -> Id {
     plan.rewrite(id)
 }
 
+/// A sorted set of server ids, renamed and sorted again.
+fn rewrite_ids<S>(ids: &[Id], plan: &RewritePlan<Id, S>) -> Vec<Id> {
+    let mut ids: Vec<Id> = ids.iter().map(|v| rewrite_id(v, plan)).collect();
+    ids.sort();
+    ids
+}
+
 impl Rewrite<Id> for RaftState {
     fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
         match self {
             RaftState::Server(s) => {
                 let role = match &s.role {
                     server::Role::Follower => server::Role::Follower,
-                    server::Role::Candidate { votes } => {
-                        let mut votes: Vec<Id> = votes.iter().map(|v| rewrite_id(v, plan)).collect();
-                        votes.sort();
-                        server::Role::Candidate { votes }
+                    server::Role::PreCandidate { votes } => {
+                        server::Role::PreCandidate { votes: rewrite_ids(votes, plan) }
                     }
+                    server::Role::Candidate { votes } => server::Role::Candidate { votes: rewrite_ids(votes, plan) },
                     server::Role::Leader { progress } => {
                         let mut moved = progress.clone();
                         for (i, p) in progress.iter().enumerate() {

@@ -45,10 +45,19 @@ pub enum Bug {
     /// not name the receiver, with a vote that did not name its candidate. Checked with the
     /// redirecting adversary on (`RaftModelCfg::redirects`).
     UnboundHeader,
+    /// Server that receives a pre-vote takes the term it proposes as a term it has seen, and
+    /// moves to it. Checked with pre-vote on (`RaftModelCfg::pre_vote`).
+    PreVoteRaisesTerm,
+    /// Server that hears from its leader still answers vote requests: the lease of check-quorum
+    /// ignored. Checked with check-quorum on (`RaftModelCfg::check_quorum`).
+    VoteInLease,
+    /// Leader's quorum check counts a follower it sent a heartbeat to as heard from, so a leader
+    /// cut off from its majority stays leader. Checked with check-quorum on.
+    CheckQuorumCountsSends,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 14] = [
+    pub const ALL: [Bug; 17] = [
         Bug::Figure8Commit,
         Bug::VoteWithoutLogCheck,
         Bug::TermNotPersisted,
@@ -63,6 +72,9 @@ impl Bug {
         Bug::NoHeartbeat,
         Bug::LeaderCountsUnsavedLog,
         Bug::UnboundHeader,
+        Bug::PreVoteRaisesTerm,
+        Bug::VoteInLease,
+        Bug::CheckQuorumCountsSends,
     ];
 }
 
@@ -85,6 +97,9 @@ impl PlantedBug for Bug {
             Bug::NoHeartbeat => "no-heartbeat",
             Bug::LeaderCountsUnsavedLog => "leader-counts-unsaved-log",
             Bug::UnboundHeader => "unbound-header",
+            Bug::PreVoteRaisesTerm => "pre-vote-raises-term",
+            Bug::VoteInLease => "vote-in-lease",
+            Bug::CheckQuorumCountsSends => "check-quorum-counts-sends",
         }
     }
 
@@ -104,6 +119,9 @@ impl PlantedBug for Bug {
             Bug::NoHeartbeat => EVENTUALLY_COMMITTED,
             Bug::LeaderCountsUnsavedLog => COMMITTED_DURABLE,
             Bug::UnboundHeader => ELECTION_SAFETY,
+            Bug::PreVoteRaisesTerm => TERMS_PRE_VOTED,
+            Bug::VoteInLease => LEADER_STABLE,
+            Bug::CheckQuorumCountsSends => LEADER_HAS_QUORUM,
         }
     }
 
@@ -122,6 +140,9 @@ impl PlantedBug for Bug {
             Bug::StaleRead => "a leader that answers reads from its own state may have been replaced without knowing it, and returns a value older than a completed write",
             Bug::LeaderCountsUnsavedLog => "a leader that sends entries before they are on its own disk may count itself towards their majority only once they are: a crash first loses its copy, and an entry committed with it is held by a minority",
             Bug::UnboundHeader => "a message must reach only its addressee: a voter's yes to one candidate, copied on the wire to another with the voter as sender, elects a second leader in the same term unless the datagram names its receiver and the vote its candidate",
+            Bug::PreVoteRaisesTerm => "Ongaro §9.6: a pre-vote changes nobody's term; a server that moves to the term a pre-vote proposes has entered a term no majority agreed to, and its higher term deposes the leader that pre-vote exists to protect",
+            Bug::VoteInLease => "Ongaro §9.6: a server that has heard from a current leader within the minimum election timeout neither updates its term nor grants its vote; without that lease, a server that rejoins deposes a leader that a majority still follows",
+            Bug::CheckQuorumCountsSends => "Ongaro §6.2: a leader steps down when an election timeout passes without hearing from a majority; a leader that counts the followers it sends heartbeats to, instead of those it hears from, counts them whether or not they are there, and an isolated leader keeps leading",
             Bug::NoHeartbeat => "entries reach followers only in AppendEntries: a leader that never sends its periodic AppendEntries never replicates, and nothing is committed",
         }
     }

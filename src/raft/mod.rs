@@ -173,6 +173,12 @@ pub enum RaftMsg {
     /// Follower → leader: `Ok(match_index)` when its log matches the leader's up to there,
     /// `Err(prev_index)` when the consistency check failed at `prev_index`.
     Appended { term: Term, result: Result<Index, Index> },
+    /// Pre-candidate → servers (Ongaro §9.6): would you vote for me in `term` (my term + 1), my
+    /// log ending at (`last_index`, `last_term`)? Changes no one's term.
+    PreVote { term: Term, last_index: Index, last_term: Term },
+    /// Server → pre-candidate: yes, with the proposed term; or no, with the server's own term.
+    /// It names the pre-candidate, as a vote does.
+    PreVoteReply { term: Term, granted: bool, candidate: Id },
     /// Client → servers: please commit this operation (only a leader acts on it).
     Request(Op),
     /// Leader → client: the operation `seq` of `session` is committed; for a Get, its key's
@@ -195,6 +201,12 @@ impl fmt::Debug for RaftMsg {
             AppendEntries { term, prev_index, prev_term, entries, commit } => {
                 write!(f, "AppendEntries(t{term}, prev {prev_index}@t{prev_term}, {entries:?}, commit {commit})")
             }
+            PreVote { term, last_index, last_term } => {
+                write!(f, "PreVote(t{term}, last {last_index}@t{last_term})")
+            }
+            PreVoteReply { term, granted, .. } => {
+                write!(f, "PreVoteReply(t{term}, {})", if *granted { "yes" } else { "no" })
+            }
             Appended { term, result: Ok(m) } => write!(f, "Appended(t{term}, ok up to {m})"),
             Appended { term, result: Err(p) } => write!(f, "Appended(t{term}, mismatch at {p})"),
             Request(op) => write!(f, "Request({op:?})"),
@@ -214,12 +226,15 @@ impl fmt::Debug for RaftMsg {
 }
 
 impl Rewrite<Id> for RaftMsg {
-    /// A redirect and a vote name a server; other messages' servers are the envelope's.
+    /// A redirect, a vote and a pre-vote's reply name a server; other messages' servers are the envelope's.
     fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
         match self {
             RaftMsg::Redirect { seq, leader } => RaftMsg::Redirect { seq: *seq, leader: plan.rewrite(leader) },
             RaftMsg::Vote { term, granted, candidate } => {
                 RaftMsg::Vote { term: *term, granted: *granted, candidate: plan.rewrite(candidate) }
+            }
+            RaftMsg::PreVoteReply { term, granted, candidate } => {
+                RaftMsg::PreVoteReply { term: *term, granted: *granted, candidate: plan.rewrite(candidate) }
             }
             other => other.clone(),
         }

@@ -8,7 +8,7 @@ use super::actor::{RaftActor, RaftState, RaftStorage, RaftTimer};
 use super::client::{self, ClientCfg};
 use super::kv::{KvMap, KvOp, KvRet};
 use super::log::{self, Entry, Log};
-use super::server::{Replication, ServerCfg, ServerState};
+use super::server::{Elections, Replication, ServerCfg, ServerState};
 use super::{majority, Bug, BugSet, Index, OpKind, RaftMsg, Seq, Term};
 use serde::Serialize;
 use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network};
@@ -36,6 +36,10 @@ pub mod property {
     pub const ENTRY_COMMITTED: &str = "entry committed";
     pub const LEADER_REPLACED: &str = "leader replaced after a crash";
     pub const EVENTUALLY_COMMITTED: &str = "requests eventually committed";
+    pub const TERMS_PRE_VOTED: &str = "terms start with a majority's pre-vote";
+    pub const LEADER_STABLE: &str = "leader deposed only without a majority";
+    pub const LEADER_HAS_QUORUM: &str = "leader steps down without a majority";
+    pub const LEADER_STEPPED_DOWN: &str = "an isolated leader steps down";
 }
 use property::*;
 
@@ -78,6 +82,13 @@ pub struct RaftModelCfg {
     /// model's "a message reaches only its addressee" is what the wire gives).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub redirects: bool,
+    /// Pre-vote (Ongaro §9.6), as the runtime runs (off by default; see
+    /// [`super::server::Elections`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pre_vote: bool,
+    /// Check-quorum and the leader lease (Ongaro §6.2, §9.6), as the runtime runs (off by default).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub check_quorum: bool,
 }
 
 fn is_one(n: &usize) -> bool {
@@ -106,6 +117,8 @@ impl Default for RaftModelCfg {
             eager: false,
             parallel_persist: false,
             redirects: false,
+            pre_vote: false,
+            check_quorum: false,
         }
     }
 }
@@ -218,7 +231,9 @@ impl RaftModelCfg {
         };
         let persist = if self.parallel_persist { ", leaders write their log in parallel with sending it" } else { "" };
         let redirects = if self.redirects { ", an adversary copies server messages to other servers" } else { "" };
-        replication + persist + redirects
+        let pre_vote = if self.pre_vote { ", pre-vote" } else { "" };
+        let check_quorum = if self.check_quorum { ", check-quorum" } else { "" };
+        replication + persist + redirects + pre_vote + check_quorum
     }
 
     /// Builds the model. Call [`validate`](Self::validate) first.
@@ -232,7 +247,8 @@ impl RaftModelCfg {
             eager: self.eager,
             parallel_persist: self.parallel_persist,
         };
-        let server = ServerCfg::new(servers.clone(), clients.clone(), bugs, replication);
+        let elections = Elections { pre_vote: self.pre_vote, check_quorum: self.check_quorum };
+        let server = ServerCfg::new(servers.clone(), clients.clone(), bugs, replication).with_elections(elections);
         let history = RaftHistory::new(self.clients);
         let lossy = if self.lossy { LossyNetwork::Yes } else { LossyNetwork::No };
         let actors = ActorModel::new(self.clone(), history)
@@ -273,6 +289,20 @@ pub struct RaftHistory {
     pub returned: Vec<Seq>,
     /// The clients' operations on the replicated map (see [`super::kv`]).
     pub lin: Arc<LinearizabilityTester<Id, KvMap>>,
+    /// With pre-vote: per proposed term and pre-candidate, the servers that sent it a "yes", until
+    /// they make a majority with it; then the term moves to `pre_voted`.
+    pub pre_votes: Arc<BTreeMap<(Term, Id), BTreeSet<Id>>>,
+    /// The terms some server was pre-voted for by a majority.
+    pub pre_voted: BTreeSet<Term>,
+    /// With check-quorum: per leader (term, server), the followers whose acknowledgement it
+    /// received since its last quorum check.
+    pub heard: Arc<BTreeMap<(Term, Id), BTreeSet<Id>>>,
+    /// A leader was deposed while a majority (itself included) still followed it.
+    pub deposed_with_majority: bool,
+    /// A leader passed a quorum check without having heard from a majority since the last one.
+    pub kept_without_majority: bool,
+    /// A leader stepped down at a quorum check.
+    pub stepped_down: bool,
 }
 
 impl RaftHistory {
@@ -286,6 +316,12 @@ impl RaftHistory {
             invoked: vec![0; clients],
             returned: vec![0; clients],
             lin: Arc::new(LinearizabilityTester::new(KvMap::default())),
+            pre_votes: Arc::default(),
+            pre_voted: BTreeSet::new(),
+            heard: Arc::default(),
+            deposed_with_majority: false,
+            kept_without_majority: false,
+            stepped_down: false,
         }
     }
 }
@@ -301,20 +337,63 @@ impl std::fmt::Debug for RaftHistory {
         if self.append_only_broken {
             writeln!(f, "a leader's log shrank")?;
         }
+        if !self.pre_votes.is_empty() {
+            writeln!(f, "pre-votes: {}", id_sets(&self.pre_votes))?;
+        }
+        if !self.pre_voted.is_empty() {
+            writeln!(f, "pre-voted by a majority: {:?}", self.pre_voted)?;
+        }
+        if !self.heard.is_empty() {
+            writeln!(f, "leaders heard from: {}", id_sets(&self.heard))?;
+        }
+        for (flag, what) in [
+            (self.deposed_with_majority, "a leader was deposed while a majority followed it"),
+            (self.kept_without_majority, "a leader kept leading without a majority"),
+            (self.stepped_down, "a leader stepped down at a quorum check"),
+        ] {
+            if flag {
+                writeln!(f, "{what}")?;
+            }
+        }
         writeln!(f, "invoked: {:?}, returned: {:?}", self.invoked, self.returned)?;
         write!(f, "lin: {:?}", self.lin)
     }
+}
+
+/// `t2:s0<-{s1,s2} …`.
+fn id_sets(m: &BTreeMap<(Term, Id), BTreeSet<Id>>) -> String {
+    let s = |id: &Id| format!("s{}", usize::from(*id));
+    let parts: Vec<String> = m
+        .iter()
+        .map(|((t, c), ids)| format!("t{t}:{}<-{{{}}}", s(c), ids.iter().map(s).collect::<Vec<_>>().join(",")))
+        .collect();
+    parts.join(" ")
 }
 
 impl Rewrite<Id> for RaftHistory {
     /// Symmetry permutes servers only: client ids in `lin` stay.
     fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
         let leaders = self.leaders.iter().map(|(t, id)| (*t, plan.rewrite(id))).collect();
-        RaftHistory { leaders: Arc::new(leaders), ..self.clone() }
+        let sets = |m: &BTreeMap<(Term, Id), BTreeSet<Id>>| {
+            let m: BTreeMap<(Term, Id), BTreeSet<Id>> = m
+                .iter()
+                .map(|((t, c), ids)| ((*t, plan.rewrite(c)), ids.iter().map(|i| plan.rewrite(i)).collect()))
+                .collect();
+            Arc::new(m)
+        };
+        RaftHistory {
+            leaders: Arc::new(leaders),
+            pre_votes: sets(&self.pre_votes),
+            heard: sets(&self.heard),
+            ..self.clone()
+        }
     }
 }
 
 fn record_msg_out(cfg: &RaftModelCfg, h: &RaftHistory, env: Envelope<&RaftMsg>) -> Option<RaftHistory> {
+    if let RaftMsg::PreVoteReply { term, granted: true, candidate } = env.msg {
+        return record_pre_vote(cfg, h, *term, *candidate, env.src);
+    }
     let RaftMsg::Request(op) = env.msg else { return None };
     let c = cfg.client_number(env.src)?;
     if h.invoked.get(c).is_none_or(|n| *n >= op.seq) {
@@ -331,8 +410,44 @@ fn record_msg_out(cfg: &RaftModelCfg, h: &RaftHistory, env: Envelope<&RaftMsg>) 
     Some(h)
 }
 
-/// Records a reply only when the client takes it: the one for its operation in flight.
+/// A "yes" from `voter` to `candidate`'s pre-vote for `term`: once the term has a majority for
+/// some server, only that is kept (the property asks no more).
+fn record_pre_vote(cfg: &RaftModelCfg, h: &RaftHistory, term: Term, candidate: Id, voter: Id) -> Option<RaftHistory> {
+    if h.pre_voted.contains(&term) {
+        return None;
+    }
+    let mut h = record_in(h, |h| &mut h.pre_votes, (term, candidate), voter)?;
+    let votes = h.pre_votes.get(&(term, candidate)).map_or(0, |v| v.len() + usize::from(!v.contains(&candidate)));
+    if votes >= majority(cfg.servers) {
+        h.pre_voted.insert(term);
+        Arc::make_mut(&mut h.pre_votes).retain(|(t, _), _| *t != term);
+    }
+    Some(h)
+}
+
+/// Adds `id` to the set at `key` of one of the history's maps, if it is not there yet.
+fn record_in(
+    h: &RaftHistory,
+    map: impl Fn(&mut RaftHistory) -> &mut Arc<BTreeMap<(Term, Id), BTreeSet<Id>>>,
+    key: (Term, Id),
+    id: Id,
+) -> Option<RaftHistory> {
+    let mut h = h.clone();
+    let m = map(&mut h);
+    if m.get(&key).is_some_and(|ids| ids.contains(&id)) {
+        return None;
+    }
+    Arc::make_mut(m).entry(key).or_default().insert(id);
+    Some(h)
+}
+
+/// Records a reply only when the client takes it: the one for its operation in flight; and with
+/// check-quorum, an acknowledgement a leader receives (whether it still leads is for the quorum
+/// check to see: [`RaftModel::observe`]).
 fn record_msg_in(cfg: &RaftModelCfg, h: &RaftHistory, env: Envelope<&RaftMsg>) -> Option<RaftHistory> {
+    if let (RaftMsg::Appended { term, .. }, true) = (env.msg, cfg.check_quorum) {
+        return record_in(h, |h| &mut h.heard, (*term, env.dst), env.src);
+    }
     let RaftMsg::Reply { seq, value, .. } = env.msg else { return None };
     let c = cfg.client_number(env.dst)?;
     if h.returned.get(c).is_none_or(|n| n + 1 != *seq) || h.invoked.get(c).is_none_or(|n| n < seq) {
@@ -392,13 +507,17 @@ impl RaftModel {
     /// Updates the ghost state after `action` led from `last` to `next`.
     fn observe(&self, last: &RaftSysState, action: &RaftAction, next: &mut RaftSysState) {
         // The history's sets are shared between states (`Arc`): copied only when they grow.
-        let (states, crashed, h) = (&next.actor_states, &next.crashed, &mut next.history);
+        let h = &mut next.history;
         if let ActorModelAction::Crash(id) = action {
             h.crashes = h.crashes.saturating_add(1);
             if let Some(st) = server_state(last, usize::from(*id)).filter(|st| st.is_leader()) {
                 h.crashed_leader = Some(st.term);
             }
         }
+        if self.cfg.check_quorum {
+            observe_leaders_lease(&self.cfg, last, action, next);
+        }
+        let (states, crashed, h) = (&next.actor_states, &next.crashed, &mut next.history);
         for (i, &down) in crashed.iter().enumerate().take(self.cfg.servers) {
             // As `server_state`: a crashed server holds no state.
             let Some(RaftState::Server(st)) = states.get(i).filter(|_| !down).map(|a| &**a) else { continue };
@@ -428,6 +547,53 @@ impl RaftModel {
                 }
             }
         }
+    }
+}
+
+/// With check-quorum: what the leaders' quorum checks and depositions show (the ghost state of
+/// [`LEADER_HAS_QUORUM`], [`LEADER_STABLE`] and [`LEADER_STEPPED_DOWN`]).
+fn observe_leaders_lease(cfg: &RaftModelCfg, last: &RaftSysState, action: &RaftAction, next: &mut RaftSysState) {
+    for i in 0..cfg.servers {
+        let Some(before) = server_state(last, i).filter(|st| st.is_leader()) else { continue };
+        let id = Id::from(i);
+        let after = server_state(next, i);
+        let leads = after.is_some_and(|st| st.is_leader() && st.term == before.term);
+        match action {
+            ActorModelAction::Crash(c) if *c == id => {}
+            // Its quorum check: it may stay only if a majority was heard from since the last.
+            ActorModelAction::Timeout(t, RaftTimer::Election) if *t == id => {
+                let key = (before.term, id);
+                let heard = next.history.heard.get(&key).map_or(0, |ids| ids.len());
+                if leads && heard + 1 < majority(cfg.servers) {
+                    next.history.kept_without_majority = true;
+                }
+                if !leads {
+                    next.history.stepped_down = true;
+                }
+                if next.history.heard.contains_key(&key) {
+                    Arc::make_mut(&mut next.history.heard).remove(&key);
+                }
+            }
+            // Deposed by a higher term: a majority must have left it first (its lease holders
+            // are the servers of its term that follow it, and itself).
+            _ if !leads => {
+                let holders = (0..cfg.servers)
+                    .filter_map(|j| server_state(last, j).map(|st| (j, st)))
+                    .filter(|(j, st)| st.term == before.term && (*j == i || st.leader == Some(id)))
+                    .count();
+                if holders >= majority(cfg.servers) {
+                    next.history.deposed_with_majority = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    // Acknowledgements to a server that no longer leads in their term are of no more use.
+    let leading: Vec<Option<Term>> =
+        (0..cfg.servers).map(|i| server_state(next, i).filter(|st| st.is_leader()).map(|st| st.term)).collect();
+    let leads = |(t, l): &(Term, Id)| leading.get(usize::from(*l)).copied().flatten() == Some(*t);
+    if !next.history.heard.keys().all(leads) {
+        Arc::make_mut(&mut next.history.heard).retain(|k, _| leads(k));
     }
 }
 
@@ -536,6 +702,14 @@ impl Model for RaftModel {
         if self.cfg.crashes > 0 && self.cfg.max_term >= 2 {
             ps.push(Property::sometimes(LEADER_REPLACED, leader_replaced));
         }
+        if self.cfg.pre_vote {
+            ps.push(Property::always(TERMS_PRE_VOTED, terms_pre_voted));
+        }
+        if self.cfg.check_quorum {
+            ps.push(Property::always(LEADER_STABLE, |_: &Self, s: &RaftSysState| !s.history.deposed_with_majority));
+            ps.push(Property::always(LEADER_HAS_QUORUM, |_: &Self, s: &RaftSysState| !s.history.kept_without_majority));
+            ps.push(Property::sometimes(LEADER_STEPPED_DOWN, |_: &Self, s: &RaftSysState| s.history.stepped_down));
+        }
         // Not with a log bound either: a path cut off by it would look terminal.
         if !self.cfg.lossy && self.cfg.crashes == 0 && self.cfg.max_log.is_none() {
             ps.push(Property::eventually(EVENTUALLY_COMMITTED, requests_committed_or_last_election_failed));
@@ -546,8 +720,14 @@ impl Model for RaftModel {
     fn within_boundary(&self, s: &RaftSysState) -> bool {
         let max_log = self.cfg.max_log.map_or(usize::MAX, log::pos);
         (0..self.cfg.servers).all(|i| {
+            // A pre-vote asks for the next term: in the last term, it is an election beyond the
+            // bound (without pre-vote, the timeout there leads beyond it at once).
             let up = match &*s.actor_states[i] {
-                RaftState::Server(st) => st.term <= self.cfg.max_term && st.log.len() <= max_log,
+                RaftState::Server(st) => {
+                    st.term <= self.cfg.max_term
+                        && st.log.len() <= max_log
+                        && !(st.is_pre_candidate() && st.term >= self.cfg.max_term)
+                }
                 RaftState::Client(_) => true,
             };
             let saved = match &s.actor_storages[i] {
@@ -620,6 +800,19 @@ pub fn committed_durable(m: &RaftModel, s: &RaftSysState) -> bool {
     s.history.applied.keys().all(|(index, e)| {
         let holders = (0..m.cfg.servers).filter(|&i| log::entry_at(durable_log(s, i), *index) == Some(e)).count();
         holders >= majority(m.cfg.servers)
+    })
+}
+
+/// Ongaro §9.6, what pre-vote is for: every term a server holds (in memory or on disk) was
+/// started by a server that a majority would vote for — one that received a "yes" to its
+/// pre-vote for that term from enough servers to make a majority with itself. Read from the
+/// replies actually sent, not from the pre-candidate's count.
+pub fn terms_pre_voted(m: &RaftModel, s: &RaftSysState) -> bool {
+    let pre_voted = |t: &Term| majority(m.cfg.servers) <= 1 || s.history.pre_voted.contains(t);
+    (0..m.cfg.servers).all(|i| {
+        let up = server_state(s, i).map_or(0, |st| st.term);
+        let saved = s.actor_storages.get(i).and_then(|o| o.as_ref()).map_or(0, |st| st.term);
+        [up, saved].iter().filter(|t| **t > 0).all(pre_voted)
     })
 }
 
@@ -716,6 +909,12 @@ pub fn bug_config(bug: Bug) -> RaftModelCfg {
         Bug::LeaderCountsUnsavedLog => RaftModelCfg { clients: 0, crashes: 1, parallel_persist: true, ..base },
         // Two candidates of one term and a voter's copied "yes": no log, no client needed.
         Bug::UnboundHeader => RaftModelCfg { clients: 0, max_term: 1, redirects: true, ..base },
+        // A pre-vote and its receiver: no election needs to finish.
+        Bug::PreVoteRaisesTerm => RaftModelCfg { clients: 0, max_term: 1, pre_vote: true, ..base },
+        // A leader, a follower in its lease, and a candidate of the next term.
+        Bug::VoteInLease => RaftModelCfg { clients: 0, check_quorum: true, ..base },
+        // A leader's heartbeat, unanswered, and its quorum check.
+        Bug::CheckQuorumCountsSends => RaftModelCfg { clients: 0, max_term: 1, check_quorum: true, ..base },
     };
     cfg.with_bug(bug)
 }

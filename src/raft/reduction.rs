@@ -89,10 +89,23 @@ pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool
         );
     }
     let Some(r) = receiver(s, dst) else { return false };
-    let Some(t) = server::msg_term(&env.msg) else { return true };
     if bugs.has(Bug::TermNotPersisted) {
         return false; // terms can go back: nothing is stale for good
     }
+    match &env.msg {
+        // Its answer depends on the receiver's term and log, which are still to come — unless
+        // its pre-candidate has reached the term it proposes: a "yes" is then of no use, and a "no"
+        // raises a pre-candidate only above the term it holds, where it has asked again, and that
+        // newer pre-vote's "no" is the same message.
+        PreVote { term, .. } => {
+            return receiver(s, usize::from(env.src)).is_some_and(|p| p.term >= *term);
+        }
+        // Of use only to a pre-candidate below its term (a "yes" naming it, or a "no" that
+        // raises its term), and terms only grow.
+        PreVoteReply { term, granted, candidate } => return r.term >= *term || (*granted && *candidate != env.dst),
+        _ => {}
+    }
+    let Some(t) = server::msg_term(&env.msg) else { return true };
     if t < r.term {
         return true; // ignored by every server (`server::step`), and terms only grow
     }
@@ -112,6 +125,9 @@ pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool
         AppendEntries { prev_index, prev_term, entries, commit, .. } => {
             if bugs.has(Bug::LogNotPersisted) || bugs.has(Bug::FollowerCommitPastPrefix) || r.role != Role::Follower {
                 return false;
+            }
+            if m.cfg.check_quorum && r.leader != Some(env.src) {
+                return false; // it gives the follower its leader's lease (`server::in_lease`)
             }
             let consistent = if bugs.has(Bug::NoConsistencyCheck) {
                 *prev_index <= log::last_index(&r.log)
@@ -139,10 +155,10 @@ pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool
             }
             match still(s, dst, t, false) {
                 None => true,
-                Some(leader) => leader_knows(leader, src, *result),
+                Some(leader) => leader_knows(leader, src, *result) && (!m.cfg.check_quorum || heard(leader, src)),
             }
         }
-        Request(_) | Reply { .. } | Redirect { .. } => true,
+        Request(_) | Reply { .. } | Redirect { .. } | PreVote { .. } | PreVoteReply { .. } => true,
     }
 }
 
@@ -167,6 +183,11 @@ fn leader_knows(leader: &ServerState, follower: usize, result: Result<Index, Ind
         Ok(m) => p.matched >= m && p.next > m,
         Err(prev) => prev <= p.matched,
     }
+}
+
+/// With check-quorum: the leader counts `follower` as heard from in this quorum period.
+fn heard(leader: &ServerState, follower: usize) -> bool {
+    matches!(&leader.role, Role::Leader { progress } if progress.get(follower).is_some_and(|p| p.active))
 }
 
 /// Forgets which message was delivered last. The duplicating network keeps it only so that a
@@ -197,6 +218,7 @@ fn signature(s: &RaftSysState, i: usize, links: &[Link]) -> u64 {
         match &st.role {
             Role::Follower => 0u8.hash(&mut h),
             Role::Candidate { votes } => (1u8, votes.len(), votes.contains(&me)).hash(&mut h),
+            Role::PreCandidate { votes } => (3u8, votes.len(), votes.contains(&me)).hash(&mut h),
             Role::Leader { progress } => {
                 let mut p: Vec<_> = progress.iter().enumerate().filter(|(k, _)| *k != i).map(|(_, p)| *p).collect();
                 p.sort();
@@ -243,6 +265,9 @@ fn links(s: &RaftSysState) -> Vec<Link> {
                 match &env.msg {
                     // A vote in flight names its receiver: hashed as whether it does.
                     RaftMsg::Vote { term, granted, candidate } => (term, granted, *candidate == env.dst).hash(&mut h),
+                    RaftMsg::PreVoteReply { term, granted, candidate } => {
+                        (9u8, term, granted, *candidate == env.dst).hash(&mut h)
+                    }
                     msg => msg.hash(&mut h),
                 }
                 Link {

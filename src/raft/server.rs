@@ -22,6 +22,29 @@ pub struct ServerCfg {
     pub clients: Vec<Id>,
     pub bugs: BugSet,
     pub replication: Replication,
+    pub elections: Elections,
+}
+
+/// The two additions to elections of Ongaro's dissertation, §9.6 (etcd's `PreVote` and
+/// `CheckQuorum`). They change no safety argument: they keep a server that cannot win from
+/// disrupting a leader that a majority follows, and a leader that lost its majority from staying
+/// leader. Off in the model by default (the plain Raft of the paper, whose counts the suite
+/// asserts); the runtime turns both on, and models/raft.rs checks them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Elections {
+    /// A server whose election timer fires first asks whether a majority would vote for it in the
+    /// next term, without raising its own term or anyone's ([`start_pre_vote`]); only if a
+    /// majority would does it start the election.
+    pub pre_vote: bool,
+    /// A leader steps down when it has not heard from a majority within an election timeout
+    /// ([`check_quorum`]); and a server that hears from a leader ignores vote requests until its
+    /// own election timer fires ([`in_lease`]).
+    pub check_quorum: bool,
+}
+
+impl Elections {
+    /// The runtime's: both on.
+    pub const RUNTIME: Elections = Elections { pre_vote: true, check_quorum: true };
 }
 
 /// How the leader replicates: two optimisations the paper allows (§5.3: "the leader issues
@@ -60,7 +83,11 @@ impl Replication {
 
 impl ServerCfg {
     pub fn new(servers: Vec<Id>, clients: Vec<Id>, bugs: BugSet, replication: Replication) -> Self {
-        ServerCfg { servers, clients, bugs, replication }
+        ServerCfg { servers, clients, bugs, replication, elections: Elections::default() }
+    }
+
+    pub fn with_elections(self, elections: Elections) -> Self {
+        ServerCfg { elections, ..self }
     }
 }
 
@@ -71,11 +98,18 @@ pub struct Progress {
     pub next: Index,
     /// matchIndex: the highest entry known to be replicated there.
     pub matched: Index,
+    /// Heard from since the leader's last quorum check (only with [`Elections::check_quorum`]).
+    pub active: bool,
 }
 
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Role {
     Follower,
+    /// A follower whose election timer fired, with pre-vote on: the servers that would vote for
+    /// it in the next term (sorted, itself included). Its term is unchanged.
+    PreCandidate {
+        votes: Vec<Id>,
+    },
     /// The servers that granted their vote in this term (sorted, itself included).
     Candidate {
         votes: Vec<Id>,
@@ -118,6 +152,10 @@ impl ServerState {
     pub fn is_candidate(&self) -> bool {
         matches!(self.role, Role::Candidate { .. })
     }
+
+    pub fn is_pre_candidate(&self) -> bool {
+        matches!(self.role, Role::PreCandidate { .. })
+    }
 }
 
 impl fmt::Debug for ServerState {
@@ -125,12 +163,14 @@ impl fmt::Debug for ServerState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let role = match &self.role {
             Role::Follower => "F".to_owned(),
-            Role::Candidate { votes } => {
-                let v: Vec<String> = votes.iter().map(|i| format!("s{}", usize::from(*i))).collect();
-                format!("C(votes {})", v.join(","))
-            }
+            Role::PreCandidate { votes } => format!("P(pre-votes {})", names(votes)),
+            Role::Candidate { votes } => format!("C(votes {})", names(votes)),
             Role::Leader { progress } => {
-                let p: Vec<String> = progress.iter().map(|p| format!("{}/{}", p.next, p.matched)).collect();
+                // `*`: heard from since the last quorum check.
+                let p: Vec<String> = progress
+                    .iter()
+                    .map(|p| format!("{}/{}{}", p.next, p.matched, if p.active { "*" } else { "" }))
+                    .collect();
                 format!("L(next/match {})", p.join(" "))
             }
         };
@@ -146,6 +186,11 @@ impl fmt::Debug for ServerState {
     }
 }
 
+/// `s0,s2`.
+fn names(ids: &[Id]) -> String {
+    ids.iter().map(|i| format!("s{}", usize::from(*i))).collect::<Vec<_>>().join(",")
+}
+
 pub const ELECTION_TIMEOUT: std::ops::Range<Duration> = Duration::from_millis(150)..Duration::from_millis(300);
 pub const HEARTBEAT_INTERVAL: std::ops::Range<Duration> = Duration::from_millis(50)..Duration::from_millis(51);
 
@@ -156,12 +201,25 @@ pub fn msg_term(msg: &RaftMsg) -> Option<Term> {
         RequestVote { term, .. } | Vote { term, .. } | AppendEntries { term, .. } | Appended { term, .. } => {
             Some(*term)
         }
-        Request(_) | Reply { .. } | Redirect { .. } => None,
+        // A pre-vote's term is one it proposes, not one anyone holds (Ongaro §9.6): see
+        // [`handle_pre_vote`] and [`step_pre_candidate`].
+        PreVote { .. } | PreVoteReply { .. } | Request(_) | Reply { .. } | Redirect { .. } => None,
     }
 }
 
 /// Handles one message: the rules for all servers, then the role's own step.
 pub fn step(s: &mut ServerState, cfg: &ServerCfg, id: Id, src: Id, msg: RaftMsg, o: &mut Out<RaftActor>) {
+    if asks_for_vote(&msg) && in_lease(s, cfg) && !cfg.bugs.has(Bug::VoteInLease) {
+        return ignore_vote_in_lease();
+    }
+    if let (RaftMsg::PreVote { term, .. }, true) = (&msg, cfg.bugs.has(Bug::PreVoteRaisesTerm)) {
+        if *term > s.term {
+            observe_higher_term(s, cfg, *term, o); // the bug: a proposed term taken as a seen one
+        }
+    }
+    if let RaftMsg::PreVote { term, last_index, last_term } = msg {
+        return handle_pre_vote(s, src, term, last_index, last_term, o);
+    }
     if let Some(t) = msg_term(&msg) {
         if t > s.term {
             observe_higher_term(s, cfg, t, o);
@@ -171,6 +229,7 @@ pub fn step(s: &mut ServerState, cfg: &ServerCfg, id: Id, src: Id, msg: RaftMsg,
     }
     match s.role {
         Role::Follower => step_follower(s, cfg, id, src, msg, o),
+        Role::PreCandidate { .. } => step_pre_candidate(s, cfg, id, src, msg, o),
         Role::Candidate { .. } => step_candidate(s, cfg, id, src, msg, o),
         Role::Leader { .. } => step_leader(s, cfg, id, src, msg, o),
     }
@@ -196,6 +255,25 @@ fn reset_election_timer(o: &mut Out<RaftActor>) {
     o.set_timer(RaftTimer::Election, ELECTION_TIMEOUT);
 }
 
+/// Whether a message asks for a vote: a RequestVote, or a pre-vote's.
+fn asks_for_vote(msg: &RaftMsg) -> bool {
+    matches!(msg, RaftMsg::RequestVote { .. } | RaftMsg::PreVote { .. })
+}
+
+/// Ongaro §9.6: "if a server receives a RequestVote request within the minimum election timeout
+/// of hearing from a current leader, it does not update its term or grant its vote" (with
+/// check-quorum on, as etcd). A follower holds the lease from the AppendEntries of its term's
+/// leader until its own election timer fires, which ends it ([`on_election_timeout`]); a leader
+/// holds it while it leads, since [`check_quorum`] ends its leadership when its majority is gone.
+/// In the model the timer may fire at any moment, so every real expiry of the lease is a path.
+pub fn in_lease(s: &ServerState, cfg: &ServerCfg) -> bool {
+    cfg.elections.check_quorum && (s.is_leader() || s.leader.is_some())
+}
+
+/// A vote request inside the lease is dropped unanswered: no term update, no vote (as if it had
+/// not arrived).
+fn ignore_vote_in_lease() {}
+
 /// A message from an older term is ignored, requests included: its sender learns the newer
 /// term from the newer term's own messages (etcd does the same; Figure 2 would answer false).
 fn ignore_stale_term() {}
@@ -218,6 +296,24 @@ pub fn step_follower(s: &mut ServerState, cfg: &ServerCfg, _id: Id, src: Id, msg
         }
         RaftMsg::Request(op) => redirect(s, cfg, op, o),
         _ => {} // votes and acknowledgements of an earlier role
+    }
+}
+
+pub fn step_pre_candidate(s: &mut ServerState, cfg: &ServerCfg, id: Id, src: Id, msg: RaftMsg, o: &mut Out<RaftActor>) {
+    match msg {
+        RaftMsg::PreVoteReply { term, granted: true, candidate } if candidate == id && term == s.term + 1 => {
+            count_pre_vote(s, cfg, id, src, o)
+        }
+        // Ongaro §9.6 as etcd: a denial carries the voter's term, so that a server whose term is
+        // behind catches up (else a server ahead in term but behind in log, and one ahead in
+        // log but behind in term, would deny each other for ever).
+        RaftMsg::PreVoteReply { term, granted: false, .. } if term > s.term => observe_higher_term(s, cfg, term, o),
+        // Otherwise as a follower: it still votes, and the leader of its term makes it one again.
+        RaftMsg::AppendEntries { .. } => {
+            become_follower(s, o);
+            step_follower(s, cfg, id, src, msg, o)
+        }
+        msg => step_follower(s, cfg, id, src, msg, o),
     }
 }
 
@@ -257,12 +353,84 @@ pub fn step_leader(s: &mut ServerState, cfg: &ServerCfg, id: Id, src: Id, msg: R
     }
 }
 
-/// The election timer fired: a follower or candidate starts an election.
+/// The election timer fired: a follower or candidate starts an election (first a pre-vote, if
+/// on); a leader with check-quorum on checks that it still has a majority.
 pub fn on_election_timeout(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<RaftActor>) {
     if s.is_leader() {
+        if cfg.elections.check_quorum {
+            check_quorum(s, cfg, id, o);
+        }
         return;
     }
-    start_election(s, cfg, id, o);
+    if cfg.elections.pre_vote {
+        start_pre_vote(s, cfg, id, o);
+    } else {
+        start_election(s, cfg, id, o);
+    }
+    o.set_timer(RaftTimer::Election, ELECTION_TIMEOUT);
+}
+
+/// Ongaro §9.6, pre-vote: before it raises its term, a server asks every other whether it would
+/// vote for it in the next term, with the index and term of its last entry. Nobody's term or vote
+/// changes, so a server that cannot win — cut off, or behind in log — cannot push the cluster
+/// into a new term. Its election timer firing also ends its leader's lease ([`in_lease`]).
+/// A pre-candidate whose timer fires again asks again and keeps the answers it has: they are
+/// about the same term and the same log (its log changes only once a leader makes it a follower).
+pub fn start_pre_vote(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<RaftActor>) {
+    s.leader = None;
+    if !s.is_pre_candidate() {
+        s.role = Role::PreCandidate { votes: vec![id] };
+    }
+    let msg =
+        RaftMsg::PreVote { term: s.term + 1, last_index: log::last_index(&s.log), last_term: log::last_term(&s.log) };
+    for &peer in cfg.servers.iter().filter(|p| **p != id) {
+        o.send(peer, msg.clone());
+    }
+    if cfg.servers.len() == 1 {
+        start_election(s, cfg, id, o);
+    }
+}
+
+/// A pre-vote at any server (Ongaro §9.6): yes if the proposed term is above ours and the
+/// candidate's log is at least as up-to-date as ours ([`log::deny_vote`]); our own vote is not
+/// looked at, since it is for our term, not the proposed one. Nothing here changes. A "no" carries
+/// our term ([`step_pre_candidate`]).
+pub fn handle_pre_vote(
+    s: &ServerState,
+    candidate: Id,
+    term: Term,
+    last_index: Index,
+    last_term: Term,
+    o: &mut Out<RaftActor>,
+) {
+    let granted =
+        term > s.term && !log::deny_vote(log::last_term(&s.log), log::last_index(&s.log), last_term, last_index);
+    let term = if granted { term } else { s.term };
+    o.send(candidate, RaftMsg::PreVoteReply { term, granted, candidate });
+}
+
+/// Ongaro §9.6: a pre-candidate that a majority would vote for starts the real election.
+pub fn count_pre_vote(s: &mut ServerState, cfg: &ServerCfg, id: Id, voter: Id, o: &mut Out<RaftActor>) {
+    let Role::PreCandidate { votes } = &mut s.role else { return };
+    if let Err(at) = votes.binary_search(&voter) {
+        votes.insert(at, voter);
+    }
+    if votes.len() >= majority(cfg.servers.len()) {
+        start_election(s, cfg, id, o);
+    }
+}
+
+/// Ongaro §6.2 (etcd's CheckQuorum): a leader that has not heard from a majority of the cluster
+/// (itself included) within an election timeout steps down, so that an isolated leader stops
+/// taking requests it could never commit, and clients go to the majority's leader. Otherwise it
+/// starts a new period.
+pub fn check_quorum(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<RaftActor>) {
+    let Role::Leader { progress } = &mut s.role else { return };
+    let heard = 1 + progress.iter().enumerate().filter(|(k, p)| *k != usize::from(id) && p.active).count();
+    if heard < majority(cfg.servers.len()) {
+        return become_follower(s, o);
+    }
+    progress.iter_mut().for_each(|p| p.active = false);
     o.set_timer(RaftTimer::Election, ELECTION_TIMEOUT);
 }
 
@@ -333,7 +501,7 @@ pub fn count_vote(s: &mut ServerState, cfg: &ServerCfg, id: Id, voter: Id, o: &m
 /// and announces itself at once with an AppendEntries (a heartbeat) carrying its no-op entry.
 pub fn become_leader(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<RaftActor>) {
     let next = log::last_index(&s.log) + 1;
-    let mut progress = vec![Progress { next, matched: 0 }; cfg.servers.len()];
+    let mut progress = vec![Progress { next, matched: 0, active: false }; cfg.servers.len()];
     if cfg.replication.parallel_persist {
         // Its own slot holds how much of its log is on its disk: all of it so far (a candidate
         // saves every change before it acts).
@@ -342,7 +510,11 @@ pub fn become_leader(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<R
         }
     }
     s.role = Role::Leader { progress };
-    o.cancel_timer(RaftTimer::Election);
+    if cfg.elections.check_quorum {
+        o.set_timer(RaftTimer::Election, ELECTION_TIMEOUT); // now the quorum check's period
+    } else {
+        o.cancel_timer(RaftTimer::Election);
+    }
     append_noop(s, cfg, id, o);
     send_heartbeats(s, cfg, id, o);
     if !cfg.bugs.has(Bug::NoHeartbeat) {
@@ -364,6 +536,9 @@ pub fn on_heartbeat(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<Ra
     if s.is_leader() {
         send_heartbeats(s, cfg, id, o);
         o.set_timer(RaftTimer::Heartbeat, HEARTBEAT_INTERVAL);
+        if let (true, Role::Leader { progress }) = (cfg.bugs.has(Bug::CheckQuorumCountsSends), &mut s.role) {
+            progress.iter_mut().for_each(|p| p.active = true); // the bug: sent to is heard from
+        }
     }
 }
 
@@ -495,6 +670,9 @@ pub fn handle_appended(
     };
     let Role::Leader { progress } = &mut s.role else { return };
     let Some(p) = progress.get_mut(usize::from(follower)) else { return };
+    if cfg.elections.check_quorum {
+        p.active = true; // heard from in this quorum period
+    }
     let before = *p;
     match result {
         Ok(m) => {

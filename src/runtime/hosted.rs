@@ -62,6 +62,7 @@ impl Hosted for RaftActor {
             RaftState::Server(s) => Status {
                 role: match s.role {
                     Role::Follower => "follower",
+                    Role::PreCandidate { .. } => "pre-candidate",
                     Role::Candidate { .. } => "candidate",
                     Role::Leader { .. } => "leader",
                 }
