@@ -200,6 +200,15 @@ fn pre_vote_term_2_no_client_one_crash_keeps_every_safety_property() {
     assert_exhaustively_correct(cfg, STATES_PRE_VOTE_T2_CRASH);
 }
 
+/// Pre-vote at the plain bound (about 3 minutes):
+/// `cargo test --release --test models -- --ignored pre_vote_term_2`.
+#[test]
+#[ignore = "about 3 minutes: cargo test --release --test models -- --ignored pre_vote_term_2"]
+fn pre_vote_term_2_one_request_no_crash_is_safe_and_live() {
+    let report = assert_exhaustively_correct(RaftModelCfg { pre_vote: true, ..no_crash() }, STATES_PRE_VOTE_T2);
+    assert!(has(&report, EVENTUALLY_COMMITTED) && has(&report, TERMS_PRE_VOTED));
+}
+
 /// Symmetry stays sound with pre-vote and check-quorum (a pre-vote's reply names its candidate,
 /// renamed with the servers; the ghost state's server ids are renamed too).
 #[test]
@@ -288,4 +297,5 @@ const STATES_CHECK_QUORUM_T2: usize = 15_025;
 const STATES_ELECTIONS_T2: usize = 725_569;
 const STATES_ELECTIONS_T1_CRASH: usize = 279_429;
 const STATES_PRE_VOTE_T2_CRASH: usize = 766_341;
+const STATES_PRE_VOTE_T2: usize = 1_872_394;
 const STATES_ELECTIONS_SYMMETRY: (usize, usize) = (5_386, 32_019);
