@@ -987,6 +987,219 @@ fn partitioned_leader_cannot_commit_while_the_majority_does_and_all_converge_aft
     check_linearizable(&history.lock().expect("history"));
 }
 
+/// (role, term, log_len, commit) from node `i`'s stats file.
+fn raft_status(c: &Cluster, i: usize) -> Option<(String, u64, u64, u64)> {
+    let s = c.stats(i)?;
+    let st = &s["status"];
+    Some((st["role"].as_str()?.to_owned(), st["term"].as_u64()?, st["log_len"].as_u64()?, st["commit"].as_u64()?))
+}
+
+/// Installs a partition by rename: a node re-reading a half-written file would see no partition.
+fn set_partition(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).expect("write the partition");
+    std::fs::rename(&tmp, path).expect("install the partition");
+}
+
+/// A running cluster of `n` nodes, all given the same (absent, so no) partition file.
+fn started_with_partition_file(n: usize) -> (Cluster, PathBuf) {
+    let mut c = Cluster::new(n);
+    let partition = c.dir.path().join("partition");
+    c.node_flags = vec!["--fault-partition-file".to_owned(), partition.display().to_string()];
+    for i in 0..n {
+        c.start(i);
+    }
+    (c, partition)
+}
+
+/// Waits for one leader with every other node a follower of its term, all with the same log
+/// length, all of it committed: (leader, term, log length).
+fn settled(c: &Cluster, limit: Duration) -> Option<(usize, u64, u64)> {
+    wait_for(limit, || {
+        let st: Vec<_> = (0..c.peers.len()).map(|i| raft_status(c, i)).collect::<Option<_>>()?;
+        let leader = st.iter().position(|s| s.0 == "leader")?;
+        let (term, len) = (st[leader].1, st[leader].2);
+        let all = st
+            .iter()
+            .enumerate()
+            .all(|(i, s)| (i == leader || s.0 == "follower") && (s.1, s.2, s.3) == (term, len, len));
+        all.then_some((leader, term, len))
+    })
+}
+
+/// Pre-vote (Ongaro §9.6) end to end. A follower cut off from both other servers for 2 s (7–13
+/// election timeouts of 150–300 ms) keeps firing its election timer, but only as a pre-candidate:
+/// its pre-votes reach nobody, so it never starts an election and keeps the leader's term. After
+/// healing, the leader's next heartbeat (same term) makes it a follower again and the leader is
+/// never deposed. Without pre-vote the cut-off follower would start a real election at every
+/// timeout, its term would climb by one each time, and the first term assertion (during the
+/// isolation) would fail; after healing its higher term would depose the leader (plain Raft), or,
+/// with check-quorum's lease ignoring its vote requests, keep it from rejoining the leader's term
+/// — either way the assertions after healing would fail as well.
+#[test]
+fn an_isolated_follower_does_not_raise_its_term_and_rejoins_without_deposing_the_leader() {
+    let (c, partition) = started_with_partition_file(3);
+    let mut client = c.client(0);
+    client.put(1, "a", "1").unwrap_or_else(|e| panic!("first put: {e}\n{}", c.logs()));
+    let (leader, term, len) =
+        settled(&c, Duration::from_secs(10)).unwrap_or_else(|| panic!("the cluster did not settle\n{}", c.logs()));
+    let f = if leader == 0 { 1 } else { 0 };
+    let other = 3 - leader - f;
+    let partitioned_before = c.stats(f).expect("stats")["fault_partitioned"].as_u64();
+
+    // Cut f off from both others for 2 s; the majority keeps serving (a second write, "b").
+    set_partition(&partition, &format!("{f}|{leader},{other}"));
+    let cut = Instant::now();
+    let (mut roles, mut samples, mut wrote) = (std::collections::BTreeSet::new(), 0, false);
+    while cut.elapsed() < Duration::from_secs(2) {
+        if let Some(s) = raft_status(&c, f) {
+            assert_eq!(
+                s.1,
+                term,
+                "the cut-off follower's term rose {:?} after the cut: {s:?}\n{}",
+                cut.elapsed(),
+                c.logs()
+            );
+            roles.insert(s.0);
+            samples += 1;
+        }
+        if let Some(s) = raft_status(&c, leader) {
+            assert_eq!((s.0.as_str(), s.1), ("leader", term), "the leader changed during the cut: {s:?}\n{}", c.logs());
+        }
+        if !wrote && cut.elapsed() > Duration::from_millis(500) {
+            client.put(2, "b", "2").unwrap_or_else(|e| panic!("the majority did not serve: {e}\n{}", c.logs()));
+            wrote = true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let fs = c.stats(f).expect("stats");
+    assert!(
+        roles.contains("pre-candidate"),
+        "the cut-off follower's election timer never fired (roles seen {roles:?}): the test shows nothing\n{}",
+        c.logs()
+    );
+    assert!(fs["fault_partitioned"].as_u64() > partitioned_before, "the partition was not applied: {fs}");
+    assert_eq!(fs["status"]["log_len"].as_u64(), Some(len), "the cut-off follower's log changed: {fs}");
+    let pre_votes = std::fs::read_to_string(c.dir.path().join(format!("node-{f}.log")))
+        .unwrap_or_default()
+        .matches("pre-candidate")
+        .count();
+
+    // Heal: for 1.5 s the leader stays the leader of the same term, and f rejoins it.
+    std::fs::remove_file(&partition).expect("heal");
+    let healed = Instant::now();
+    let mut rejoined = None;
+    while healed.elapsed() < Duration::from_millis(1500) {
+        if let Some(s) = raft_status(&c, leader) {
+            assert_eq!(
+                (s.0.as_str(), s.1),
+                ("leader", term),
+                "the leader was deposed {:?} after healing: {s:?}\n{}",
+                healed.elapsed(),
+                c.logs()
+            );
+        }
+        if let (None, Some(s)) = (rejoined, raft_status(&c, f)) {
+            if (s.0.as_str(), s.1) == ("follower", term) {
+                rejoined = Some(healed.elapsed());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let rejoined = rejoined.unwrap_or_else(|| panic!("f did not rejoin as a follower of term {term}\n{}", c.logs()));
+    let (_, _, leader_len, _) = raft_status(&c, leader).expect("stats");
+    let caught_up = wait_for(Duration::from_secs(3), || {
+        let s = raft_status(&c, f)?;
+        ((s.0.as_str(), s.1, s.2, s.3) == ("follower", term, leader_len, leader_len)).then_some(s)
+    });
+    assert!(caught_up.is_some(), "f did not catch up with the leader's {leader_len} entries: {:?}", raft_status(&c, f));
+    assert_eq!(client.get(3, "a").ok(), Some(Some(Value::from("1"))), "{}", c.logs());
+    assert_eq!(client.get(4, "b").ok(), Some(Some(Value::from("2"))), "{}", c.logs());
+    let end: Vec<_> = (0..3).map(|i| raft_status(&c, i)).collect();
+    assert!(end.iter().all(|s| s.as_ref().is_some_and(|s| s.1 == term)), "a term changed: {end:?}\n{}", c.logs());
+    assert_eq!(end[leader].as_ref().map(|s| s.0.as_str()), Some("leader"), "{end:?}");
+    eprintln!(
+        "leader {leader} term {term}; follower {f} cut off 2 s: {samples} samples, roles {roles:?}, \
+         {pre_votes} pre-candidate log lines, term stayed {term}; rejoined {rejoined:?} after healing"
+    );
+}
+
+/// Check-quorum (Ongaro §6.2, etcd's CheckQuorum) end to end. A leader cut off from both followers
+/// hears from no majority within an election timeout and steps down, so it stops appending
+/// requests it could never commit, while the two others elect a leader in a higher term that
+/// serves clients. Without check-quorum the cut-off leader would report "leader" for the whole
+/// cut (nothing else makes it step down while it hears no higher term), the first assertion
+/// would fail, and requests sent to it would grow its log.
+#[test]
+fn an_isolated_leader_steps_down_and_the_majority_elects_another() {
+    let (c, partition) = started_with_partition_file(3);
+    let mut client = c.client(0);
+    client.put(1, "a", "1").unwrap_or_else(|e| panic!("first put: {e}\n{}", c.logs()));
+    let (old, term, _) =
+        settled(&c, Duration::from_secs(10)).unwrap_or_else(|| panic!("the cluster did not settle\n{}", c.logs()));
+    let others: Vec<usize> = (0..3).filter(|i| *i != old).collect();
+
+    set_partition(&partition, &format!("{old}|{},{}", others[0], others[1]));
+    let cut = Instant::now();
+    let stepped_down = wait_for(Duration::from_secs(3), || {
+        let s = raft_status(&c, old)?;
+        (s.0 != "leader").then(|| (cut.elapsed(), s))
+    });
+    let (down_after, down) =
+        stepped_down.unwrap_or_else(|| panic!("the cut-off leader still leads after 3 s\n{}", c.logs()));
+    let elected = wait_for(Duration::from_secs(5), || {
+        others.iter().find_map(|&i| raft_status(&c, i).filter(|s| s.0 == "leader" && s.1 > term).map(|s| (i, s.1)))
+    });
+    let (new, new_term) = elected.unwrap_or_else(|| panic!("no leader on the majority side\n{}", c.logs()));
+    let elected_after = cut.elapsed();
+
+    // Requests reaching the cut-off server now append nothing there: one from a client that can
+    // reach only it (the others' addresses are a socket nobody reads), then a CLI put, sent to
+    // every server, that the majority commits.
+    let (_, _, old_len, _) = raft_status(&c, old).expect("stats");
+    let sink = UdpSocket::bind("127.0.0.1:0").expect("a sink socket");
+    let nowhere = sink.local_addr().expect("sink address");
+    let only_old = c.peers.iter().enumerate().map(|(i, a)| if i == old { *a } else { nowhere }).collect();
+    let mut direct = RaftClient::new(only_old, c.key(), 2).expect("client socket");
+    direct.timeout = Duration::from_millis(200);
+    direct.attempts = 3;
+    let answer = direct.put(1, "x", "lost");
+    assert!(
+        matches!(answer, Err(ClientError::NoReply { .. })),
+        "the cut-off server answered: {answer:?}\n{}",
+        c.logs()
+    );
+    let put = c.cli(&["--client", "1", "put", "b", "2"]);
+    assert!(put.status.success(), "the majority did not serve: {}\n{}", String::from_utf8_lossy(&put.stderr), c.logs());
+    std::thread::sleep(Duration::from_millis(300)); // stats files are rewritten every 100 ms
+    let s = raft_status(&c, old).expect("stats");
+    assert_eq!(s.2, old_len, "the cut-off server appended client requests: {s:?}\n{}", c.logs());
+    assert_ne!(s.0, "leader", "the cut-off server leads again: {s:?}");
+    assert_eq!(s.1, term, "the cut-off server's term rose (pre-vote should keep it): {s:?}");
+
+    // Heal: all follow the new leader in its term, with the same log, all committed.
+    std::fs::remove_file(&partition).expect("heal");
+    let healed = Instant::now();
+    let converged = settled(&c, Duration::from_secs(10));
+    let converged_after = healed.elapsed();
+    assert_eq!(
+        converged.map(|(l, t, _)| (l, t)),
+        Some((new, new_term)),
+        "the cluster did not converge on leader {new} of term {new_term}: {:?}\n{}",
+        (0..3).map(|i| raft_status(&c, i)).collect::<Vec<_>>(),
+        c.logs()
+    );
+    assert_eq!(stdout(&c.cli(&["get", "a"])), "1", "{}", c.logs());
+    assert_eq!(stdout(&c.cli(&["get", "b"])), "2", "{}", c.logs());
+    let x = c.cli(&["get", "x"]);
+    assert_eq!((x.status.code(), stdout(&x).as_str()), (Some(3), ""), "the cut-off server's request took effect");
+    eprintln!(
+        "old leader {old} term {term} stepped down to {} after {down_after:?} (log {old_len}); \
+         {new} elected in term {new_term} {elected_after:?} after the cut; converged {converged_after:?} after healing",
+        down.0
+    );
+}
+
 #[test]
 fn a_client_gives_up_after_its_bounded_attempts_when_no_server_answers_and_exits_1() {
     let c = Cluster::new(3); // no node started
