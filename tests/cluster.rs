@@ -529,16 +529,26 @@ fn a_vote_copied_on_the_wire_to_another_candidate_does_not_elect_it_and_one_addr
         _ => None,
     };
     let append = |m: &RaftMsg| matches!(m, RaftMsg::AppendEntries { .. }).then_some(());
-    let mut seq = 0;
-    let mut vote = |to: u64, candidate: usize, term: u64| {
-        seq += 1;
+    let pre_vote = |m: &RaftMsg| match m {
+        RaftMsg::PreVote { term, .. } => Some(*term),
+        _ => None,
+    };
+    let seq = std::cell::Cell::new(0);
+    let vote = |to: u64, candidate: usize, term: u64| {
+        seq.set(seq.get() + 1);
         let v = RaftMsg::Vote { term, granted: true, candidate: Id::from(candidate) };
-        fakes[1].send_to(&sealed_to(&key, 2, to, 1, seq, &v), c.peers[0]).expect("send");
+        fakes[1].send_to(&sealed_to(&key, 2, to, 1, seq.get(), &v), c.peers[0]).expect("send");
     };
 
-    // A RequestVote from node 0's current campaign: older ones queued on the socket are skipped.
+    // A RequestVote from node 0's current campaign: older messages queued on the socket are
+    // skipped. Node 0 runs pre-vote first: server 1 says yes to it, so that it campaigns.
     let fresh_campaign = || {
         while fakes[0].recv_from(&mut [0u8; 16]).is_ok() {}
+        let proposed =
+            next_from_node_0(&key, &fakes[0], Duration::from_secs(10), pre_vote).expect("node 0 asks for pre-votes");
+        seq.set(seq.get() + 1);
+        let yes = RaftMsg::PreVoteReply { term: proposed, granted: true, candidate: Id::from(0) };
+        fakes[0].send_to(&sealed_to(&key, 1, 0, 1, seq.get(), &yes), c.peers[0]).expect("send");
         next_from_node_0(&key, &fakes[0], Duration::from_secs(10), request_vote).expect("node 0 campaigns")
     };
 
@@ -1012,9 +1022,10 @@ fn started_with_partition_file(n: usize) -> (Cluster, PathBuf) {
     (c, partition)
 }
 
-/// Waits for one leader with every other node a follower of its term, all with the same log
-/// length, all of it committed: (leader, term, log length).
-fn settled(c: &Cluster, limit: Duration) -> Option<(usize, u64, u64)> {
+/// Waits for one leader with every other node a follower of its term, all with the same log of
+/// at least `min_len` entries, all of it committed: (leader, term, log length). (`min_len`: the
+/// stats files lag the nodes by up to 100 ms.)
+fn settled(c: &Cluster, min_len: u64, limit: Duration) -> Option<(usize, u64, u64)> {
     wait_for(limit, || {
         let st: Vec<_> = (0..c.peers.len()).map(|i| raft_status(c, i)).collect::<Option<_>>()?;
         let leader = st.iter().position(|s| s.0 == "leader")?;
@@ -1023,7 +1034,7 @@ fn settled(c: &Cluster, limit: Duration) -> Option<(usize, u64, u64)> {
             .iter()
             .enumerate()
             .all(|(i, s)| (i == leader || s.0 == "follower") && (s.1, s.2, s.3) == (term, len, len));
-        all.then_some((leader, term, len))
+        (all && len >= min_len).then_some((leader, term, len))
     })
 }
 
@@ -1042,7 +1053,7 @@ fn an_isolated_follower_does_not_raise_its_term_and_rejoins_without_deposing_the
     let mut client = c.client(0);
     client.put(1, "a", "1").unwrap_or_else(|e| panic!("first put: {e}\n{}", c.logs()));
     let (leader, term, len) =
-        settled(&c, Duration::from_secs(10)).unwrap_or_else(|| panic!("the cluster did not settle\n{}", c.logs()));
+        settled(&c, 2, Duration::from_secs(10)).unwrap_or_else(|| panic!("the cluster did not settle\n{}", c.logs()));
     let f = if leader == 0 { 1 } else { 0 };
     let other = 3 - leader - f;
     let partitioned_before = c.stats(f).expect("stats")["fault_partitioned"].as_u64();
@@ -1136,7 +1147,7 @@ fn an_isolated_leader_steps_down_and_the_majority_elects_another() {
     let mut client = c.client(0);
     client.put(1, "a", "1").unwrap_or_else(|e| panic!("first put: {e}\n{}", c.logs()));
     let (old, term, _) =
-        settled(&c, Duration::from_secs(10)).unwrap_or_else(|| panic!("the cluster did not settle\n{}", c.logs()));
+        settled(&c, 2, Duration::from_secs(10)).unwrap_or_else(|| panic!("the cluster did not settle\n{}", c.logs()));
     let others: Vec<usize> = (0..3).filter(|i| *i != old).collect();
 
     set_partition(&partition, &format!("{old}|{},{}", others[0], others[1]));
@@ -1180,7 +1191,7 @@ fn an_isolated_leader_steps_down_and_the_majority_elects_another() {
     // Heal: all follow the new leader in its term, with the same log, all committed.
     std::fs::remove_file(&partition).expect("heal");
     let healed = Instant::now();
-    let converged = settled(&c, Duration::from_secs(10));
+    let converged = settled(&c, 4, Duration::from_secs(10));
     let converged_after = healed.elapsed();
     assert_eq!(
         converged.map(|(l, t, _)| (l, t)),
