@@ -132,13 +132,32 @@ proptest! {
         let s = last(walk(&model, &choices));
         prop_assert_eq!(preserved_here(&model, &s), Ok(()));
     }
+
+    /// The same invariant with pre-vote and check-quorum on, as the runtime runs: their pre-vote
+    /// rounds, leases and quorum checks add steps, and none may break it.
+    #[test]
+    fn raft_inductive_invariant_is_preserved_with_pre_vote_and_check_quorum(choices in prop::collection::vec(any::<usize>(), 0..150)) {
+        let model = elections().into_model();
+        let s = last(walk(&model, &choices));
+        prop_assert_eq!(preserved_here(&model, &s), Ok(()));
+    }
+}
+
+fn elections() -> RaftModelCfg {
+    RaftModelCfg { pre_vote: true, check_quorum: true, ..cfg() }
 }
 
 /// The walks reach interesting states: some drawn state has a leader with a committed entry
-/// (otherwise the invariant would be checked on trivial states only).
+/// (otherwise the invariant would be checked on trivial states only), with and without pre-vote
+/// and check-quorum.
 #[test]
 fn raft_walks_reach_committed_entries() {
-    let model = cfg().into_model();
+    walks_reach_committed_entries(cfg());
+    walks_reach_committed_entries(elections());
+}
+
+fn walks_reach_committed_entries(cfg: RaftModelCfg) {
+    let model = cfg.into_model();
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let strategy = prop::collection::vec(any::<usize>(), 0..150);
     let reached = (0..500).any(|_| {
