@@ -301,7 +301,9 @@ pub fn step_follower(s: &mut ServerState, cfg: &ServerCfg, _id: Id, src: Id, msg
 
 pub fn step_pre_candidate(s: &mut ServerState, cfg: &ServerCfg, id: Id, src: Id, msg: RaftMsg, o: &mut Out<RaftActor>) {
     match msg {
-        RaftMsg::PreVoteReply { term, granted: true, candidate } if candidate == id && term == s.term + 1 => {
+        RaftMsg::PreVoteReply { term, granted: true, candidate }
+            if candidate == id && s.term.checked_add(1) == Some(term) =>
+        {
             count_pre_vote(s, cfg, id, src, o)
         }
         // Ongaro §9.6 as etcd: a denial carries the voter's term, so that a server whose term is
@@ -381,8 +383,11 @@ pub fn start_pre_vote(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<
     if !s.is_pre_candidate() {
         s.role = Role::PreCandidate { votes: vec![id] };
     }
-    let msg =
-        RaftMsg::PreVote { term: s.term + 1, last_index: log::last_index(&s.log), last_term: log::last_term(&s.log) };
+    let msg = RaftMsg::PreVote {
+        term: s.term.saturating_add(1),
+        last_index: log::last_index(&s.log),
+        last_term: log::last_term(&s.log),
+    };
     for &peer in cfg.servers.iter().filter(|p| **p != id) {
         o.send(peer, msg.clone());
     }
@@ -889,6 +894,38 @@ mod tests {
         handle_request(&mut s, &cfg, Id::from(0), get(8), &mut o);
         assert_eq!(s.log.len(), len + 1);
         assert_eq!(replies(o), vec![RaftMsg::Reply { session: 8, seq: 1, value: Some(Value::from("new")) }]);
+    }
+
+    fn sent(o: Out<RaftActor>) -> Vec<RaftMsg> {
+        o.into_iter()
+            .filter_map(|c| match c {
+                Command::Send(_, m) => Some(m),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_pre_vote_changes_no_term_and_a_server_in_its_leaders_lease_ignores_vote_requests() {
+        let cfg = cfg().with_elections(Elections::RUNTIME);
+        let pre_vote = RaftMsg::PreVote { term: 2, last_index: 0, last_term: 0 };
+        // Without a leader: a yes for term 2, and the voter stays in term 1 with its vote free.
+        let mut s = ServerState { term: 1, ..ServerState::restore(None) };
+        let mut o = Out::new();
+        step(&mut s, &cfg, Id::from(0), Id::from(1), pre_vote.clone(), &mut o);
+        assert_eq!((s.term, s.voted_for), (1, None));
+        assert_eq!(sent(o), vec![RaftMsg::PreVoteReply { term: 2, granted: true, candidate: Id::from(1) }]);
+        // Following the leader of term 1: the pre-vote and a RequestVote of term 2 go unanswered.
+        s.leader = Some(Id::from(2));
+        for msg in [pre_vote, RaftMsg::RequestVote { term: 2, last_index: 0, last_term: 0 }] {
+            let mut o = Out::new();
+            step(&mut s, &cfg, Id::from(0), Id::from(1), msg, &mut o);
+            assert_eq!((s.term, s.voted_for, s.leader), (1, None, Some(Id::from(2))));
+            assert!(sent(o).is_empty());
+        }
+        // Its own timer ends the lease: it becomes a pre-candidate of term 1.
+        on_election_timeout(&mut s, &cfg, Id::from(0), &mut Out::new());
+        assert_eq!((s.term, s.leader, s.is_pre_candidate()), (1, None, true));
     }
 
     #[test]
