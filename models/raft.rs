@@ -200,6 +200,16 @@ fn pre_vote_term_2_no_client_one_crash_keeps_every_safety_property() {
     assert_exhaustively_correct(cfg, STATES_PRE_VOTE_T2_CRASH);
 }
 
+/// A leader that believes every mismatch (`server::repair_follower`, which the runtime runs so
+/// that a follower restarted from an older copy of its files is refilled) keeps every property:
+/// stale mismatches, reordered and duplicated, only move its matchIndex back. With a
+/// crash-restart of any server at any point.
+#[test]
+fn a_leader_believing_every_mismatch_term_1_one_crash_keeps_every_safety_property() {
+    let cfg = RaftModelCfg { repair: true, max_term: 1, ..RaftModelCfg::default() };
+    assert_exhaustively_correct(cfg, STATES_REPAIR_T1_CRASH);
+}
+
 /// Pre-vote at the plain bound (about 3 minutes):
 /// `cargo test --release --test models -- --ignored pre_vote_term_2`.
 #[test]
@@ -298,4 +308,5 @@ const STATES_ELECTIONS_T2: usize = 725_569;
 const STATES_ELECTIONS_T1_CRASH: usize = 279_429;
 const STATES_PRE_VOTE_T2_CRASH: usize = 766_341;
 const STATES_PRE_VOTE_T2: usize = 1_872_394;
+const STATES_REPAIR_T1_CRASH: usize = 19_501;
 const STATES_ELECTIONS_SYMMETRY: (usize, usize) = (5_386, 32_019);

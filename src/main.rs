@@ -209,6 +209,10 @@ struct ModelArgs {
     /// without a majority steps down; a server that hears from a leader ignores vote requests
     #[arg(long)]
     check_quorum: bool,
+    /// (raft) Leaders believe a mismatch at or below a follower's matchIndex and repair the
+    /// follower, as the runtime does
+    #[arg(long)]
+    repair: bool,
 }
 
 /// Bad input: reported on stderr, exit code 2.
@@ -227,6 +231,7 @@ fn paxos_cfg(a: &ModelArgs) -> Result<PaxosModelCfg, Usage> {
         (a.redirects, "--redirects"),
         (a.pre_vote, "--pre-vote"),
         (a.check_quorum, "--check-quorum"),
+        (a.repair, "--repair"),
     ] {
         if set {
             return Err(Usage(format!("{flag} applies to raft, not paxos")));
@@ -303,6 +308,7 @@ fn raft_cfg(a: &ModelArgs) -> Result<RaftModelCfg, Usage> {
     cfg.redirects |= a.redirects;
     cfg.pre_vote |= a.pre_vote;
     cfg.check_quorum |= a.check_quorum;
+    cfg.repair |= a.repair;
     cfg.validate().map_err(|e| Usage(format!("invalid configuration: {e}")))?;
     Ok(cfg)
 }

@@ -75,6 +75,7 @@ impl ReplicationArgs {
             max_batch_bytes: quorum::runtime::hosted::RAFT_BATCH_BYTES,
             eager: !self.heartbeat_only,
             parallel_persist: !self.persist_first,
+            repair: true,
         })
     }
 

@@ -1252,3 +1252,34 @@ fn quorum_bench_raft_runs_its_own_cluster_and_reports() {
         assert!(json["writes_per_s"].as_f64().is_some_and(|r| r > 0.0), "{command:?}: {stdout}");
     }
 }
+
+/// A follower restarted from an older copy of its state file (whole, head and watermark included:
+/// no node can tell it from its own) holds less than its leader counted it as holding. The leader
+/// believes the follower's mismatch and refills it (`server::repair_follower`); with the repair
+/// off it took such a mismatch as stale, and the follower stayed behind, at its old commit index,
+/// until the leadership changed.
+#[test]
+fn a_follower_restarted_from_an_older_copy_of_its_log_is_repaired_by_the_leader() {
+    let mut c = Cluster::started(3);
+    let (leader, term, len) = settled(&c, 1, Duration::from_secs(10)).expect("a settled cluster");
+    let f = (leader + 1) % 3;
+    let state = c.node_dir(f).join("state");
+    c.kill(f);
+    let older = std::fs::read(&state).expect("the follower's state file");
+    c.start(f);
+    let mut client = c.client(0);
+    for seq in 1..=5u64 {
+        client.put(seq, format!("k{seq}").as_str(), "v").unwrap_or_else(|e| panic!("put {seq}: {e}\n{}", c.logs()));
+    }
+    let (l2, t2, full) = settled(&c, len + 5, Duration::from_secs(10)).expect("the follower holds the writes");
+    assert_eq!((l2, t2), (leader, term), "no leader change so far");
+    c.kill(f);
+    std::fs::write(&state, &older).expect("restore the older copy");
+    c.start(f);
+    let repaired = wait_for(Duration::from_secs(5), || {
+        let s = raft_status(&c, f)?;
+        (s == ("follower".to_owned(), term, full, full)).then_some(())
+    });
+    assert!(repaired.is_some(), "follower {f} was not repaired: {:?}\n{}", raft_status(&c, f), c.logs());
+    assert_eq!(raft_status(&c, leader).map(|s| (s.0, s.1)), Some(("leader".to_owned(), term)), "the same leader");
+}

@@ -86,6 +86,10 @@ pub struct RaftModelCfg {
     /// [`super::server::Elections`]).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub pre_vote: bool,
+    /// Leaders repair a follower whose log is shorter than its matchIndex, as the runtime does
+    /// (off by default; see [`super::server::repair_follower`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub repair: bool,
     /// Check-quorum and the leader lease (Ongaro §6.2, §9.6), as the runtime runs (off by default).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub check_quorum: bool,
@@ -118,6 +122,7 @@ impl Default for RaftModelCfg {
             parallel_persist: false,
             redirects: false,
             pre_vote: false,
+            repair: false,
             check_quorum: false,
         }
     }
@@ -233,7 +238,8 @@ impl RaftModelCfg {
         let redirects = if self.redirects { ", an adversary copies server messages to other servers" } else { "" };
         let pre_vote = if self.pre_vote { ", pre-vote" } else { "" };
         let check_quorum = if self.check_quorum { ", check-quorum" } else { "" };
-        replication + persist + redirects + pre_vote + check_quorum
+        let repair = if self.repair { ", leaders repair shrunk followers" } else { "" };
+        replication + persist + redirects + pre_vote + check_quorum + repair
     }
 
     /// Builds the model. Call [`validate`](Self::validate) first.
@@ -246,6 +252,7 @@ impl RaftModelCfg {
             max_batch_bytes: usize::MAX,
             eager: self.eager,
             parallel_persist: self.parallel_persist,
+            repair: self.repair,
         };
         let elections = Elections { pre_vote: self.pre_vote, check_quorum: self.check_quorum };
         let server = ServerCfg::new(servers.clone(), clients.clone(), bugs, replication).with_elections(elections);

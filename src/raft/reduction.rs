@@ -146,7 +146,7 @@ pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool
             }
             match still(s, src, t, false) {
                 None => true,
-                Some(leader) => leader_knows(leader, dst, Ok(last_new)),
+                Some(leader) => leader_knows(leader, dst, Ok(last_new), m.cfg.repair),
             }
         }
         Appended { result, .. } => {
@@ -155,7 +155,9 @@ pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool
             }
             match still(s, dst, t, false) {
                 None => true,
-                Some(leader) => leader_knows(leader, src, *result) && (!m.cfg.check_quorum || heard(leader, src)),
+                Some(leader) => {
+                    leader_knows(leader, src, *result, m.cfg.repair) && (!m.cfg.check_quorum || heard(leader, src))
+                }
             }
         }
         Request(_) | Reply { .. } | Redirect { .. } | PreVote { .. } | PreVoteReply { .. } => true,
@@ -176,13 +178,16 @@ fn vote_is_useless(m: &RaftModel, s: &RaftSysState, candidate: usize, voter: usi
 
 /// The leader already knows what this acknowledgement from `follower` says, for good: matchIndex
 /// only grows, and a mismatch at or below it is stale.
-fn leader_knows(leader: &ServerState, follower: usize, result: Result<Index, Index>) -> bool {
+/// With `repair`, nothing is known for good: a mismatch may move matchIndex back at any time,
+/// and then a success already counted counts again.
+fn leader_knows(leader: &ServerState, follower: usize, result: Result<Index, Index>, repair: bool) -> bool {
     let Role::Leader { progress } = &leader.role else { return true };
     let Some(p) = progress.get(follower) else { return true };
-    match result {
-        Ok(m) => p.matched >= m && p.next > m,
-        Err(prev) => prev <= p.matched,
-    }
+    !repair
+        && match result {
+            Ok(m) => p.matched >= m && p.next > m,
+            Err(prev) => prev <= p.matched,
+        }
 }
 
 /// With check-quorum: the leader counts `follower` as heard from in this quorum period.

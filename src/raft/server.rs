@@ -65,19 +65,28 @@ pub struct Replication {
     /// The leader writes new entries to its disk in parallel with sending them, instead of
     /// before: see [`defer_leader_save`].
     pub parallel_persist: bool,
+    /// The leader believes a mismatch at or below a follower's matchIndex: the follower's log is
+    /// shorter than it was ([`repair_follower`]). Off: such a mismatch is taken as stale.
+    pub repair: bool,
 }
 
 impl Default for Replication {
     /// Heartbeat-driven, one entry per message (the model's default).
     fn default() -> Self {
-        Replication { max_batch: 1, max_batch_bytes: usize::MAX, eager: false, parallel_persist: false }
+        Replication { max_batch: 1, max_batch_bytes: usize::MAX, eager: false, parallel_persist: false, repair: false }
     }
 }
 
 impl Replication {
     /// The runtime's: eager, up to `max_batch` entries and `max_batch_bytes` of values per message.
     pub fn eager(max_batch: usize, max_batch_bytes: usize) -> Self {
-        Replication { max_batch: max_batch.max(1), max_batch_bytes, eager: true, parallel_persist: false }
+        Replication {
+            max_batch: max_batch.max(1),
+            max_batch_bytes,
+            eager: true,
+            parallel_persist: false,
+            repair: false,
+        }
     }
 }
 
@@ -686,11 +695,23 @@ pub fn handle_appended(
             advance_leader_commit(s, cfg, id, o);
         }
         Err(prev) if prev > p.matched && prev.saturating_add(1) == p.next => p.next = prev,
+        Err(prev) if cfg.replication.repair && prev <= p.matched => repair_follower(p, prev),
         Err(_) => {}
     }
     if cfg.replication.eager {
         replicate_after_response(s, cfg, follower, before, o);
     }
+}
+
+/// A mismatch at `prev` from a follower the leader counted as holding `prev`: its log is now
+/// shorter (an older copy of its files was restored, which no node can tell from its own). The
+/// leader takes it at its word — matchIndex below `prev`, nextIndex at `prev` — and the usual
+/// backing off (Raft §5.3) refills it. Safe, because a lower matchIndex only counts fewer
+/// replicas and the commit index never moves back; a stale mismatch (the network reordered it)
+/// costs a resend, answered by a success that restores the progress.
+pub fn repair_follower(p: &mut Progress, prev: Index) {
+    p.matched = prev.saturating_sub(1);
+    p.next = prev.max(1);
 }
 
 /// Figure 2, rules for leaders, and the notes' log integrity: commit index N once a majority
