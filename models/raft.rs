@@ -97,7 +97,7 @@ fn figure_8_plain_bound_with_a_client_is_exhausted_and_the_figure8_bug_is_found_
 
     let buggy = RaftModelCfg { bugs: quorum::raft::BugSet::of(Bug::Figure8Commit), ..cfg };
     let opts = quorum::check::CheckOptions { stop_at_first_failure: true, ..crate::common::dfs() };
-    let report = quorum::check::Checkable::check(&buggy, &opts);
+    let report = quorum::protocol::Protocol::check(&buggy, &opts);
     let p = report.property(LEADER_COMPLETENESS).expect("checked");
     assert_eq!(p.status, quorum::check::Status::Violated, "{}", quorum::check::render(&report));
 }
@@ -124,7 +124,7 @@ fn two_keys_term_2_logs_3_is_linearizable_and_the_stale_read_bug_is_caught_with_
 
     let buggy = cfg.with_bug(Bug::StaleRead);
     let opts = quorum::check::CheckOptions { stop_at_first_failure: true, ..crate::common::dfs() };
-    let report = quorum::check::Checkable::check(&buggy, &opts);
+    let report = quorum::protocol::Protocol::check(&buggy, &opts);
     let p = report.property(LINEARIZABLE).expect("checked");
     assert_eq!(p.status, quorum::check::Status::Violated, "{}", quorum::check::render(&report));
     let rendered = quorum::check::render(&report);

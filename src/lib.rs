@@ -2,6 +2,8 @@
 //!
 //! - [`paxos`]: single-decree Paxos (proposers, acceptors, learners, clients) and its model.
 //! - [`raft`]: Raft (election, log replication, persistence, clients) and its model.
+//! - [`protocol`]: the one door through which every protocol enters the CLI, the suites and the
+//!   guide.
 //! - [`check`]: runs any model with a chosen strategy and reports every property's verdict.
 //! - [`bugs`]: what the protocols' planted-bug zoos share.
 //! - [`scenario`]: named, replayable step sequences of classic situations; [`diagram`]: their
@@ -12,6 +14,7 @@ pub mod bugs;
 pub mod check;
 pub mod diagram;
 pub mod paxos;
+pub mod protocol;
 pub mod raft;
 pub mod runtime;
 pub mod scenario;

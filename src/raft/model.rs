@@ -925,31 +925,3 @@ pub fn bug_config(bug: Bug) -> RaftModelCfg {
     };
     cfg.with_bug(bug)
 }
-
-impl RaftModelCfg {
-    /// Model-checks this configuration as `opts` say (see [`crate::check::run`]).
-    pub fn check(&self, opts: &crate::check::CheckOptions) -> crate::check::CheckReport {
-        let config = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
-        let describe = crate::check::Describe {
-            protocol: "raft",
-            config,
-            action: &|a| describe_action(self, a),
-            state: &|s| describe_state(self, s),
-            symmetry: super::reduction::representative,
-            canonical: super::reduction::forget_last_delivery,
-        };
-        crate::check::run(self.clone().into_model(), opts, &describe)
-    }
-}
-
-impl crate::check::Checkable for RaftModelCfg {
-    fn check(&self, opts: &crate::check::CheckOptions) -> crate::check::CheckReport {
-        RaftModelCfg::check(self, opts)
-    }
-    fn describe(&self) -> String {
-        RaftModelCfg::describe(self)
-    }
-    fn without_bugs(&self) -> Self {
-        RaftModelCfg { bugs: Default::default(), ..self.clone() }
-    }
-}
