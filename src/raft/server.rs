@@ -101,7 +101,7 @@ impl ServerCfg {
 }
 
 /// The leader's view of one follower (Figure 2, volatile state on leaders).
-#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Progress {
     /// nextIndex: the next entry to send.
     pub next: Index,
@@ -111,7 +111,7 @@ pub struct Progress {
     pub active: bool,
 }
 
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Role {
     Follower,
     /// A follower whose election timer fired, with pre-vote on: the servers that would vote for
