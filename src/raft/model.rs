@@ -852,13 +852,7 @@ fn last_election_failed(m: &RaftModel, s: &RaftSysState) -> bool {
         let open = servers
             .iter()
             .filter(|v| {
-                v.voted_for.is_none()
-                    && !log::deny_vote(
-                        log::last_term(&v.log),
-                        log::last_index(&v.log),
-                        log::last_term(&cand.log),
-                        log::last_index(&cand.log),
-                    )
+                v.voted_for.is_none() && !log::deny_vote(log::LastEntry::of(&v.log), log::LastEntry::of(&cand.log))
             })
             .count();
         !cand.is_candidate() || cast + open < majority(m.cfg.servers)

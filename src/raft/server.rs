@@ -4,7 +4,7 @@
 //! citing it.
 
 use super::actor::{RaftActor, RaftStorage, RaftTimer};
-use super::log::{self, Entry, Log};
+use super::log::{self, Entry, LastEntry, Log};
 #[cfg(test)]
 use super::Value;
 use super::{majority, Bug, BugSet, Index, Op, OpKind, RaftMsg, Term};
@@ -418,7 +418,7 @@ pub fn handle_pre_vote(
     o: &mut Out<RaftActor>,
 ) {
     let granted =
-        term > s.term && !log::deny_vote(log::last_term(&s.log), log::last_index(&s.log), last_term, last_index);
+        term > s.term && !log::deny_vote(LastEntry::of(&s.log), LastEntry { index: last_index, term: last_term });
     let term = if granted { term } else { s.term };
     o.send(candidate, RaftMsg::PreVoteReply { term, granted, candidate });
 }
@@ -480,7 +480,7 @@ pub fn handle_request_vote(
 ) {
     let free = s.voted_for.is_none_or(|v| v == candidate);
     let log_ok = cfg.bugs.has(Bug::VoteWithoutLogCheck)
-        || !log::deny_vote(log::last_term(&s.log), log::last_index(&s.log), last_term, last_index);
+        || !log::deny_vote(LastEntry::of(&s.log), LastEntry { index: last_index, term: last_term });
     let granted = free && log_ok;
     if granted {
         s.voted_for = Some(candidate);
