@@ -188,7 +188,7 @@ pub mod raft {
 
     /// Servers `0..n`, one client (actor `n`), the model's default replication and elections.
     pub fn cfg(n: usize, bugs: BugSet) -> ServerCfg {
-        ServerCfg::new((0..n).map(Id::from).collect(), vec![Id::from(n)], bugs, Replication::default())
+        ServerCfg::cluster(n, 1, bugs, Replication::default())
     }
 
     /// Server `id`, started with an empty disk.

@@ -229,12 +229,7 @@ fn s5_3_heartbeat_sends_each_follower_the_entry_at_its_next_index() {
 #[test]
 fn s5_3_append_entries_carries_up_to_max_batch_entries() {
     for max_batch in [1, 2] {
-        let cfg = ServerCfg::new(
-            (0..3).map(Id::from).collect(),
-            vec![Id::from(3)],
-            BugSet::NONE,
-            Replication { max_batch, ..Replication::default() },
-        );
+        let cfg = ServerCfg::cluster(3, 1, BugSet::NONE, Replication { max_batch, ..Replication::default() });
         let mut s0 = leader_of_term_2(cfg, 3); // log [t1 t1 t1 t2:noop], nextIndex 4
         s0.deliver(1, mismatch(2, 3));
         s0.deliver(1, mismatch(2, 2)); // nextIndex 2
@@ -249,7 +244,7 @@ fn s5_3_append_entries_carries_up_to_max_batch_entries() {
 
 fn eager(parallel_persist: bool) -> ServerCfg {
     let replication = Replication { parallel_persist, ..Replication::eager(8, usize::MAX) };
-    ServerCfg::new((0..3).map(Id::from).collect(), vec![Id::from(3)], BugSet::NONE, replication)
+    ServerCfg::cluster(3, 1, BugSet::NONE, replication)
 }
 
 #[test]

@@ -255,7 +255,7 @@ impl RaftModelCfg {
             repair: self.repair,
         };
         let elections = Elections { pre_vote: self.pre_vote, check_quorum: self.check_quorum };
-        let server = ServerCfg::new(servers.clone(), clients.clone(), bugs, replication).with_elections(elections);
+        let server = ServerCfg::cluster(servers.len(), clients.len(), bugs, replication).with_elections(elections);
         let history = RaftHistory::new(self.clients);
         let lossy = if self.lossy { LossyNetwork::Yes } else { LossyNetwork::No };
         let actors = ActorModel::new(self.clone(), history)
