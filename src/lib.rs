@@ -19,3 +19,4 @@ pub mod raft;
 pub mod runtime;
 pub mod scenario;
 pub mod symmetry;
+pub mod testkit;

@@ -390,13 +390,7 @@ pub fn node(a: NodeArgs) -> ExitCode {
     let result = match paxos {
         None => {
             let actor = RaftActor::Server(
-                ServerCfg::new(
-                    (0..n).map(Id::from).collect(),
-                    (n..n + a.clients).map(Id::from).collect(),
-                    BugSet::NONE,
-                    replication,
-                )
-                .with_elections(Elections::RUNTIME),
+                ServerCfg::cluster(n, a.clients, BugSet::NONE, replication).with_elections(Elections::RUNTIME),
             );
             run_node(actor, &cfg, &stop)
         }

@@ -255,7 +255,7 @@ impl RaftModelCfg {
             repair: self.repair,
         };
         let elections = Elections { pre_vote: self.pre_vote, check_quorum: self.check_quorum };
-        let server = ServerCfg::new(servers.clone(), clients.clone(), bugs, replication).with_elections(elections);
+        let server = ServerCfg::cluster(servers.len(), clients.len(), bugs, replication).with_elections(elections);
         let history = RaftHistory::new(self.clients);
         let lossy = if self.lossy { LossyNetwork::Yes } else { LossyNetwork::No };
         let actors = ActorModel::new(self.clone(), history)
@@ -852,13 +852,7 @@ fn last_election_failed(m: &RaftModel, s: &RaftSysState) -> bool {
         let open = servers
             .iter()
             .filter(|v| {
-                v.voted_for.is_none()
-                    && !log::deny_vote(
-                        log::last_term(&v.log),
-                        log::last_index(&v.log),
-                        log::last_term(&cand.log),
-                        log::last_index(&cand.log),
-                    )
+                v.voted_for.is_none() && !log::deny_vote(log::LastEntry::of(&v.log), log::LastEntry::of(&cand.log))
             })
             .count();
         !cand.is_candidate() || cast + open < majority(m.cfg.servers)
