@@ -1,8 +1,9 @@
 //! The docs cannot drift from the code: every `quorum` command shown in them runs and exits as
 //! documented; every fenced block is closed by a bare fence; every `module::function` or
 //! `Type::member` they name is defined in src/, and every repository file they cite exists; every
-//! state count in a check table is one its models/ file asserts, every planted bug's step count is
-//! the one its `bug_tests!` asserts, and README's bug totals are the code's.
+//! state count in a check table is one its models/ file asserts, every planted bug's step count (in
+//! a table, the bug zoo or a sentence naming it) is the one its `bug_tests!` asserts, and README's
+//! bug totals are the code's.
 //!
 //! The commands are the lines of fenced ```sh and ```console blocks in README.md and docs/*.md
 //! that start (after an optional `$ `) with `quorum`, `target/release/quorum` or
@@ -683,6 +684,46 @@ fn documented_steps(text: &str) -> Vec<(usize, String, usize)> {
     out
 }
 
+/// The step counts stated in prose: a sentence (outside code blocks and tables) that names
+/// exactly one planted bug in backticks (`` `stale-read` `` or `` `… --bug stale-read` ``) and
+/// states exactly one "N steps" or "N-step" is about that bug's shortest counterexample.
+fn prose_steps(text: &str, bugs: &[&str]) -> Vec<(String, String, usize)> {
+    let mut out = Vec::new();
+    let body: Vec<&str> = prose(text).into_iter().map(|(_, l)| l).collect();
+    for para in body.split(|l| l.trim().is_empty()) {
+        let text = para.iter().filter(|l| !l.trim_start().starts_with('|'));
+        let flat = text.flat_map(|l| l.split_whitespace()).collect::<Vec<_>>().join(" ");
+        for sentence in flat.split(". ").flat_map(|s| s.split("; ")).flat_map(|s| s.split(": ")) {
+            let mut named: Vec<&str> = spans(sentence)
+                .filter_map(|span| {
+                    let name = span.rsplit("--bug ").next().unwrap_or(span).trim();
+                    bugs.iter().copied().find(|b| *b == name)
+                })
+                .collect();
+            named.dedup();
+            let words: Vec<&str> = sentence.split_whitespace().collect();
+            let counts: Vec<usize> = words
+                .iter()
+                .enumerate()
+                .filter_map(|(i, w)| match w.strip_suffix("-step") {
+                    Some(n) => n.parse().ok(),
+                    None if words
+                        .get(i + 1)
+                        .is_some_and(|next| next.trim_end_matches([',', '.', ')', ':']) == "steps") =>
+                    {
+                        w.parse().ok()
+                    }
+                    None => None,
+                })
+                .collect();
+            if let ([bug], [steps]) = (named.as_slice(), counts.as_slice()) {
+                out.push((sentence.chars().take(80).collect(), (*bug).to_owned(), *steps));
+            }
+        }
+    }
+    out
+}
+
 fn bug_steps_in_the_models() -> std::collections::BTreeMap<&'static str, usize> {
     use quorum::bugs::PlantedBug;
     fn named<B: PlantedBug>(model: &str) -> Vec<(&'static str, usize)> {
@@ -717,6 +758,18 @@ fn every_planted_bug_step_count_in_the_docs_is_the_one_its_model_asserts() {
             }
         }
     }
+    let names: Vec<&str> = steps.keys().copied().collect();
+    for file in doc_files() {
+        for (sentence, name, documented) in prose_steps(&read(&file), &names) {
+            if steps[name.as_str()] != documented {
+                problems.push(format!(
+                    "{}: \"{sentence}…\": `{name}` in {documented} steps; the model asserts {}",
+                    file.display(),
+                    steps[name.as_str()]
+                ));
+            }
+        }
+    }
     // The step tables of docs/raft.md and docs/paxos.md, and the bug zoo, list every bug.
     let raft: Vec<&str> = quorum::raft::Bug::ALL.iter().map(|b| quorum::bugs::PlantedBug::name(*b)).collect();
     let paxos: Vec<&str> = quorum::paxos::Bug::ALL.iter().map(|b| quorum::bugs::PlantedBug::name(*b)).collect();
@@ -740,6 +793,11 @@ fn the_step_count_check_reads_bug_tests_tables_and_the_zoo() {
         "| bug | steps | bound |\n|---|---|---|\n| `stale-read` | 15 | terms ≤ 2 |\n| `figure8-commit` | 18 | t4 |\n\n\
                | bug | bound | shortest counterexample |\n|---|---|---|\n| invents-value | 1 proposer | 6 steps |\n\n\
                ### `no-heartbeat` breaks \"x\"\n\ntext 12 steps\n\nCounterexample: 9 steps.\n";
+    let prose = "`figure8-commit` is found\nin 19 steps. With `--bug stale-read`, BFS finds a 15-step trace.\n\n\
+                 `a` and `stale-read` in 3 steps; `stale-read` in 2 steps or 4 steps.\n| `stale-read` | 9 steps |\n";
+    let found: Vec<(String, usize)> =
+        prose_steps(prose, &["figure8-commit", "stale-read"]).into_iter().map(|(_, b, n)| (b, n)).collect();
+    assert_eq!(found, [("figure8-commit".to_owned(), 19), ("stale-read".to_owned(), 15), ("stale-read".to_owned(), 3)]);
     assert_eq!(
         documented_steps(doc),
         [
