@@ -8,6 +8,7 @@
 //! - [`bugs`]: what the protocols' planted-bug zoos share.
 //! - [`scenario`]: named, replayable step sequences of classic situations; [`diagram`]: their
 //!   message-sequence diagrams.
+//! - [`testkit`]: drive one real actor step by step, for tests of single rules (tests/paper.rs).
 //! - [`runtime`]: the same actors as OS processes over authenticated UDP, with durable storage.
 
 pub mod bugs;
