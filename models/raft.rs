@@ -278,6 +278,7 @@ bug_tests! {
     a_pre_vote_that_raises_its_receivers_term_starts_a_term_no_majority_chose: Bug::PreVoteRaisesTerm, 2;
     a_vote_granted_inside_the_lease_deposes_a_leader_a_majority_follows: Bug::VoteInLease, 6;
     a_quorum_check_counting_sends_keeps_an_isolated_leader: Bug::CheckQuorumCountsSends, 5;
+    a_commit_quorum_of_two_loses_a_committed_entry_with_5_servers: Bug::CommitQuorumOfTwo, 7;
 }
 
 #[test]

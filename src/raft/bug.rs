@@ -54,10 +54,14 @@ pub enum Bug {
     /// Leader's quorum check counts a follower it sent a heartbeat to as heard from, so a leader
     /// cut off from its majority stays leader. Checked with check-quorum on.
     CheckQuorumCountsSends,
+    /// Leader commits an entry once one follower stores it besides itself: two copies, the
+    /// majority of 3 servers, hard-coded. Invisible with 3 servers, where 2 is the majority;
+    /// with 5, an entry on 2 of them is committed (`bug_config` checks it at 5).
+    CommitQuorumOfTwo,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 17] = [
+    pub const ALL: [Bug; 18] = [
         Bug::Figure8Commit,
         Bug::VoteWithoutLogCheck,
         Bug::TermNotPersisted,
@@ -75,6 +79,7 @@ impl Bug {
         Bug::PreVoteRaisesTerm,
         Bug::VoteInLease,
         Bug::CheckQuorumCountsSends,
+        Bug::CommitQuorumOfTwo,
     ];
 }
 
@@ -100,6 +105,7 @@ impl PlantedBug for Bug {
             Bug::PreVoteRaisesTerm => "pre-vote-raises-term",
             Bug::VoteInLease => "vote-in-lease",
             Bug::CheckQuorumCountsSends => "check-quorum-counts-sends",
+            Bug::CommitQuorumOfTwo => "commit-quorum-of-two",
         }
     }
 
@@ -122,6 +128,7 @@ impl PlantedBug for Bug {
             Bug::PreVoteRaisesTerm => TERMS_PRE_VOTED,
             Bug::VoteInLease => LEADER_STABLE,
             Bug::CheckQuorumCountsSends => LEADER_HAS_QUORUM,
+            Bug::CommitQuorumOfTwo => COMMITTED_DURABLE,
         }
     }
 
@@ -144,6 +151,7 @@ impl PlantedBug for Bug {
             Bug::VoteInLease => "Ongaro §9.6: a server that has heard from a current leader within the minimum election timeout neither updates its term nor grants its vote; without that lease, a server that rejoins deposes a leader that a majority still follows",
             Bug::CheckQuorumCountsSends => "Ongaro §6.2: a leader steps down when an election timeout passes without hearing from a majority; a leader that counts the followers it sends heartbeats to, instead of those it hears from, counts them whether or not they are there, and an isolated leader keeps leading",
             Bug::NoHeartbeat => "entries reach followers only in AppendEntries: a leader that never sends its periodic AppendEntries never replicates, and nothing is committed",
+            Bug::CommitQuorumOfTwo => "a majority is more than half of the servers, n / 2 + 1: the leader and one follower are a majority of 3 only. With 5 servers an entry on 2 is committed, the other 3 can elect a leader without it, and a committed entry is lost. A check with 3 servers cannot tell this rule from the correct one",
         }
     }
 

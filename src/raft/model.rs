@@ -916,6 +916,8 @@ pub fn bug_config(bug: Bug) -> RaftModelCfg {
         Bug::VoteInLease => RaftModelCfg { clients: 0, check_quorum: true, ..base },
         // A leader's heartbeat, unanswered, and its quorum check.
         Bug::CheckQuorumCountsSends => RaftModelCfg { clients: 0, max_term: 1, check_quorum: true, ..base },
+        // With 3 servers two copies are a majority: the leader's no-op on 2 of 5 servers is not.
+        Bug::CommitQuorumOfTwo => RaftModelCfg { servers: 5, clients: 0, max_term: 1, ..base },
     };
     cfg.with_bug(bug)
 }

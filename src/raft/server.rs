@@ -768,12 +768,15 @@ pub fn advance_leader_commit(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &m
             })
             .count()
     };
+    // The bug: the majority of a 3-server cluster, two copies, whatever the cluster's size.
+    let quorum =
+        if cfg.bugs.has(Bug::CommitQuorumOfTwo) { 2.min(cfg.servers.len()) } else { majority(cfg.servers.len()) };
     let old = s.commit;
     let mut n = log::last_index(&s.log);
     while n > old {
         let of_current_term = log::term_at(&s.log, n) == Some(s.term);
         // The bug (Figure 8): any entry stored on a majority is taken as committed.
-        if (of_current_term || cfg.bugs.has(Bug::Figure8Commit)) && stored(n) >= majority(cfg.servers.len()) {
+        if (of_current_term || cfg.bugs.has(Bug::Figure8Commit)) && stored(n) >= quorum {
             s.commit = n;
             break;
         }
