@@ -149,6 +149,7 @@ bug_tests! {
     a_vote_taken_as_final_breaks_eventual_choice: Bug::VoteIsFinal, 16;
     a_learner_silent_after_learning_leaves_a_restarted_proposer_waiting: Bug::SilentLearner, 18;
     a_restarted_learner_that_never_catches_up_misses_the_decision: Bug::LearnerNoCatchUp, 11;
+    a_learner_quorum_of_two_breaks_learner_agreement_with_5_acceptors: Bug::LearnerQuorumOfTwo, 10;
 }
 
 #[test]

@@ -32,10 +32,14 @@ pub enum Bug {
     /// Learner never asks the acceptors what they accepted: restarted after it lost votes (or
     /// missed the decision), it waits for Accepted messages that are not sent again.
     LearnerNoCatchUp,
+    /// Learner takes two acceptors' Accepted for a majority: the majority of 3 acceptors,
+    /// hard-coded. Invisible with 3 acceptors, where 2 is the majority; with 5, it learns a value
+    /// only 2 of them accepted (`bug_config` checks it at 5).
+    LearnerQuorumOfTwo,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 11] = [
+    pub const ALL: [Bug; 12] = [
         Bug::AcceptorIgnoresPromise,
         Bug::LowestAcceptedValue,
         Bug::PromiseNotPersisted,
@@ -47,6 +51,7 @@ impl Bug {
         Bug::VoteIsFinal,
         Bug::SilentLearner,
         Bug::LearnerNoCatchUp,
+        Bug::LearnerQuorumOfTwo,
     ];
 
     /// The name used on the command line (`--bug NAME`).
@@ -63,6 +68,7 @@ impl Bug {
             Bug::VoteIsFinal => "vote-is-final",
             Bug::SilentLearner => "silent-learner",
             Bug::LearnerNoCatchUp => "learner-no-catch-up",
+            Bug::LearnerQuorumOfTwo => "learner-quorum-of-two",
         }
     }
 
@@ -74,7 +80,7 @@ impl Bug {
             | Bug::LowestAcceptedValue
             | Bug::PromiseNotPersisted
             | Bug::NonUniqueBallots => AGREEMENT,
-            Bug::LearnerCountsDuplicates => LEARNER_AGREEMENT,
+            Bug::LearnerCountsDuplicates | Bug::LearnerQuorumOfTwo => LEARNER_AGREEMENT,
             Bug::InventsValue => VALIDITY,
             Bug::LearnerForgets => STABILITY,
             Bug::ReportsOwnValue => LINEARIZABLE,
@@ -97,6 +103,7 @@ impl Bug {
             Bug::ReportsOwnValue => "a proposer must report the chosen value, which may be another client's; reporting success for its own is not linearizable",
             Bug::VoteIsFinal => "an acceptor's vote is not final, only a majority's is: acceptors that refuse higher ballots after voting can leave the cluster split forever",
             Bug::SilentLearner => "a proposer keeps only its round across a crash; restarted, it runs a new ballot that re-proposes the chosen value, and a learner that ignores those votes because it already learned never tells it: its clients wait forever",
+            Bug::LearnerQuorumOfTwo => "phase 3 needs a majority, more than half of the acceptors: two are a majority of 3 only. With 5 acceptors a learner that counts two announces a value that 2 accepted and that a majority of the other 3 may never accept, or may outvote. A check with 3 acceptors cannot tell this rule from the correct one",
             Bug::LearnerNoCatchUp => "a learner keeps its votes in memory only and each acceptor sends its Accepted once; restarted after a crash took some of them, a learner that does not ask the acceptors what they accepted never counts a majority once the proposers stopped: it never learns, and its readers wait forever",
         }
     }

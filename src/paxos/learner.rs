@@ -62,8 +62,10 @@ pub fn record_vote(s: &mut LearnerState, bugs: BugSet, src: Id, b: Ballot, v: Va
 }
 
 /// Phase 3: a proposal is chosen once a majority of acceptors accepted it.
-pub fn is_chosen(s: &LearnerState, acceptors: usize, b: Ballot, v: Value) -> bool {
-    s.votes.iter().filter(|(vb, vv, _)| *vb == b && *vv == v).count() >= majority(acceptors)
+pub fn is_chosen(s: &LearnerState, bugs: BugSet, acceptors: usize, b: Ballot, v: Value) -> bool {
+    // The bug: the majority of 3 acceptors, two votes, whatever the number of acceptors.
+    let quorum = if bugs.has(Bug::LearnerQuorumOfTwo) { 2.min(acceptors) } else { majority(acceptors) };
+    s.votes.iter().filter(|(vb, vv, _)| *vb == b && *vv == v).count() >= quorum
 }
 
 /// Start, or restart from `saved`. A learner that saved a value has learned it. One started for
@@ -117,7 +119,7 @@ pub fn on_accepted(s: &mut LearnerState, cfg: &LearnerCfg, src: Id, b: Ballot, v
     if !record_vote(s, cfg.bugs, src, b, v) {
         return;
     }
-    if is_chosen(s, cfg.acceptors, b, v) {
+    if is_chosen(s, cfg.bugs, cfg.acceptors, b, v) {
         learn(s, cfg, v, o);
     }
 }

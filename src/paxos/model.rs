@@ -726,6 +726,8 @@ pub fn bug_config(bug: Bug) -> PaxosModelCfg {
         Bug::ReportsOwnValue => PaxosModelCfg { clients: 2, ..base },
         Bug::SilentLearner => relearn_config(),
         Bug::LearnerNoCatchUp => PaxosModelCfg { learners: 1, ..learn_config() },
+        // With 3 acceptors two votes are a majority: two of 5 are not.
+        Bug::LearnerQuorumOfTwo => PaxosModelCfg { proposers: 1, acceptors: 5, ..base },
     };
     cfg.with_bug(bug)
 }
