@@ -9,6 +9,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod common;
+mod five;
 mod paxos;
 mod paxos_mirror;
 mod raft;
