@@ -12,7 +12,7 @@
 use crate::runtime_cli::BenchArgs;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use quorum::paxos::mirror::{MirrorCfg, MirrorModel};
+use quorum::compare::paxos_mirror::{MirrorCfg, MirrorModel};
 use stateright::{Checker, Expectation, Model};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -709,7 +709,7 @@ fn side_by_side(a: &CheckBenchArgs) -> Result<String> {
          the example has no symmetry reduction, because it has no symmetry: its servers are also \
          proposers and ballots compare proposer ids, and its clients (the example's) choose their \
          servers by their own id, so no renaming of clients and values maps steps to steps \
-         (src/paxos/mirror.rs).\n",
+         (src/compare/paxos_mirror.rs).\n",
         nu as f64 / su as f64,
         with.median_seconds() / without.median_seconds(),
         if same { "agree" } else { "DIFFER" }

@@ -11,7 +11,7 @@
 
 use crate::bugs::PlantedBug;
 use crate::check::{CheckOptions, CheckReport, Describe};
-use crate::scenario::{Scenario, Spec};
+use crate::teach::scenario::{Scenario, Spec};
 use serde::Serialize;
 use stateright::Model;
 use std::fmt::Debug;
@@ -132,7 +132,7 @@ impl<P: Protocol> Configured for P {
         Protocol::check(self, opts)
     }
     fn svg(&self, encoded: &str, title: &str) -> Option<String> {
-        crate::diagram::from_encoded(self, encoded, title)
+        crate::teach::diagram::from_encoded(self, encoded, title)
     }
     fn serve(&self, addr: &str, threads: usize) {
         self.model().checker().threads(threads).serve(addr);

@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 use quorum::check::{CheckReport, Status};
-use quorum::scenario;
+use quorum::teach::scenario;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -74,7 +74,7 @@ pub fn scenario(a: ScenarioArgs) -> ExitCode {
 /// `quorum docs diagrams DIR`.
 pub fn docs(c: DocsCommand) -> ExitCode {
     match c {
-        DocsCommand::Diagrams { dir } => match quorum::diagram::write_gallery(&dir) {
+        DocsCommand::Diagrams { dir } => match quorum::teach::diagram::write_gallery(&dir) {
             Ok(files) => {
                 for f in files {
                     println!("{}", f.display());

@@ -4,7 +4,7 @@
 use super::model::{describe_action, describe_state, NetworkKind, PaxosAction, PaxosModel, PaxosSysState};
 use super::{Bug, PaxosModelCfg};
 use crate::protocol::Protocol;
-use crate::scenario::Spec;
+use crate::teach::scenario::Spec;
 use stateright::actor::Id;
 
 /// The network's guarantees, on the command line.
@@ -137,10 +137,10 @@ impl Protocol for PaxosModelCfg {
         super::reduction::representative(s)
     }
     fn canonical(s: &PaxosSysState) -> PaxosSysState {
-        super::reduction::forget_last_delivery(s)
+        crate::check::network::without_last_delivery(s)
     }
 
     fn scenarios() -> &'static [Spec<Self>] {
-        &crate::scenario::paxos::SCENARIOS
+        &crate::teach::scenario::paxos::SCENARIOS
     }
 }

@@ -16,7 +16,6 @@ pub mod bug;
 pub mod client;
 pub mod door;
 pub mod learner;
-pub mod mirror;
 pub mod model;
 pub mod proposer;
 pub mod reduction;

@@ -13,7 +13,8 @@ use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use stateright::{Model, Path, Property, Rewrite, RewritePlan};
 use std::sync::Arc;
 
-pub use super::reduction::{forget_last_delivery, is_dead, representative};
+pub use super::reduction::{is_dead, representative};
+use crate::check::network::without_last_delivery;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Write as _};
 
@@ -374,7 +375,7 @@ impl Model for PaxosModel {
         // learner has): a step that changes nothing is no step, so that states with nothing
         // left to do count as terminal for the liveness properties.
         let total_crash_bounds = self.cfg.proposer_crashes > 0 || self.cfg.learner_crashes > 0;
-        if total_crash_bounds && forget_last_delivery(&next) == forget_last_delivery(last) {
+        if total_crash_bounds && without_last_delivery(&next) == without_last_delivery(last) {
             return None;
         }
         Some(next)

@@ -5,7 +5,7 @@ use super::model::{describe_action, describe_state, RaftAction, RaftModel, RaftS
 use super::{Bug, RaftModelCfg};
 use crate::bugs::PlantedBug;
 use crate::protocol::Protocol;
-use crate::scenario::Spec;
+use crate::teach::scenario::Spec;
 use stateright::actor::Id;
 
 /// The flags of `quorum check raft` and `quorum explore raft`.
@@ -154,11 +154,11 @@ impl Protocol for RaftModelCfg {
         super::reduction::representative(s)
     }
     fn canonical(s: &RaftSysState) -> RaftSysState {
-        super::reduction::forget_last_delivery(s)
+        crate::check::network::without_last_delivery(s)
     }
 
     fn scenarios() -> &'static [Spec<Self>] {
-        &crate::scenario::raft::SCENARIOS
+        &crate::teach::scenario::raft::SCENARIOS
     }
     /// BFS needs about a minute for Figure 8's 19 steps, while the `figure8-bug` scenario
     /// replays the same counterexample in milliseconds (and goes on to show the overwrite).

@@ -17,6 +17,7 @@ use stateright::{Model, Path, Property, Rewrite, RewritePlan};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
+use crate::check::network::forget_last_delivery;
 
 pub type RaftActorModel = ActorModel<RaftActor, RaftModelCfg, RaftHistory>;
 pub type RaftSysState = ActorModelState<RaftActor, RaftHistory>;
@@ -658,10 +659,8 @@ impl Model for RaftModel {
         }
         self.remove_dead_messages(&mut next);
         // The duplicating network remembers the last delivery only to tell apart states that
-        // differ in nothing else; nothing reads it (see `reduction::forget_last_delivery`).
-        if let Network::UnorderedDuplicating(_, last_delivery) = &mut next.network {
-            *last_delivery = None;
-        }
+        // differ in nothing else; nothing reads it.
+        forget_last_delivery(&mut next.network);
         // A step that changed nothing else (a heartbeat repeating messages already in flight, a
         // redirect or denial that is dead on arrival) is no step: without this, states with
         // nothing left to do would not count as terminal.
