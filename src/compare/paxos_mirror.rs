@@ -44,11 +44,11 @@
 use crate::paxos::acceptor::{self, AcceptorState};
 use crate::paxos::learner::{self, LearnerCfg, LearnerState};
 use crate::paxos::model::property::{AGREEMENT, LINEARIZABLE, VALUE_CHOSEN};
-use crate::paxos::model::{chosen_by_votes, NetworkKind};
-use crate::paxos::proposer::{self, ProposerCfg, ProposerState};
-use crate::paxos::reduction::{
+use crate::paxos::model::reduction::{
     accept_is_dead, accepted_is_dead, chosen_is_dead, prepare_is_dead, promise_is_stale, remove_dead,
 };
+use crate::paxos::model::{chosen_by_votes, NetworkKind};
+use crate::paxos::proposer::{self, ProposerCfg, ProposerState};
 use crate::paxos::{Ballot, BugSet, PaxosActor, PaxosMsg, PaxosStorage, PaxosTimer, Value};
 use stateright::actor::register::{RegisterActor, RegisterActorState, RegisterMsg};
 use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Command, Envelope, Id, Out};

@@ -134,7 +134,7 @@ impl Protocol for PaxosModelCfg {
         (0..self.actor_count()).map(|i| self.actor_name(Id::from(i))).collect()
     }
     fn symmetry(s: &PaxosSysState) -> PaxosSysState {
-        super::reduction::representative(s)
+        super::model::reduction::representative(s)
     }
     fn canonical(s: &PaxosSysState) -> PaxosSysState {
         crate::check::network::without_last_delivery(s)

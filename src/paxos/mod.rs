@@ -6,7 +6,12 @@
 //! - [`proposer`]: phase 1(a) *prepare* and phase 2(a) *accept request*;
 //! - [`learner`]: phase 3, "a value is chosen when a majority of acceptors accepted it", and
 //!   catching up on a decision it missed;
-//! - [`client`]: proposes a value, is told the chosen one, then reads it back from a learner.
+//! - [`client`]: proposes a value, is told the chosen one, then reads it back from a learner;
+//! - [`actor`]: the `Actor` hosting every role; [`spec`]: the sequential specification;
+//! - [`bug`]: the planted bugs; [`door`]: how Paxos enters the CLI, the suites and the guide.
+//!
+//! The rules above are what a student reads. [`model`] is the checking side: the one model
+//! builder, its properties (first), ghost history, bounds and reductions.
 //!
 //! Nothing here knows of sockets, files or clocks: timers, sends and saves are `Out` commands.
 
@@ -18,7 +23,6 @@ pub mod door;
 pub mod learner;
 pub mod model;
 pub mod proposer;
-pub mod reduction;
 pub mod spec;
 
 pub use actor::{PaxosActor, PaxosState, PaxosStorage, PaxosTimer, Role};

@@ -151,7 +151,7 @@ impl Protocol for RaftModelCfg {
         (0..self.servers + self.clients).map(|i| self.actor_name(Id::from(i))).collect()
     }
     fn symmetry(s: &RaftSysState) -> RaftSysState {
-        super::reduction::representative(s)
+        super::model::reduction::representative(s)
     }
     fn canonical(s: &RaftSysState) -> RaftSysState {
         crate::check::network::without_last_delivery(s)

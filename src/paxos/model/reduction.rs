@@ -3,16 +3,16 @@
 //! symmetry over acceptors, and, with `crash_learners`, one copy of each catch-up and vote to a
 //! learner in flight (see [`merge_copies`]).
 
-use super::acceptor::AcceptorState;
-use super::actor::{PaxosState, PaxosStorage};
-use super::client::ClientState;
-use super::learner::LearnerState;
-use super::model::{PaxosModel, PaxosSysState};
-use super::proposer::{Phase, ProposerState};
-use super::{Ballot, Bug, BugSet, PaxosMsg, Value};
+use super::{PaxosModel, PaxosSysState};
+use crate::check::network::without_last_delivery;
+use crate::paxos::acceptor::AcceptorState;
+use crate::paxos::actor::{PaxosState, PaxosStorage};
+use crate::paxos::client::ClientState;
+use crate::paxos::learner::LearnerState;
+use crate::paxos::proposer::{Phase, ProposerState};
+use crate::paxos::{Ballot, Bug, BugSet, PaxosMsg, Value};
 use stateright::actor::{ActorModelState, Envelope, Id, Network};
 use std::sync::Arc;
-use crate::check::network::without_last_delivery;
 
 impl PaxosModel {
     /// Removes every message [`is_dead`] from the network (see [`remove_dead`]).

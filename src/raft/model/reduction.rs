@@ -2,14 +2,14 @@
 //! sound): dead messages removed from the network, the duplicating network's last delivery
 //! forgotten, and symmetry over servers.
 
-use super::actor::RaftState;
-use super::log;
-use super::model::{RaftModel, RaftSysState};
-use super::server::{self, Role, ServerState};
-use super::{Bug, Index, RaftMsg, Term};
+use super::{RaftModel, RaftSysState};
+use crate::check::network::without_last_delivery;
+use crate::raft::actor::RaftState;
+use crate::raft::log;
+use crate::raft::server::{self, Role, ServerState};
+use crate::raft::{Bug, Index, RaftMsg, Term};
 use stateright::actor::{Envelope, Id, Network};
 use std::borrow::Cow;
-use crate::check::network::without_last_delivery;
 
 impl RaftModel {
     /// Removes every message [`is_dead`] from the network.
@@ -30,7 +30,7 @@ impl RaftModel {
 
 impl RaftModel {
     /// Whether a message is dead for every server it can reach: its addressee, and with the
-    /// redirecting adversary ([`super::model::RaftModelCfg::redirects`]) every server, since a
+    /// redirecting adversary ([`super::RaftModelCfg::redirects`]) every server, since a
     /// copy of a message between servers may be delivered to any of them.
     fn dead_everywhere(&self, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool {
         if !(self.cfg.redirects && self.cfg.is_server(env.src) && self.cfg.is_server(env.dst)) {
@@ -57,8 +57,7 @@ fn receiver<'a>(s: &'a RaftSysState, i: usize) -> Option<Cow<'a, ServerState>> {
 /// Once it is not, it never will be in that term again: a server leads or runs only in a term
 /// it started itself, and a restart makes it a follower.
 fn still(s: &RaftSysState, i: usize, term: Term, candidate: bool) -> Option<&ServerState> {
-    super::model::server_state(s, i)
-        .filter(|st| st.term == term && if candidate { st.is_candidate() } else { st.is_leader() })
+    super::server_state(s, i).filter(|st| st.term == term && if candidate { st.is_candidate() } else { st.is_leader() })
 }
 
 /// A message is dead when delivering it is a no-op now and in every future: the receiver has
