@@ -6,7 +6,9 @@
 //! - [`proposer`]: phase 1(a) *prepare* and phase 2(a) *accept request*;
 //! - [`learner`]: phase 3, "a value is chosen when a majority of acceptors accepted it", and
 //!   catching up on a decision it missed;
-//! - [`client`]: proposes a value, is told the chosen one, then reads it back from a learner.
+//! - [`client`]: proposes a value, is told the chosen one, then reads it back from a learner;
+//! - [`layout`]: which actor id plays which role (acceptors first), for the model, the runtime
+//!   and the tests.
 //!
 //! Nothing here knows of sockets, files or clocks: timers, sends and saves are `Out` commands.
 
@@ -15,6 +17,7 @@ pub mod actor;
 pub mod bug;
 pub mod client;
 pub mod door;
+pub mod layout;
 pub mod learner;
 pub mod mirror;
 pub mod model;
@@ -24,6 +27,7 @@ pub mod spec;
 
 pub use actor::{PaxosActor, PaxosState, PaxosStorage, PaxosTimer, Role};
 pub use bug::{Bug, BugSet};
+pub use layout::Layout;
 pub use model::{CfgError, NetworkKind, PaxosHistory, PaxosModel, PaxosModelCfg};
 
 use serde::{Deserialize, Serialize};
