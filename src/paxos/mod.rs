@@ -8,15 +8,20 @@
 //!   catching up on a decision it missed;
 //! - [`client`]: proposes a value, is told the chosen one, then reads it back from a learner;
 //! - [`layout`]: which actor id plays which role (acceptors first), for the model, the runtime
-//!   and the tests.
+//!   and the tests;
+//! - [`door`] and [`hosting`]: the doors to the rest of `quorum` — the model's flags, bugs and
+//!   scenarios ([`crate::protocol::Protocol`]), and how the runtime runs the roles over UDP
+//!   ([`crate::runtime::door::Hosting`]).
 //!
-//! Nothing here knows of sockets, files or clocks: timers, sends and saves are `Out` commands.
+//! Nothing but the doors knows of sockets, files or clocks: timers, sends and saves are `Out`
+//! commands.
 
 pub mod acceptor;
 pub mod actor;
 pub mod bug;
 pub mod client;
 pub mod door;
+pub mod hosting;
 pub mod layout;
 pub mod learner;
 pub mod mirror;
