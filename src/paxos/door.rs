@@ -1,9 +1,11 @@
 //! Paxos's door ([`crate::protocol::Protocol`]): its flags on the command line, its model, its
-//! bugs and its scenarios, for everything else in `quorum`.
+//! bugs and its scenarios, for everything else in `quorum`; how it runs on UDP is its runtime
+//! door, src/paxos/hosting.rs.
 
 use super::model::{describe_action, describe_state, NetworkKind, PaxosAction, PaxosModel, PaxosSysState};
 use super::{Bug, PaxosModelCfg};
 use crate::protocol::Protocol;
+use crate::runtime::door::{Host, Runtime};
 use crate::teach::scenario::Spec;
 use stateright::actor::Id;
 
@@ -142,5 +144,10 @@ impl Protocol for PaxosModelCfg {
 
     fn scenarios() -> &'static [Spec<Self>] {
         &crate::teach::scenario::paxos::SCENARIOS
+    }
+
+    /// Runs on UDP: src/paxos/hosting.rs.
+    fn runtime() -> Option<&'static dyn Runtime> {
+        Some(&Host::<PaxosModelCfg>::NEW)
     }
 }

@@ -1,10 +1,12 @@
 //! Raft's door ([`crate::protocol::Protocol`]): its flags on the command line, its model, its
-//! bugs and its scenarios, for everything else in `quorum`.
+//! bugs and its scenarios, for everything else in `quorum`; how it runs on UDP is its runtime
+//! door, src/raft/hosting.rs.
 
 use super::model::{describe_action, describe_state, RaftAction, RaftModel, RaftSysState};
 use super::{Bug, RaftModelCfg};
 use crate::bugs::PlantedBug;
 use crate::protocol::Protocol;
+use crate::runtime::door::{Host, Runtime};
 use crate::teach::scenario::Spec;
 use stateright::actor::Id;
 
@@ -164,5 +166,10 @@ impl Protocol for RaftModelCfg {
     /// replays the same counterexample in milliseconds (and goes on to show the overwrite).
     fn bug_scenario(bug: Bug) -> Option<&'static str> {
         (bug == Bug::Figure8Commit).then_some("figure8-bug")
+    }
+
+    /// Runs on UDP: src/raft/hosting.rs.
+    fn runtime() -> Option<&'static dyn Runtime> {
+        Some(&Host::<RaftModelCfg>::NEW)
     }
 }

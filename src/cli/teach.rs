@@ -1,6 +1,7 @@
 //! The teaching commands: `quorum scenario`, the hidden `quorum docs diagrams DIR`, and the
 //! `--svg FILE` of `quorum check`.
 
+use super::usage;
 use clap::{Args, Subcommand};
 use quorum::check::{CheckReport, Status};
 use quorum::teach::scenario;
@@ -20,11 +21,6 @@ pub struct ScenarioArgs {
 pub enum DocsCommand {
     /// Write the diagram of every planted bug and every scenario into DIR (docs/diagrams)
     Diagrams { dir: PathBuf },
-}
-
-fn usage(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {msg}");
-    ExitCode::from(2)
 }
 
 fn write_svg(file: &Path, svg: &str) -> Result<(), ExitCode> {
