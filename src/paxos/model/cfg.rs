@@ -2,6 +2,7 @@
 //! ([`PaxosModelCfg::into_model`]); the configurations that show each bug.
 
 use crate::paxos::actor::{PaxosActor, Role};
+use crate::paxos::layout::{Kind, Layout, LayoutError};
 use crate::paxos::{Bug, BugSet, Value};
 use serde::Serialize;
 use stateright::actor::{ActorModel, Id, LossyNetwork, Network};
@@ -123,12 +124,17 @@ impl PaxosModelCfg {
         self
     }
 
+    /// Which actor id plays which role: [`Layout`], shared with the runtime and the tests.
+    pub fn layout(&self) -> Layout {
+        Layout::new(self.acceptors, self.proposers, self.learners, self.clients)
+    }
+
     pub fn validate(&self) -> Result<(), CfgError> {
-        for (n, what) in [(self.proposers, "proposers"), (self.acceptors, "acceptors"), (self.learners, "learners")] {
-            if n == 0 {
-                return Err(CfgError::Zero(what));
-            }
-        }
+        self.layout().validate().map_err(|e| match e {
+            LayoutError::Zero(what) => CfgError::Zero(what),
+            // Only the runtime's `Layout::for_servers` says this; the model counts acceptors.
+            LayoutError::NoAcceptor { .. } => CfgError::Zero("acceptors"),
+        })?;
         if self.clients > 26 {
             return Err(CfgError::TooManyClients { max: 26, got: self.clients });
         }
@@ -154,21 +160,19 @@ impl PaxosModelCfg {
     }
 
     pub fn actor_count(&self) -> usize {
-        self.acceptors + self.proposers + self.learners + self.clients
+        self.layout().actors()
     }
     pub fn acceptor_ids(&self) -> Vec<Id> {
-        (0..self.acceptors).map(Id::from).collect()
+        self.layout().acceptor_ids()
     }
     pub fn proposer_ids(&self) -> Vec<Id> {
-        (self.acceptors..self.acceptors + self.proposers).map(Id::from).collect()
+        self.layout().proposer_ids()
     }
     pub fn learner_ids(&self) -> Vec<Id> {
-        let first = self.acceptors + self.proposers;
-        (first..first + self.learners).map(Id::from).collect()
+        self.layout().learner_ids()
     }
     pub fn client_ids(&self) -> Vec<Id> {
-        let first = self.acceptors + self.proposers + self.learners;
-        (first..first + self.clients).map(Id::from).collect()
+        self.layout().client_ids()
     }
 
     /// The value proposer `i` proposes itself (0 clients) or client `i` proposes.
@@ -184,37 +188,26 @@ impl PaxosModelCfg {
 
     /// A short name for an actor: a0, p3, l5, c6 (role letter and id).
     pub fn actor_name(&self, id: Id) -> String {
-        let i = usize::from(id);
-        let role = if i < self.acceptors {
-            'a'
-        } else if i < self.acceptors + self.proposers {
-            'p'
-        } else if i < self.acceptors + self.proposers + self.learners {
-            'l'
-        } else {
-            'c'
-        };
-        format!("{role}{i}")
+        self.layout().name(id)
     }
 
     /// Whether actor `i` may crash in this configuration.
     pub fn crashable(&self, i: usize) -> bool {
-        i < self.acceptors
-            || (self.crash_learners
-                && (self.acceptors + self.proposers..self.acceptors + self.proposers + self.learners).contains(&i))
+        let kind = self.layout().kind(Id::from(i));
+        kind == Some(Kind::Acceptor)
+            || (self.crash_learners && kind == Some(Kind::Learner))
             || self.proposer_may_crash(i)
             || self.learner_may_crash(i)
     }
 
     /// Whether actor `i` is a learner that may crash with the total bound (`learner_crashes` > 0).
     pub fn learner_may_crash(&self, i: usize) -> bool {
-        let first = self.acceptors + self.proposers;
-        self.learner_crashes > 0 && (first..first + self.learners).contains(&i)
+        self.learner_crashes > 0 && self.layout().kind(Id::from(i)) == Some(Kind::Learner)
     }
 
     /// Whether actor `i` is a proposer that may crash (`proposer_crashes` > 0).
     pub fn proposer_may_crash(&self, i: usize) -> bool {
-        self.proposer_crashes > 0 && (self.acceptors..self.acceptors + self.proposers).contains(&i)
+        self.proposer_crashes > 0 && self.layout().kind(Id::from(i)) == Some(Kind::Proposer)
     }
 
     /// One line per setting, for the CLI and the docs.
@@ -247,30 +240,24 @@ impl PaxosModelCfg {
     /// Builds the model. Call [`validate`](Self::validate) first: an invalid configuration
     /// builds a model that is not meaningful.
     pub fn into_model(self) -> PaxosModel {
-        let acceptors = self.acceptor_ids();
-        let proposers = self.proposer_ids();
-        let learners = self.learner_ids();
+        let layout = self.layout();
         let bugs = self.bugs;
-        let first_proposer = proposers[0];
         let mut history = PaxosHistory::default();
-        let mut actors = Vec::new();
-        for _ in &acceptors {
-            actors.push(Role::Acceptor { learners: learners.clone() });
-        }
-        for i in 0..self.proposers {
-            let own_value = (self.clients == 0).then(|| PaxosModelCfg::value_of(i));
-            actors.push(Role::Proposer { acceptors: acceptors.clone(), first_proposer, own_value });
-        }
-        for _ in &learners {
-            actors.push(Role::Learner { acceptors: acceptors.len(), proposers: proposers.clone() });
-        }
-        for i in 0..self.clients {
-            actors.push(Role::Client {
-                proposer: proposers[i % proposers.len()],
-                learner: learners[i % learners.len()],
-                value: PaxosModelCfg::value_of(i),
-            });
-        }
+        // Every role as the runtime runs it, except that with no clients proposer `i` proposes
+        // value `i` itself, and each client proposes its own letter.
+        let actors: Vec<Role> = (0..layout.actors())
+            .map(|i| match layout.kind(Id::from(i)) {
+                Some(Kind::Proposer) => {
+                    let own_value = (self.clients == 0).then(|| PaxosModelCfg::value_of(i - self.acceptors));
+                    layout.proposer_role(own_value)
+                }
+                Some(Kind::Client) => {
+                    let number = i - layout.servers();
+                    layout.client_role(number, PaxosModelCfg::value_of(number))
+                }
+                _ => layout.server_role(Id::from(i)).expect("acceptors and learners are servers"),
+            })
+            .collect();
         history.proposed = self.proposed_values();
         let lossy = if self.lossy { LossyNetwork::Yes } else { LossyNetwork::No };
         let actors = ActorModel::new(self.clone(), history)
