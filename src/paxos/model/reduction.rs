@@ -3,13 +3,14 @@
 //! symmetry over acceptors, and, with `crash_learners`, one copy of each catch-up and vote to a
 //! learner in flight (see [`merge_copies`]).
 
-use super::acceptor::AcceptorState;
-use super::actor::{PaxosState, PaxosStorage};
-use super::client::ClientState;
-use super::learner::LearnerState;
-use super::model::{PaxosModel, PaxosSysState};
-use super::proposer::{Phase, ProposerState};
-use super::{Ballot, Bug, BugSet, PaxosMsg, Value};
+use super::{PaxosModel, PaxosSysState};
+use crate::check::network::without_last_delivery;
+use crate::paxos::acceptor::AcceptorState;
+use crate::paxos::actor::{PaxosState, PaxosStorage};
+use crate::paxos::client::ClientState;
+use crate::paxos::learner::LearnerState;
+use crate::paxos::proposer::{Phase, ProposerState};
+use crate::paxos::{Ballot, Bug, BugSet, PaxosMsg, Value};
 use stateright::actor::{ActorModelState, Envelope, Id, Network};
 use std::sync::Arc;
 
@@ -198,17 +199,6 @@ fn saved_learned(storage: &Option<PaxosStorage>) -> bool {
     matches!(storage, Some(PaxosStorage::Learner { learned: Some(_) }))
 }
 
-/// Forgets which message was delivered last. The duplicating network keeps it only so that a
-/// delivery changing nothing else still yields a new state; no action or property reads it, so
-/// states that differ only there behave alike and may be merged (a sound reduction).
-pub fn forget_last_delivery(s: &PaxosSysState) -> PaxosSysState {
-    let mut s = s.clone();
-    if let Network::UnorderedDuplicating(_, last) = &mut s.network {
-        *last = None;
-    }
-    s
-}
-
 /// One thing that refers to an acceptor: (kind, other actor, message, vote), its id left out.
 type Link<'a> = (u8, Id, Option<&'a PaxosMsg>, Option<(Ballot, Value)>);
 
@@ -230,7 +220,7 @@ fn envelopes(network: &Network<PaxosMsg>) -> Vec<(Id, Id, &PaxosMsg)> {
 /// on which acceptor is which. Acceptors are renumbered in the order of their signature (state,
 /// storage, crashed, and what refers to them) and every id in the state is rewritten accordingly; proposers, learners and clients
 /// keep their ids (ballots compare proposer ids, so proposers are *not* interchangeable).
-/// Also forgets the last delivery, as [`forget_last_delivery`] does.
+/// Also forgets the last delivery, as [`without_last_delivery`] does.
 pub fn representative(s: &PaxosSysState) -> PaxosSysState {
     let n = s.actor_states.len();
     let acceptors: Vec<usize> = (0..n).filter(|&i| matches!(*s.actor_states[i], PaxosState::Acceptor(_))).collect();
@@ -277,7 +267,7 @@ pub fn representative(s: &PaxosSysState) -> PaxosSysState {
     let mut order = acceptors.clone();
     order.sort_by(|&i, &j| key(i).cmp(&key(j)));
     if order == acceptors {
-        return forget_last_delivery(s); // already in canonical order
+        return without_last_delivery(s); // already in canonical order
     }
-    crate::symmetry::renumber(s, &acceptors, &order)
+    crate::check::symmetry::renumber(s, &acceptors, &order)
 }

@@ -41,15 +41,15 @@
 //! become interchangeable only in a different model (one whose clients do not choose servers by
 //! id), which would no longer be the example's.
 
-use super::acceptor::{self, AcceptorState};
-use super::learner::{self, LearnerCfg, LearnerState};
-use super::model::property::{AGREEMENT, LINEARIZABLE, VALUE_CHOSEN};
-use super::model::{chosen_by_votes, NetworkKind};
-use super::proposer::{self, ProposerCfg, ProposerState};
-use super::reduction::{
+use crate::paxos::acceptor::{self, AcceptorState};
+use crate::paxos::learner::{self, LearnerCfg, LearnerState};
+use crate::paxos::model::property::{AGREEMENT, LINEARIZABLE, VALUE_CHOSEN};
+use crate::paxos::model::reduction::{
     accept_is_dead, accepted_is_dead, chosen_is_dead, prepare_is_dead, promise_is_stale, remove_dead,
 };
-use super::{Ballot, BugSet, PaxosActor, PaxosMsg, PaxosStorage, PaxosTimer, Value};
+use crate::paxos::model::{chosen_by_votes, NetworkKind};
+use crate::paxos::proposer::{self, ProposerCfg, ProposerState};
+use crate::paxos::{Ballot, BugSet, PaxosActor, PaxosMsg, PaxosStorage, PaxosTimer, Value};
 use stateright::actor::register::{RegisterActor, RegisterActorState, RegisterMsg};
 use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Command, Envelope, Id, Out};
 use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
@@ -134,7 +134,7 @@ pub struct Digested<T> {
 impl<T: std::hash::Hash> Digested<T> {
     pub fn new(value: T) -> Self {
         use std::hash::Hasher as _;
-        let mut h = crate::symmetry::hasher();
+        let mut h = crate::check::symmetry::hasher();
         value.hash(&mut h);
         Digested { value, digest: h.finish() }
     }

@@ -2,11 +2,12 @@
 //! sound): dead messages removed from the network, the duplicating network's last delivery
 //! forgotten, and symmetry over servers.
 
-use super::actor::RaftState;
-use super::log;
-use super::model::{RaftModel, RaftSysState};
-use super::server::{self, Role, ServerState};
-use super::{Bug, Index, RaftMsg, Term};
+use super::{RaftModel, RaftSysState};
+use crate::check::network::without_last_delivery;
+use crate::raft::actor::RaftState;
+use crate::raft::log;
+use crate::raft::server::{self, Role, ServerState};
+use crate::raft::{Bug, Index, RaftMsg, Term};
 use stateright::actor::{Envelope, Id, Network};
 use std::borrow::Cow;
 
@@ -29,7 +30,7 @@ impl RaftModel {
 
 impl RaftModel {
     /// Whether a message is dead for every server it can reach: its addressee, and with the
-    /// redirecting adversary ([`super::model::RaftModelCfg::redirects`]) every server, since a
+    /// redirecting adversary ([`super::RaftModelCfg::redirects`]) every server, since a
     /// copy of a message between servers may be delivered to any of them.
     fn dead_everywhere(&self, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool {
         if !(self.cfg.redirects && self.cfg.is_server(env.src) && self.cfg.is_server(env.dst)) {
@@ -56,8 +57,7 @@ fn receiver<'a>(s: &'a RaftSysState, i: usize) -> Option<Cow<'a, ServerState>> {
 /// Once it is not, it never will be in that term again: a server leads or runs only in a term
 /// it started itself, and a restart makes it a follower.
 fn still(s: &RaftSysState, i: usize, term: Term, candidate: bool) -> Option<&ServerState> {
-    super::model::server_state(s, i)
-        .filter(|st| st.term == term && if candidate { st.is_candidate() } else { st.is_leader() })
+    super::server_state(s, i).filter(|st| st.term == term && if candidate { st.is_candidate() } else { st.is_leader() })
 }
 
 /// A message is dead when delivering it is a no-op now and in every future: the receiver has
@@ -195,16 +195,6 @@ fn heard(leader: &ServerState, follower: usize) -> bool {
     matches!(&leader.role, Role::Leader { progress } if progress.get(follower).is_some_and(|p| p.active))
 }
 
-/// Forgets which message was delivered last. The duplicating network keeps it only so that a
-/// delivery changing nothing else still yields a new state; no action or property reads it.
-pub fn forget_last_delivery(s: &RaftSysState) -> RaftSysState {
-    let mut s = s.clone();
-    if let Network::UnorderedDuplicating(_, last) = &mut s.network {
-        *last = None;
-    }
-    s
-}
-
 /// A server's signature without server ids: its state and saved state with every server id
 /// replaced by "itself" or "another", its timers, whether it is down, and the messages it sends
 /// and receives (hashed without server ids), hashed. Equal for servers that a permutation could swap,
@@ -212,7 +202,7 @@ pub fn forget_last_delivery(s: &RaftSysState) -> RaftSysState {
 /// flight, its sender, its receiver, whether each is a server, and the message's hash.
 fn signature(s: &RaftSysState, i: usize, links: &[Link]) -> u64 {
     use std::hash::{Hash, Hasher};
-    let mut h = crate::symmetry::hasher();
+    let mut h = crate::check::symmetry::hasher();
     let me = Id::from(i);
     let who = |v: Option<Id>| match v {
         None => 0u8,
@@ -266,7 +256,7 @@ fn links(s: &RaftSysState) -> Vec<Link> {
         Network::UnorderedDuplicating(set, _) => set
             .iter()
             .map(|env| {
-                let mut h = crate::symmetry::hasher();
+                let mut h = crate::check::symmetry::hasher();
                 match &env.msg {
                     // A vote in flight names its receiver: hashed as whether it does.
                     RaftMsg::Vote { term, granted, candidate } => (term, granted, *candidate == env.dst).hash(&mut h),
@@ -293,7 +283,7 @@ fn links(s: &RaftSysState) -> Vec<Link> {
 /// every numbering of the servers — so that the state count does not depend on the order in which
 /// threads visit states: servers are sorted by their id-free [`signature`], and among servers
 /// with equal signatures every order is tried and the one whose rewritten state hashes lowest
-/// wins. Clients keep their ids. Also forgets the last delivery, as [`forget_last_delivery`] does.
+/// wins. Clients keep their ids. Also forgets the last delivery, as [`without_last_delivery`] does.
 pub fn representative(s: &RaftSysState) -> RaftSysState {
     let servers: Vec<usize> =
         (0..s.actor_states.len()).filter(|&i| matches!(*s.actor_states[i], RaftState::Server(_))).collect();
@@ -320,14 +310,14 @@ pub fn representative(s: &RaftSysState) -> RaftSysState {
         start = end;
     }
     if candidates.len() == 1 {
-        return crate::symmetry::renumber(s, &servers, &order);
+        return crate::check::symmetry::renumber(s, &servers, &order);
     }
     let mut best: Option<(u64, RaftSysState)> = None;
     for order in candidates {
-        let r = crate::symmetry::renumber(s, &servers, &order);
+        let r = crate::check::symmetry::renumber(s, &servers, &order);
         let h = {
             use std::hash::{Hash, Hasher};
-            let mut hasher = crate::symmetry::hasher();
+            let mut hasher = crate::check::symmetry::hasher();
             r.hash(&mut hasher);
             hasher.finish()
         };
@@ -335,7 +325,7 @@ pub fn representative(s: &RaftSysState) -> RaftSysState {
             best = Some((h, r));
         }
     }
-    best.map_or_else(|| forget_last_delivery(s), |(_, r)| r)
+    best.map_or_else(|| without_last_delivery(s), |(_, r)| r)
 }
 
 /// Every order of `items`.
