@@ -699,11 +699,31 @@ pub struct MirrorModel {
 impl MirrorModel {
     fn remove_dead_messages(&self, s: &mut MirrorSysState) {
         if self.cfg.remove_dead {
-            let ActorModelState { network, actor_states, .. } = s;
-            remove_dead(network, |env| is_dead(self.cfg.bugs, actor_states, env));
+            self.remove_dead_by(s, is_dead);
         }
     }
+
+    /// Removes every message `rule` declares dead. In a debug build each one is first delivered
+    /// through the real actor (`assert_dead_deliveries_are_no_ops` in [`super::reduction`]; no
+    /// server crashes here): a rule that declares a live message dead panics instead of silently
+    /// cutting behaviours.
+    pub fn remove_dead_by(&self, s: &mut MirrorSysState, rule: MirrorDeadRule) {
+        let bugs = self.cfg.bugs;
+        #[cfg(debug_assertions)]
+        super::reduction::assert_dead_deliveries_are_no_ops(
+            &self.actors.actors,
+            s,
+            |_| false,
+            |env| rule(bugs, &s.actor_states, env),
+            |_| false,
+        );
+        let ActorModelState { network, actor_states, .. } = s;
+        remove_dead(network, |env| rule(bugs, actor_states, env));
+    }
 }
+
+/// The mirror's rule for dead messages, as [`MirrorModel::remove_dead_by`] takes it.
+pub type MirrorDeadRule = fn(BugSet, &[Arc<RegisterActorState<ServerState, u64>>], &Envelope<MirrorMsg>) -> bool;
 
 /// The server whose state `id` is, if it is a server.
 fn server(states: &[Arc<RegisterActorState<ServerState, u64>>], id: Id) -> Option<&ServerState> {

@@ -10,14 +10,71 @@ use super::learner::LearnerState;
 use super::model::{PaxosModel, PaxosSysState};
 use super::proposer::{Phase, ProposerState};
 use super::{Ballot, Bug, BugSet, PaxosMsg, Value};
-use stateright::actor::{ActorModelState, Envelope, Id, Network};
+use stateright::actor::{Actor, ActorModelState, Command, Envelope, Id, Network, Out, Timers};
+use std::borrow::Cow;
 use std::sync::Arc;
 
+/// The Paxos model's rule for dead messages, as [`PaxosModel::remove_dead_by`] takes it.
+pub type DeadRule = fn(&PaxosModel, &[Arc<PaxosState>], &[Option<PaxosStorage>], &Envelope<PaxosMsg>) -> bool;
+
 impl PaxosModel {
-    /// Removes every message [`is_dead`] from the network (see [`remove_dead`]).
+    /// Removes every message [`is_dead`] from the network (see [`remove_dead`]), unless the
+    /// configuration turns the reduction off (`reduce_dead`).
     pub(crate) fn remove_dead_messages(&self, s: &mut PaxosSysState) {
+        if self.cfg.reduce_dead {
+            self.remove_dead_by(s, is_dead);
+        }
+        self.merge_learner_copies(s);
+    }
+
+    /// Removes every message `rule` declares dead. In a debug build each one is first delivered
+    /// through the real actor ([`assert_dead_deliveries_are_no_ops`]): a rule that declares a
+    /// live message dead panics here instead of silently cutting behaviours.
+    pub fn remove_dead_by(&self, s: &mut PaxosSysState, rule: DeadRule) {
+        #[cfg(debug_assertions)]
+        assert_dead_deliveries_are_no_ops(
+            &self.actors.actors,
+            s,
+            |i| self.may_crash(s, i),
+            |env| rule(self, &s.actor_states, &s.actor_storages, env),
+            |env| self.cfg.lossy && self.retells(s, env),
+        );
         let ActorModelState { network, actor_states, actor_storages, .. } = s;
-        remove_dead(network, |env| is_dead(self, actor_states, actor_storages, env));
+        remove_dead(network, |env| rule(self, actor_states, actor_storages, env));
+    }
+
+    /// A learner that learned `v` told every proposer so (`learner::on_accepted`); its `Chosen(v)`
+    /// again (`tell_again`, which [`is_dead`] counts as dead to a proposer that cannot crash)
+    /// repeats that message. On a lossy network the first may be lost, and then the repeat is
+    /// not a no-op; but a run that loses the first and delivers the repeat is matched by one that
+    /// delivers the first instead.
+    #[cfg(debug_assertions)]
+    fn retells(&self, s: &PaxosSysState, env: &Envelope<PaxosMsg>) -> bool {
+        let learned = match s.actor_states.get(usize::from(env.src)).map(|a| &**a) {
+            Some(PaxosState::Learner(l)) => l.learned,
+            _ => None,
+        };
+        matches!(env.msg, PaxosMsg::Chosen(v) if learned == Some(v))
+            && self.cfg.proposer_ids().contains(&env.dst)
+            && !self.cfg.crashable(usize::from(env.dst))
+    }
+
+    /// Whether actor `i` may still crash from `s` on (and so receive after a restart).
+    fn may_crash(&self, s: &PaxosSysState, i: usize) -> bool {
+        let cfg = &self.cfg;
+        if cfg.proposer_may_crash(i) {
+            s.history.proposer_crashes < cfg.proposer_crashes
+        } else if cfg.learner_may_crash(i) {
+            s.history.learner_crashes < cfg.learner_crashes
+        } else {
+            cfg.crashes > 0 && cfg.crashable(i)
+        }
+    }
+
+    /// With `crash_learners`: one copy of each catch-up and vote to a learner in flight
+    /// ([`merge_copies`]).
+    fn merge_learner_copies(&self, s: &mut PaxosSysState) {
+        let network = &mut s.network;
         if self.cfg.crash_learners {
             let learners = self.cfg.learner_ids();
             merge_copies(network, |env| match env.msg {
@@ -44,6 +101,116 @@ where
                 queue.retain(|msg| !dead(&Envelope { src, dst, msg: msg.clone() }));
             }
             channels.retain(|_, queue| !queue.is_empty()); // Stateright keeps no empty flow
+        }
+    }
+}
+
+/// Whether at least one copy of `env` is in flight on `network`.
+pub(crate) fn in_flight<M: Clone + Eq + std::hash::Hash>(network: &Network<M>, env: &Envelope<M>) -> bool {
+    match network {
+        Network::UnorderedDuplicating(set, _) => set.contains(env),
+        Network::UnorderedNonDuplicating(bag) => bag.contains_key(env),
+        Network::Ordered(channels) => channels.get(&(env.src, env.dst)).is_some_and(|q| q.contains(&env.msg)),
+    }
+}
+
+/// What delivering `env` to `actor` in `state`, whose timers are `timers` and storage `saved`,
+/// does that a dead message's delivery must not: change the state, save anything but what is
+/// saved already, choose, set a timer that is not set or cancel one that is, or send a message
+/// that `harmless` does not excuse (a copy of one in flight, or one that is dead itself).
+/// Protocol-independent: the Raft model and the mirror use it too.
+pub fn dead_delivery_effect<A: Actor>(
+    actor: &A,
+    state: &A::State,
+    timers: &Timers<A::Timer>,
+    saved: &Option<A::Storage>,
+    env: &Envelope<A::Msg>,
+    harmless: impl Fn(&Envelope<A::Msg>) -> bool,
+) -> Result<(), String> {
+    let mut next = Cow::Borrowed(state);
+    let mut out = Out::new();
+    actor.on_msg(env.dst, &mut next, env.src, env.msg.clone(), &mut out);
+    if *next != *state {
+        return Err(format!("changes the receiver's state from {state:?} to {:?}", &*next));
+    }
+    let is_set = |t: &A::Timer| timers.iter().any(|s| s == t);
+    for c in out.iter() {
+        let effect = match c {
+            Command::Send(dst, msg) if harmless(&Envelope { src: env.dst, dst: *dst, msg: msg.clone() }) => continue,
+            Command::SetTimer(t, _) if is_set(t) => continue,
+            Command::CancelTimer(t) if !is_set(t) => continue,
+            Command::Save(st) if saved.as_ref() == Some(st) => continue,
+            Command::Send(dst, msg) => format!("sends {msg:?} to {dst:?}, which is neither in flight nor dead"),
+            Command::SetTimer(t, _) => format!("sets timer {t:?}"),
+            Command::CancelTimer(t) => format!("cancels timer {t:?}"),
+            Command::Save(st) => format!("saves {st:?}"),
+            Command::ChooseRandom(key, _) => format!("chooses {key}"),
+        };
+        return Err(effect);
+    }
+    Ok(())
+}
+
+/// Delivers a message declared dead through the real actor, wherever it can be delivered: to
+/// its receiver now, if it is up; and to the state the receiver restarts with (its `on_start`
+/// from what it saved), if it is down — it can receive only after a restart — or `may_crash`
+/// (a crash and a restart may come before the delivery). Rules judge a receiver that may crash
+/// by what it saved for exactly this reason. Only the next delivery is checked, not every
+/// future one: a rule that is right now but wrong later is caught when that later state is
+/// reached, since the message would then still be in flight in the unreduced model — the
+/// equal-verdict tests (models/reduction.rs) cover what this check cannot.
+pub fn check_dead_delivery<A: Actor, H>(
+    actors: &[A],
+    s: &ActorModelState<A, H>,
+    env: &Envelope<A::Msg>,
+    may_crash: bool,
+    harmless: impl Fn(&Envelope<A::Msg>) -> bool,
+) -> Result<(), String> {
+    let i = usize::from(env.dst);
+    let (Some(actor), Some(state)) = (actors.get(i), s.actor_states.get(i)) else { return Ok(()) };
+    let crashed = s.crashed.get(i).copied().unwrap_or(false);
+    let saved = s.actor_storages.get(i).unwrap_or(&None);
+    let why = |when: &str, e: String| format!("{env:?} is declared dead, but delivered {when} it {e}");
+    if !crashed {
+        let timers = s.timers_set.get(i).cloned().unwrap_or_default();
+        dead_delivery_effect(actor, state, &timers, saved, env, &harmless).map_err(|e| why("now", e))?;
+    }
+    if crashed || may_crash {
+        let mut out = Out::new();
+        let restarted = actor.on_start(env.dst, saved, &mut out);
+        let mut timers = Timers::new();
+        for c in out.iter() {
+            if let Command::SetTimer(t, _) = c {
+                timers.set(t.clone());
+            }
+        }
+        dead_delivery_effect(actor, &restarted, &timers, saved, env, &harmless)
+            .map_err(|e| why("after a restart", e))?;
+    }
+    Ok(())
+}
+
+/// The debug-build check of a dead-message rule: every message in flight that `dead` declares
+/// dead is delivered through the real actor ([`check_dead_delivery`]), and must change nothing.
+/// A send it makes is excused if a copy is in flight, `dead` declares it dead too, or `repeats`
+/// says it repeats one sent before (whose loss a run that delivers it instead matches).
+#[cfg(debug_assertions)]
+pub(crate) fn assert_dead_deliveries_are_no_ops<A, H>(
+    actors: &[A],
+    s: &ActorModelState<A, H>,
+    may_crash: impl Fn(usize) -> bool,
+    dead: impl Fn(&Envelope<A::Msg>) -> bool,
+    repeats: impl Fn(&Envelope<A::Msg>) -> bool,
+) where
+    A: Actor,
+{
+    for (src, dst, msg) in envelopes(&s.network) {
+        let env = Envelope { src, dst, msg: msg.clone() };
+        if dead(&env) {
+            let harmless = |e: &Envelope<A::Msg>| in_flight(&s.network, e) || dead(e) || repeats(e);
+            if let Err(e) = check_dead_delivery(actors, s, &env, may_crash(usize::from(dst)), harmless) {
+                panic!("dead-message rule slip: {e}");
+            }
         }
     }
 }
@@ -214,7 +381,7 @@ type Link<'a> = (u8, Id, Option<&'a PaxosMsg>, Option<(Ballot, Value)>);
 
 /// Every message in the network, once per copy. (Stateright 0.31's `Network::iter_all` never
 /// ends on an ordered network and repeats non-duplicating copies, so it is not used here.)
-fn envelopes(network: &Network<PaxosMsg>) -> Vec<(Id, Id, &PaxosMsg)> {
+pub(crate) fn envelopes<M: Eq + std::hash::Hash>(network: &Network<M>) -> Vec<(Id, Id, &M)> {
     match network {
         Network::UnorderedDuplicating(set, _) => set.iter().map(|e| (e.src, e.dst, &e.msg)).collect(),
         Network::UnorderedNonDuplicating(bag) => {
@@ -280,4 +447,67 @@ pub fn representative(s: &PaxosSysState) -> PaxosSysState {
         return forget_last_delivery(s); // already in canonical order
     }
     crate::symmetry::renumber(s, &acceptors, &order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paxos::model::PaxosModelCfg;
+    use stateright::actor::ActorModelAction;
+    use stateright::Model;
+
+    /// A planted slip in the dead-message rule: an Accept at the promised ballot declared dead
+    /// (`<=` for `<` in phase 2(b)), which would hide every vote.
+    fn accept_at_promise_is_dead(
+        m: &PaxosModel,
+        states: &[Arc<PaxosState>],
+        storages: &[Option<PaxosStorage>],
+        env: &Envelope<PaxosMsg>,
+    ) -> bool {
+        let slipped = match (&env.msg, states.get(usize::from(env.dst)).map(|a| &**a)) {
+            (PaxosMsg::Accept(b, _), Some(PaxosState::Acceptor(a))) => a.promised.is_some_and(|p| *b <= p),
+            _ => false,
+        };
+        slipped || is_dead(m, states, storages, env)
+    }
+
+    fn deliver(m: &PaxosModel, s: &PaxosSysState, pick: impl Fn(Id, Id, &PaxosMsg) -> bool) -> PaxosSysState {
+        let (src, dst, msg) = envelopes(&s.network).into_iter().find(|(a, b, m)| pick(*a, *b, m)).expect("a message");
+        m.next_state(s, ActorModelAction::Deliver { src, dst, msg: msg.clone() }).expect("a step")
+    }
+
+    /// One proposer (actor 3) with its own value, 3 acceptors: two promises make it send its
+    /// Accepts, which acceptor 0 (having promised that ballot) would vote for.
+    fn an_accept_in_flight() -> (PaxosModel, PaxosSysState) {
+        let cfg = PaxosModelCfg { proposers: 1, clients: 0, crashes: 0, max_round: 1, ..PaxosModelCfg::default() };
+        let m = cfg.into_model();
+        let mut s = m.init_states().remove(0);
+        for a in [0, 1] {
+            s = deliver(&m, &s, |_, dst, msg| dst == Id::from(a) && matches!(msg, PaxosMsg::Prepare(_)));
+            s = deliver(&m, &s, |src, _, msg| src == Id::from(a) && matches!(msg, PaxosMsg::Promise(..)));
+        }
+        (m, s)
+    }
+
+    #[test]
+    fn the_real_rule_passes_the_check_and_the_slipped_rule_fails_it_naming_the_accept() {
+        let (m, s) = an_accept_in_flight();
+        let accept = envelopes(&s.network)
+            .into_iter()
+            .find(|(_, dst, msg)| *dst == Id::from(0) && matches!(msg, PaxosMsg::Accept(..)))
+            .map(|(src, dst, msg)| Envelope { src, dst, msg: msg.clone() })
+            .expect("an Accept to acceptor 0");
+        assert!(!is_dead(&m, &s.actor_states, &s.actor_storages, &accept));
+        assert!(accept_at_promise_is_dead(&m, &s.actor_states, &s.actor_storages, &accept));
+        let err = check_dead_delivery(&m.actors.actors, &s, &accept, false, |_| false).expect_err("a live Accept");
+        assert!(err.contains("changes the receiver's state"), "{err}");
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "dead-message rule slip")]
+    fn removing_a_live_accept_as_dead_panics_in_a_debug_build() {
+        let (m, mut s) = an_accept_in_flight();
+        m.remove_dead_by(&mut s, accept_at_promise_is_dead);
+    }
 }

@@ -7,35 +7,93 @@ use super::log;
 use super::model::{RaftModel, RaftSysState};
 use super::server::{self, Role, ServerState};
 use super::{Bug, Index, RaftMsg, Term};
+use crate::paxos::reduction::check_dead_delivery;
 use stateright::actor::{Envelope, Id, Network};
 use std::borrow::Cow;
 
-impl RaftModel {
-    /// Removes every message [`is_dead`] from the network.
-    pub(crate) fn remove_dead_messages(&self, s: &mut RaftSysState) {
-        let keep: Vec<bool> = match &s.network {
-            Network::UnorderedDuplicating(set, _) => set.iter().map(|env| !self.dead_everywhere(s, env)).collect(),
-            _ => return, // the Raft model always uses the duplicating network
-        };
-        if keep.iter().all(|k| *k) {
-            return;
-        }
-        if let Network::UnorderedDuplicating(set, _) = &mut s.network {
-            let mut keep = keep.into_iter();
-            set.retain(|_| keep.next().unwrap_or(true));
-        }
-    }
-}
+/// The Raft model's rule for dead messages, as [`RaftModel::remove_dead_by`] takes it.
+pub type DeadRule = fn(&RaftModel, &RaftSysState, &Envelope<RaftMsg>) -> bool;
 
 impl RaftModel {
-    /// Whether a message is dead for every server it can reach: its addressee, and with the
-    /// redirecting adversary ([`super::model::RaftModelCfg::redirects`]) every server, since a
-    /// copy of a message between servers may be delivered to any of them.
-    fn dead_everywhere(&self, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool {
-        if !(self.cfg.redirects && self.cfg.is_server(env.src) && self.cfg.is_server(env.dst)) {
-            return is_dead(self, s, env);
+    /// Removes every message [`is_dead`] from the network, unless the configuration turns the
+    /// reduction off (`reduce_dead`).
+    pub(crate) fn remove_dead_messages(&self, s: &mut RaftSysState) {
+        if self.cfg.reduce_dead {
+            self.remove_dead_by(s, is_dead);
         }
-        self.cfg.server_ids().into_iter().all(|to| is_dead(self, s, &Envelope { dst: to, ..env.clone() }))
+    }
+
+    /// Removes every message `rule` declares dead for every server it can reach. In a debug
+    /// build each one is first delivered through the real actor to each of them
+    /// ([`check_dead_delivery`]): a rule that declares a live message dead panics here instead of
+    /// silently cutting behaviours.
+    pub fn remove_dead_by(&self, s: &mut RaftSysState, rule: DeadRule) {
+        let dead: Vec<bool> = match &s.network {
+            Network::UnorderedDuplicating(set, _) => set.iter().map(|env| self.dead_everywhere(rule, s, env)).collect(),
+            _ => return, // the Raft model always uses the duplicating network
+        };
+        if !dead.iter().any(|d| *d) {
+            return;
+        }
+        #[cfg(debug_assertions)]
+        if let Err(e) = self.check_dead_deliveries(rule, s, &dead) {
+            panic!("dead-message rule slip: {e}");
+        }
+        if let Network::UnorderedDuplicating(set, _) = &mut s.network {
+            let mut dead = dead.into_iter();
+            set.retain(|_| !dead.next().unwrap_or(false));
+        }
+    }
+
+    /// Delivers each message flagged in `dead` (in the network's order) through the real actor,
+    /// to every server it can reach, now and after a restart where one can come first
+    /// ([`check_dead_delivery`]). A message such a delivery sends is excused if a copy is in
+    /// flight (the network is a set) or `rule` declares it dead too.
+    pub fn check_dead_deliveries(&self, rule: DeadRule, s: &RaftSysState, dead: &[bool]) -> Result<(), String> {
+        let Network::UnorderedDuplicating(set, _) = &s.network else { return Ok(()) };
+        let harmless = |e: &Envelope<RaftMsg>| set.contains(e) || self.dead_everywhere(rule, s, e);
+        let crashes_left = usize::from(s.history.crashes) < self.cfg.crashes;
+        for (env, _) in set.iter().zip(dead).filter(|(_, d)| **d) {
+            for to in self.reach(env) {
+                let env = Envelope { dst: to, ..env.clone() };
+                let may_crash = crashes_left && self.cfg.is_server(to);
+                match check_dead_delivery(&self.actors.actors, s, &env, may_crash, harmless) {
+                    Err(_) if matches!(env.msg, RaftMsg::Request(_)) && self.passed_by_majority(s, usize::from(to)) => {}
+                    result => result?,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An answered request is not a no-op everywhere: a stale leader whose log lacks the entry
+    /// (it was committed by a later term's leader) appends it again and replicates it. Such a
+    /// leader can never commit that copy — a majority is in later terms, terms only grow — and
+    /// every leader of the commit's term or later holds the entry (Leader Completeness), so it
+    /// answers again or waits, and the answer is dead at the client. This is what the debug
+    /// check accepts for a request: its receiver is a leader that a majority of servers (by
+    /// what they saved, if down) has passed in term. The equal-verdict tests
+    /// (models/reduction.rs) check that the copies it cuts change no verdict.
+    fn passed_by_majority(&self, s: &RaftSysState, i: usize) -> bool {
+        let Some(leader) = super::model::server_state(s, i).filter(|st| st.is_leader()) else { return false };
+        let ahead = (0..self.cfg.servers).filter_map(|j| receiver(s, j)).filter(|r| r.term > leader.term).count();
+        ahead >= super::majority(self.cfg.servers)
+    }
+
+    /// The actors a message can be delivered to: its addressee, and with the redirecting
+    /// adversary ([`super::model::RaftModelCfg::redirects`]) every server, since a copy of a
+    /// message between servers may be delivered to any of them.
+    fn reach(&self, env: &Envelope<RaftMsg>) -> Vec<Id> {
+        if self.cfg.redirects && self.cfg.is_server(env.src) && self.cfg.is_server(env.dst) {
+            self.cfg.server_ids()
+        } else {
+            vec![env.dst]
+        }
+    }
+
+    /// Whether `rule` declares a message dead for every actor it can reach ([`Self::reach`]).
+    fn dead_everywhere(&self, rule: DeadRule, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool {
+        self.reach(env).into_iter().all(|to| rule(self, s, &Envelope { dst: to, ..env.clone() }))
     }
 }
 
@@ -353,4 +411,57 @@ fn permutations(items: &[usize]) -> Vec<Vec<usize>> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::model::RaftModelCfg;
+    use stateright::actor::ActorModelAction;
+    use stateright::Model;
+
+    /// A planted slip in the dead-message rule: "older term" written as "older or the same term",
+    /// which declares every message of the receiver's own term dead — the slip the issue fears,
+    /// that would hide, say, every vote a candidate could win with.
+    fn same_term_is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool {
+        let term = receiver(s, usize::from(env.dst)).map(|r| r.term);
+        server::msg_term(&env.msg).is_some_and(|t| term.is_some_and(|r| t <= r)) || is_dead(m, s, env)
+    }
+
+    /// Delivers the first message in flight that `pick` selects.
+    fn deliver(m: &RaftModel, s: &RaftSysState, pick: impl Fn(&Envelope<RaftMsg>) -> bool) -> RaftSysState {
+        let Network::UnorderedDuplicating(set, _) = &s.network else { panic!("a duplicating network") };
+        let env = set.iter().find(|e| pick(e)).expect("a message to deliver").clone();
+        m.next_state(s, ActorModelAction::Deliver { src: env.src, dst: env.dst, msg: env.msg }).expect("a step")
+    }
+
+    /// s0 times out and asks s1 for its vote; s1 grants it: s1's Vote of term 1 is in flight to
+    /// s0, a candidate of term 1 that it would make leader.
+    fn a_vote_in_flight() -> (RaftModel, RaftSysState) {
+        let m = RaftModelCfg { clients: 0, crashes: 0, max_term: 1, ..RaftModelCfg::default() }.into_model();
+        let init = m.init_states().remove(0);
+        let s = m.next_state(&init, ActorModelAction::Timeout(Id::from(0), super::super::actor::RaftTimer::Election));
+        let s = s.expect("an election");
+        let s = deliver(&m, &s, |e| e.dst == Id::from(1) && matches!(e.msg, RaftMsg::RequestVote { .. }));
+        (m, s)
+    }
+
+    #[test]
+    fn the_real_rule_passes_the_check_and_the_slipped_rule_fails_it_naming_the_vote() {
+        let (m, s) = a_vote_in_flight();
+        let Network::UnorderedDuplicating(set, _) = &s.network else { panic!("a duplicating network") };
+        let flags = |rule: DeadRule| -> Vec<bool> { set.iter().map(|e| m.dead_everywhere(rule, &s, e)).collect() };
+        assert_eq!(m.check_dead_deliveries(is_dead, &s, &flags(is_dead)), Ok(()));
+        let err = m.check_dead_deliveries(same_term_is_dead, &s, &flags(same_term_is_dead)).expect_err("a slip");
+        assert!(err.contains("Vote(t1, yes)") && err.contains("changes the receiver's state"), "{err}");
+    }
+
+    /// The debug assertion at the point of removal fires on the slipped rule.
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "dead-message rule slip")]
+    fn removing_a_live_vote_as_dead_panics_in_a_debug_build() {
+        let (m, mut s) = a_vote_in_flight();
+        m.remove_dead_by(&mut s, same_term_is_dead);
+    }
 }
