@@ -58,7 +58,8 @@ impl RaftModel {
                 let env = Envelope { dst: to, ..env.clone() };
                 let may_crash = crashes_left && self.cfg.is_server(to);
                 match check_dead_delivery(&self.actors.actors, s, &env, may_crash, harmless) {
-                    Err(_) if matches!(env.msg, RaftMsg::Request(_)) && self.passed_by_majority(s, usize::from(to)) => {}
+                    Err(_) if matches!(env.msg, RaftMsg::Request(_)) && self.passed_by_majority(s, usize::from(to)) => {
+                    }
                     result => result?,
                 }
             }
