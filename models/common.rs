@@ -1,7 +1,8 @@
 //! What the protocol suites share: the exhaustive check of a bound, and the check that a planted
 //! bug is caught.
 
-use quorum::check::{CheckOptions, CheckReport, Checkable, Status, Strategy};
+use quorum::check::{CheckOptions, CheckReport, Status, Strategy};
+use quorum::protocol::Protocol;
 
 pub fn dfs() -> CheckOptions {
     CheckOptions { threads: 2, ..CheckOptions::default() }
@@ -10,7 +11,7 @@ pub fn dfs() -> CheckOptions {
 /// Checks `cfg` exhaustively with DFS and asserts the whole bound was explored, every `always`
 /// and `eventually` property holds, every `sometimes` property has an example, and the state
 /// count is `states`.
-pub fn assert_exhaustively_correct<C: Checkable>(cfg: C, states: usize) -> CheckReport {
+pub fn assert_exhaustively_correct<C: Protocol>(cfg: C, states: usize) -> CheckReport {
     let report = cfg.check(&dfs());
     for p in &report.properties {
         assert!(
@@ -33,7 +34,7 @@ pub fn has(report: &CheckReport, name: &str) -> bool {
 
 /// A planted bug (in `cfg`, at its smallest bound) is caught by the property it breaks, with a
 /// shortest counterexample of `steps` steps (BFS); and the same bound without the bug is clean.
-pub fn assert_caught<C: Checkable>(bug: &str, cfg: C, breaks: &str, steps: usize) {
+pub fn assert_caught<C: Protocol>(bug: &str, cfg: C, breaks: &str, steps: usize) {
     let opts =
         CheckOptions { strategy: Strategy::Bfs, threads: 1, stop_at_first_failure: true, ..CheckOptions::default() };
     let report = cfg.check(&opts);
@@ -51,7 +52,7 @@ pub fn assert_caught<C: Checkable>(bug: &str, cfg: C, breaks: &str, steps: usize
 
 /// Symmetry reduction is sound for `cfg`: with and without it every property gets the same
 /// verdict; it saves at least `factor` times the states; and the two counts are `states`.
-pub fn assert_symmetry_keeps_every_verdict<C: Checkable>(cfg: C, factor: usize, states: (usize, usize)) {
+pub fn assert_symmetry_keeps_every_verdict<C: Protocol>(cfg: C, factor: usize, states: (usize, usize)) {
     let reduced = cfg.check(&dfs());
     let full = cfg.check(&CheckOptions { symmetry: false, ..dfs() });
     assert!(reduced.complete && full.complete);

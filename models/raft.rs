@@ -34,7 +34,7 @@ fn raft_3_servers_term_2_one_request_one_crash_keeps_every_safety_property() {
 
 /// Two crash-restarts in total, of any servers at any points (the same server twice, or two).
 #[test]
-#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+#[ignore = "extended suite, minutes: cargo test --release --test models -- --ignored two_crashes"]
 fn raft_3_servers_term_2_one_request_two_crashes_keeps_every_safety_property() {
     let report =
         assert_exhaustively_correct(RaftModelCfg { crashes: 2, ..RaftModelCfg::default() }, STATES_TWO_CRASHES);
@@ -90,14 +90,14 @@ fn raft_3_servers_term_4_no_client_keeps_leader_completeness_figure_8_bound() {
 /// every non-duplicating run). The correct model finishes the bound with no violation (about
 /// 2 minutes in release), and the planted `figure8-commit` is found in the same bound.
 #[test]
-#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+#[ignore = "extended suite, minutes: cargo test --release --test models -- --ignored figure_8_plain"]
 fn figure_8_plain_bound_with_a_client_is_exhausted_and_the_figure8_bug_is_found_in_it() {
     let cfg = RaftModelCfg { max_term: 4, clients: 1, ..no_crash() };
     assert_exhaustively_correct(cfg.clone(), STATES_FIGURE8_PLAIN);
 
     let buggy = RaftModelCfg { bugs: quorum::raft::BugSet::of(Bug::Figure8Commit), ..cfg };
     let opts = quorum::check::CheckOptions { stop_at_first_failure: true, ..crate::common::dfs() };
-    let report = quorum::check::Checkable::check(&buggy, &opts);
+    let report = quorum::protocol::Protocol::check(&buggy, &opts);
     let p = report.property(LEADER_COMPLETENESS).expect("checked");
     assert_eq!(p.status, quorum::check::Status::Violated, "{}", quorum::check::render(&report));
 }
@@ -124,7 +124,7 @@ fn two_keys_term_2_logs_3_is_linearizable_and_the_stale_read_bug_is_caught_with_
 
     let buggy = cfg.with_bug(Bug::StaleRead);
     let opts = quorum::check::CheckOptions { stop_at_first_failure: true, ..crate::common::dfs() };
-    let report = quorum::check::Checkable::check(&buggy, &opts);
+    let report = quorum::protocol::Protocol::check(&buggy, &opts);
     let p = report.property(LINEARIZABLE).expect("checked");
     assert_eq!(p.status, quorum::check::Status::Violated, "{}", quorum::check::render(&report));
     let rendered = quorum::check::render(&report);
@@ -146,7 +146,7 @@ fn a_redirecting_adversary_term_1_one_request_breaks_no_property_when_votes_name
 /// The same adversary over two terms (a second election, stale leaders' messages redirected):
 /// every property holds.
 #[test]
-#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+#[ignore = "extended suite, minutes: cargo test --release --test models -- --ignored redirecting_adversary_term_2"]
 fn a_redirecting_adversary_term_2_one_request_breaks_no_property_when_votes_name_their_candidate() {
     let cfg = RaftModelCfg { redirects: true, ..no_crash() };
     assert_exhaustively_correct(cfg, STATES_REDIRECTS_T2);

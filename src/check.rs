@@ -135,17 +135,6 @@ fn expectation_name(e: &Expectation) -> &'static str {
     }
 }
 
-/// A protocol configuration that can be checked: what the CLI, the test suites and the benchmarks
-/// need of each protocol.
-pub trait Checkable {
-    /// Model-checks this configuration as `opts` say.
-    fn check(&self, opts: &CheckOptions) -> CheckReport;
-    /// One line per setting, for progress lines, test messages and docs.
-    fn describe(&self) -> String;
-    /// The same configuration without any planted bug.
-    fn without_bugs(&self) -> Self;
-}
-
 /// How a protocol's model describes itself in reports.
 pub struct Describe<'a, M: Model> {
     pub protocol: &'a str,

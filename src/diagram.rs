@@ -6,9 +6,9 @@
 //! own; this module adds a stylesheet, a white background, a title, step numbers and the actors'
 //! trace names (s0, c3, a0, p3, …), and writes the diagrams the guide embeds.
 
-use crate::bugs::PlantedBug;
 use crate::check::{CheckOptions, Status, Strategy};
-use crate::scenario::{self, Protocol};
+use crate::protocol::{Configured, Protocol, PROTOCOLS};
+use crate::scenario;
 use stateright::{Model, Path};
 use std::path::{Path as FsPath, PathBuf};
 
@@ -71,10 +71,7 @@ where
 }
 
 /// The diagram of the path the Explorer encodes as `encoded` (a report's `explorer_path`).
-pub fn from_encoded<P: Protocol>(cfg: &P, encoded: &str, title: &str) -> Option<String>
-where
-    <P::M as Model>::State: PartialEq + Clone,
-{
+pub fn from_encoded<P: Protocol>(cfg: &P, encoded: &str, title: &str) -> Option<String> {
     let model = cfg.model();
     let path = scenario::path_from_encoded(&model, encoded)?;
     render(&model, path, &cfg.actor_names(), title)
@@ -90,46 +87,33 @@ pub fn scenario_file(name: &str) -> String {
     format!("scenario-{name}.svg")
 }
 
-/// The bug whose gallery diagram is a scenario's instead of a fresh search: BFS needs about a
-/// minute for Figure 8's 19 steps, while the `figure8-bug` scenario replays the same
-/// counterexample in milliseconds (and goes on to show the overwrite).
-pub const BUG_SHOWN_BY_SCENARIO: (&str, &str, &str) = ("raft", "figure8-commit", "figure8-bug");
-
 /// A shortest counterexample of `cfg`'s planted bug for property `breaks`, drawn. BFS on one
 /// thread, so that the same counterexample is found every time.
-fn bug_diagram<P, C>(cfg: &P, check: C, bug: &str, breaks: &str) -> Result<String, String>
-where
-    P: Protocol,
-    <P::M as Model>::State: PartialEq + Clone,
-    C: Fn(&CheckOptions) -> crate::check::CheckReport,
-{
+fn bug_diagram(cfg: &dyn Configured, bug: &str, breaks: &str) -> Result<String, String> {
     let opts =
         CheckOptions { strategy: Strategy::Bfs, threads: 1, stop_at_first_failure: true, ..CheckOptions::default() };
-    let report = check(&opts);
+    let report = cfg.check(&opts);
+    let protocol = cfg.protocol();
     let p = report
         .property(breaks)
         .filter(|p| p.status == Status::Violated)
-        .ok_or_else(|| format!("{} --bug {bug}: no counterexample for \"{breaks}\"", P::NAME))?;
-    let title = format!("{} --bug {bug}: \"{breaks}\" violated in {} steps", P::NAME, p.trace.len());
-    from_encoded(cfg, &p.explorer_path, &title).ok_or_else(|| format!("{} --bug {bug}: cannot draw the trace", P::NAME))
+        .ok_or_else(|| format!("{protocol} --bug {bug}: no counterexample for \"{breaks}\""))?;
+    let title = format!("{protocol} --bug {bug}: \"{breaks}\" violated in {} steps", p.trace.len());
+    cfg.svg(&p.explorer_path, &title).ok_or_else(|| format!("{protocol} --bug {bug}: cannot draw the trace"))
 }
 
-/// Every diagram of the guide: each planted bug's counterexample and each scenario, as (file
-/// name, SVG). This is what `quorum docs diagrams DIR` writes into docs/diagrams/.
+/// Every diagram of the guide: each planted bug's counterexample (or, for a bug a search would
+/// take too long to draw, the scenario that replays it) and each scenario, as (file name, SVG).
+/// This is what `quorum docs diagrams DIR` writes into docs/diagrams/.
 pub fn gallery() -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
-    for bug in crate::raft::Bug::ALL {
-        if (bug.name()) == BUG_SHOWN_BY_SCENARIO.1 {
-            continue;
+    for door in PROTOCOLS {
+        for (bug, cfg, scenario) in door.bug_configs() {
+            if scenario.is_some() {
+                continue;
+            }
+            out.push((bug_file(door.name(), bug.name), bug_diagram(cfg.as_ref(), bug.name, bug.breaks)?));
         }
-        let cfg = crate::raft::model::bug_config(bug);
-        let svg = bug_diagram(&cfg, |o| cfg.check(o), bug.name(), bug.breaks())?;
-        out.push((bug_file("raft", bug.name()), svg));
-    }
-    for bug in crate::paxos::Bug::LIST.iter().copied() {
-        let cfg = crate::paxos::model::bug_config(bug);
-        let svg = bug_diagram(&cfg, |o| cfg.check(o), bug.name(), bug.breaks())?;
-        out.push((bug_file("paxos", bug.name()), svg));
     }
     for s in scenario::all() {
         let run = s.run().map_err(|e| format!("scenario {}: {e}", s.name()))?;

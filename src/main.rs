@@ -3,12 +3,8 @@
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use quorum::bugs::PlantedBug;
 use quorum::check::{self, CheckOptions, CheckReport, Strategy};
-use quorum::paxos::model::{bug_config, NetworkKind, PaxosModelCfg};
-use quorum::paxos::Bug;
-use quorum::raft::model::RaftModelCfg;
-use stateright::Model;
+use quorum::protocol::{self, Chosen, Configured};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -36,7 +32,8 @@ enum Command {
     Explore(ExploreArgs),
     /// List the planted bugs of a protocol and the property each must break.
     Bugs {
-        protocol: Protocol,
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(protocol::names()))]
+        protocol: String,
         #[arg(long)]
         json: bool,
     },
@@ -65,312 +62,65 @@ enum Command {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum Protocol {
-    Paxos,
-    Raft,
-}
-
-impl Protocol {
-    fn name(self) -> &'static str {
-        match self {
-            Protocol::Paxos => "paxos",
-            Protocol::Raft => "raft",
-        }
-    }
-}
-
-#[derive(Clone, Copy, ValueEnum)]
 enum StrategyArg {
     Dfs,
     Bfs,
     Simulation,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum NetworkArg {
-    UnorderedDuplicating,
-    UnorderedNonduplicating,
-    Ordered,
-}
-
+/// `quorum check PROTOCOL [its flags]`: the options below apply to every protocol.
 #[derive(Args)]
 struct CheckArgs {
-    protocol: Protocol,
-    #[command(flatten)]
-    model: ModelArgs,
+    #[command(subcommand)]
+    protocol: Chosen,
     /// dfs: exhaustive with symmetry; bfs: shortest counterexamples [default: dfs, bfs with --bug]
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, global = true, help_heading = "Checking")]
     strategy: Option<StrategyArg>,
     /// Checker threads [default: available cores]
-    #[arg(long)]
+    #[arg(long, global = true, help_heading = "Checking")]
     threads: Option<usize>,
-    /// Turn off symmetry reduction over acceptors
-    #[arg(long)]
+    /// Turn off symmetry reduction (over acceptors for paxos, over servers for raft)
+    #[arg(long, global = true, help_heading = "Checking")]
     no_symmetry: bool,
     /// Stop after this many seconds (the report then says complete: false) [default: none, 10 for simulation]
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", global = true, help_heading = "Checking")]
     timeout: Option<u64>,
     /// Seed of the simulation strategy
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, global = true, help_heading = "Checking")]
     seed: u64,
     /// Print the report as one JSON object on the last line of stdout
-    #[arg(long)]
+    #[arg(long, global = true, help_heading = "Checking")]
     json: bool,
     /// Write the first counterexample as an SVG message-sequence diagram to FILE
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true, help_heading = "Checking")]
     svg: Option<std::path::PathBuf>,
 }
 
+/// `quorum explore PROTOCOL [its flags]`.
 #[derive(Args)]
 struct ExploreArgs {
-    protocol: Protocol,
-    #[command(flatten)]
-    model: ModelArgs,
+    #[command(subcommand)]
+    protocol: Chosen,
     /// Address to serve the Explorer on
-    #[arg(long, default_value = "127.0.0.1:3000")]
+    #[arg(long, default_value = "127.0.0.1:3000", global = true, help_heading = "Explorer")]
     addr: String,
-}
-
-/// The model's configuration, shared by `check` and `explore`. Flags marked (paxos) or (raft)
-/// apply to that protocol only.
-#[derive(Args)]
-struct ModelArgs {
-    /// (raft) Number of servers [default: 3]
-    #[arg(long)]
-    servers: Option<usize>,
-    /// (raft) Operations per client: Put, then Get, then Put … [default: 1]
-    #[arg(long)]
-    requests: Option<u8>,
-    /// (raft) Keys the clients use: with several, each client writes its own and reads the
-    /// next one's [default: 1]
-    #[arg(long)]
-    keys: Option<u8>,
-    /// (raft) Highest term a server may reach [default: 2]
-    #[arg(long)]
-    max_term: Option<u8>,
-    /// (raft) Longest log a server may hold [default: no bound but the requests]
-    #[arg(long)]
-    max_log: Option<u8>,
-    /// (paxos) Number of proposers [default: 2]
-    #[arg(long)]
-    proposers: Option<usize>,
-    /// (paxos) Number of acceptors [default: 3]
-    #[arg(long)]
-    acceptors: Option<usize>,
-    /// (paxos) Number of learners [default: 1]
-    #[arg(long)]
-    learners: Option<usize>,
-    /// Number of clients (paxos: 0 lets each proposer propose its own value) [default: paxos 2, raft 1]
-    #[arg(long)]
-    clients: Option<usize>,
-    /// (paxos) Highest ballot round a proposer may start [default: 2]
-    #[arg(long)]
-    max_round: Option<u8>,
-    /// paxos: actors down at once (acceptors, and learners with --crash-learners); raft: server crash-restarts in total [default: 1]
-    #[arg(long)]
-    crashes: Option<usize>,
-    /// (paxos) Let learners crash and restart too
-    #[arg(long)]
-    crash_learners: bool,
-    /// (paxos) Proposer crash-restarts in total (a restarted proposer keeps only its round) [default: 0]
-    #[arg(long)]
-    proposer_crashes: Option<u8>,
-    /// (paxos) Learner crash-restarts in total (a restarted learner keeps only what it learned) [default: 0]
-    #[arg(long)]
-    learner_crashes: Option<u8>,
-    /// (paxos) The network's guarantees [default: unordered-duplicating; raft always duplicates]
-    #[arg(long, value_enum)]
-    network: Option<NetworkArg>,
-    /// The network may also lose messages (drops the liveness property)
-    #[arg(long)]
-    lossy: bool,
-    /// Plant a bug (see `quorum bugs PROTOCOL`); unset flags then default to the bug's smallest bound
-    #[arg(long, value_name = "NAME")]
-    bug: Option<String>,
-    /// (raft) Eager replication, as the runtime runs: AppendEntries on each request and each
-    /// acknowledgement, not only on heartbeats
-    #[arg(long)]
-    eager: bool,
-    /// (raft) Log entries per AppendEntries [default: 1]
-    #[arg(long)]
-    max_batch: Option<usize>,
-    /// (raft) Leaders write new entries to disk in parallel with sending them, as the runtime does
-    #[arg(long)]
-    parallel_persist: bool,
-    /// (raft) An on-path adversary may deliver a copy of any message between servers to any other
-    /// server, its sender unchanged (a wire that does not bind datagrams to their receiver)
-    #[arg(long)]
-    redirects: bool,
-    /// (raft) Pre-vote (Ongaro §9.6), as the runtime runs: a server asks whether a majority would
-    /// vote for it before it raises its term
-    #[arg(long)]
-    pre_vote: bool,
-    /// (raft) Check-quorum and the leader lease (Ongaro §6.2, §9.6), as the runtime runs: a leader
-    /// without a majority steps down; a server that hears from a leader ignores vote requests
-    #[arg(long)]
-    check_quorum: bool,
-    /// (raft) Leaders believe a mismatch at or below a follower's matchIndex and repair the
-    /// follower, as the runtime does
-    #[arg(long)]
-    repair: bool,
 }
 
 /// Bad input: reported on stderr, exit code 2.
 struct Usage(String);
 
-fn paxos_cfg(a: &ModelArgs) -> Result<PaxosModelCfg, Usage> {
-    for (set, flag) in [
-        (a.servers.is_some(), "--servers"),
-        (a.requests.is_some(), "--requests"),
-        (a.keys.is_some(), "--keys"),
-        (a.max_term.is_some(), "--max-term"),
-        (a.max_log.is_some(), "--max-log"),
-        (a.eager, "--eager"),
-        (a.max_batch.is_some(), "--max-batch"),
-        (a.parallel_persist, "--parallel-persist"),
-        (a.redirects, "--redirects"),
-        (a.pre_vote, "--pre-vote"),
-        (a.check_quorum, "--check-quorum"),
-        (a.repair, "--repair"),
-    ] {
-        if set {
-            return Err(Usage(format!("{flag} applies to raft, not paxos")));
-        }
-    }
-    let mut cfg = match &a.bug {
-        None => PaxosModelCfg::default(),
-        Some(name) => match Bug::from_name(name) {
-            Some(bug) => bug_config(bug),
-            None => {
-                let names: Vec<_> = Bug::ALL.iter().map(|b| b.name()).collect();
-                return Err(Usage(format!("unknown bug '{name}'; the Paxos bugs are: {}", names.join(", "))));
-            }
-        },
-    };
-    cfg.proposers = a.proposers.unwrap_or(cfg.proposers);
-    cfg.acceptors = a.acceptors.unwrap_or(cfg.acceptors);
-    cfg.learners = a.learners.unwrap_or(cfg.learners);
-    cfg.clients = a.clients.unwrap_or(cfg.clients);
-    cfg.max_round = a.max_round.unwrap_or(cfg.max_round);
-    cfg.crashes = a.crashes.unwrap_or(cfg.crashes);
-    cfg.crash_learners |= a.crash_learners;
-    cfg.proposer_crashes = a.proposer_crashes.unwrap_or(cfg.proposer_crashes);
-    cfg.learner_crashes = a.learner_crashes.unwrap_or(cfg.learner_crashes);
-    cfg.lossy |= a.lossy;
-    if let Some(n) = a.network {
-        cfg.network = match n {
-            NetworkArg::UnorderedDuplicating => NetworkKind::UnorderedDuplicating,
-            NetworkArg::UnorderedNonduplicating => NetworkKind::UnorderedNonduplicating,
-            NetworkArg::Ordered => NetworkKind::Ordered,
-        };
-    }
-    cfg.validate().map_err(|e| Usage(format!("invalid configuration: {e}")))?;
-    Ok(cfg)
+/// The configuration `chosen` asks for, with its `--bug`.
+fn configure(chosen: &Chosen) -> Result<(Box<dyn Configured>, bool), Usage> {
+    let cfg = chosen.door().configure(&chosen.matches).map_err(Usage)?;
+    Ok((cfg, chosen.matches.get_one::<String>("bug").is_some()))
 }
 
-fn raft_cfg(a: &ModelArgs) -> Result<RaftModelCfg, Usage> {
-    for (set, flag) in [
-        (a.proposers.is_some(), "--proposers"),
-        (a.acceptors.is_some(), "--acceptors"),
-        (a.learners.is_some(), "--learners"),
-        (a.max_round.is_some(), "--max-round"),
-        (a.crash_learners, "--crash-learners"),
-        (a.proposer_crashes.is_some(), "--proposer-crashes"),
-        (a.learner_crashes.is_some(), "--learner-crashes"),
-        (a.network.is_some(), "--network"),
-    ] {
-        if set {
-            return Err(Usage(format!("{flag} applies to paxos, not raft")));
-        }
-    }
-    use quorum::raft::Bug as RaftBug;
-    let mut cfg = match &a.bug {
-        None => RaftModelCfg::default(),
-        Some(name) => match RaftBug::from_name(name) {
-            Some(bug) => quorum::raft::model::bug_config(bug),
-            None => {
-                let names: Vec<_> = RaftBug::ALL.iter().map(|b| b.name()).collect();
-                return Err(Usage(format!("unknown bug '{name}'; the Raft bugs are: {}", names.join(", "))));
-            }
-        },
-    };
-    cfg.servers = a.servers.unwrap_or(cfg.servers);
-    cfg.clients = a.clients.unwrap_or(cfg.clients);
-    cfg.requests = a.requests.unwrap_or(cfg.requests);
-    cfg.keys = a.keys.unwrap_or(cfg.keys);
-    cfg.max_term = a.max_term.map_or(cfg.max_term, u64::from);
-    cfg.max_log = a.max_log.map(u64::from).or(cfg.max_log);
-    cfg.crashes = a.crashes.unwrap_or(cfg.crashes);
-    cfg.lossy |= a.lossy;
-    cfg.eager |= a.eager;
-    cfg.max_batch = a.max_batch.unwrap_or(cfg.max_batch);
-    cfg.parallel_persist |= a.parallel_persist;
-    cfg.redirects |= a.redirects;
-    cfg.pre_vote |= a.pre_vote;
-    cfg.check_quorum |= a.check_quorum;
-    cfg.repair |= a.repair;
-    cfg.validate().map_err(|e| Usage(format!("invalid configuration: {e}")))?;
-    Ok(cfg)
-}
-
-/// A protocol's configuration, ready to check or explore.
-enum Cfg {
-    Paxos(PaxosModelCfg),
-    Raft(RaftModelCfg),
-}
-
-impl Cfg {
-    fn parse(protocol: Protocol, a: &ModelArgs) -> Result<Cfg, Usage> {
-        match protocol {
-            Protocol::Paxos => paxos_cfg(a).map(Cfg::Paxos),
-            Protocol::Raft => raft_cfg(a).map(Cfg::Raft),
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            Cfg::Paxos(c) => c.describe(),
-            Cfg::Raft(c) => c.describe(),
-        }
-    }
-
-    fn check(&self, opts: &CheckOptions) -> CheckReport {
-        match self {
-            Cfg::Paxos(c) => c.check(opts),
-            Cfg::Raft(c) => c.check(opts),
-        }
-    }
-
-    /// The diagram of the path the Explorer encodes as `encoded`.
-    fn svg(&self, encoded: &str, title: &str) -> Option<String> {
-        match self {
-            Cfg::Paxos(c) => quorum::diagram::from_encoded(c, encoded, title),
-            Cfg::Raft(c) => quorum::diagram::from_encoded(c, encoded, title),
-        }
-    }
-
-    /// Serves the Explorer; returns only if the server stops.
-    fn serve(self, addr: &str, threads: usize) {
-        match self {
-            Cfg::Paxos(c) => {
-                c.into_model().checker().threads(threads).serve(addr);
-            }
-            Cfg::Raft(c) => {
-                c.into_model().checker().threads(threads).serve(addr);
-            }
-        }
-    }
-}
-
-fn check(a: &CheckArgs) -> Result<Result<CheckReport, Usage>> {
-    let cfg = match Cfg::parse(a.protocol, &a.model) {
-        Ok(cfg) => cfg,
-        Err(u) => return Ok(Err(u)),
-    };
+fn check(a: &CheckArgs) -> Result<(CheckReport, Box<dyn Configured>), Usage> {
+    let (cfg, bug) = configure(&a.protocol)?;
     if let Some(n) = a.threads.filter(|n| !(1..=256).contains(n)) {
-        return Ok(Err(Usage(format!("--threads must be between 1 and 256, got {n}"))));
+        return Err(Usage(format!("--threads must be between 1 and 256, got {n}")));
     }
-    let strategy = match (a.strategy, a.model.bug.is_some()) {
+    let strategy = match (a.strategy, bug) {
         (Some(StrategyArg::Dfs), _) | (None, false) => Strategy::Dfs,
         (Some(StrategyArg::Bfs), _) | (None, true) => Strategy::Bfs,
         (Some(StrategyArg::Simulation), _) => Strategy::Simulation,
@@ -384,21 +134,21 @@ fn check(a: &CheckArgs) -> Result<Result<CheckReport, Usage>> {
         strategy,
         threads: a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         symmetry: !a.no_symmetry,
-        stop_at_first_failure: a.model.bug.is_some(),
+        stop_at_first_failure: bug,
         timeout,
         seed: a.seed,
         progress: Some(Duration::from_secs(2)),
         shortest: true,
     };
-    eprintln!("checking {}: {}; strategy {:?}", a.protocol.name(), cfg.describe(), strategy);
-    Ok(Ok(cfg.check(&opts)))
+    eprintln!("checking {}: {}; strategy {:?}", cfg.protocol(), cfg.describe(), strategy);
+    Ok((cfg.check(&opts), cfg))
 }
 
 /// Serves the Explorer until the process is stopped. With `--bug`, first finds a shortest
 /// counterexample and prints the Explorer link to its last state.
 fn explore(a: &ExploreArgs) -> Result<Result<(), Usage>> {
-    let cfg = match Cfg::parse(a.protocol, &a.model) {
-        Ok(cfg) => cfg,
+    let (cfg, bug) = match configure(&a.protocol) {
+        Ok(c) => c,
         Err(u) => return Ok(Err(u)),
     };
     // Bind once ourselves so that a bad or busy address is a clear error, not a panic inside
@@ -408,14 +158,14 @@ fn explore(a: &ExploreArgs) -> Result<Result<(), Usage>> {
         Err(e) => return Ok(Err(Usage(format!("cannot serve on {}: {e}", a.addr)))),
     }
     let url = format!("http://{}", a.addr);
-    if a.model.bug.is_some() {
+    if bug {
         let opts = CheckOptions { strategy: Strategy::Bfs, stop_at_first_failure: true, ..CheckOptions::default() };
         let report = cfg.check(&opts);
         for p in report.properties.iter().filter(|p| p.status == check::Status::Violated) {
             println!("counterexample for \"{}\" ({} steps): {url}/#/steps/{}", p.name, p.trace.len(), p.explorer_path);
         }
     }
-    println!("exploring {}: {}", a.protocol.name(), cfg.describe());
+    println!("exploring {}: {}", cfg.protocol(), cfg.describe());
     println!("Explorer: {url}/");
     use std::io::Write as _;
     std::io::stdout().flush()?;
@@ -424,23 +174,49 @@ fn explore(a: &ExploreArgs) -> Result<Result<(), Usage>> {
     Ok(Ok(()))
 }
 
-fn bugs<B: PlantedBug>(json: bool) -> Result<()> {
+fn bugs(name: &str, json: bool) -> Result<()> {
+    let list = protocol::find(name).map(|d| d.bugs()).unwrap_or_default();
     if json {
-        let list: Vec<_> = B::LIST
-            .iter()
-            .map(|b| serde_json::json!({"name": b.name(), "breaks": b.breaks(), "why": b.why()}))
-            .collect();
         println!("{}", serde_json::to_string(&list)?);
     } else {
-        for b in B::LIST {
-            println!("{:<28} breaks {:<28} {}", b.name(), format!("\"{}\"", b.breaks()), b.why());
+        for b in list {
+            println!("{:<28} breaks {:<28} {}", b.name, format!("\"{}\"", b.breaks), b.why);
         }
     }
     Ok(())
 }
 
+/// Parses the command line. A flag that the named protocol lacks but another has gets a hint
+/// ("--acceptors applies to paxos, not raft").
+fn parse() -> Result<Cli, ExitCode> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    match Cli::try_parse_from(&args) {
+        Ok(cli) => Ok(cli),
+        Err(e) => {
+            use clap::error::{ContextKind, ContextValue, ErrorKind};
+            if e.kind() == ErrorKind::UnknownArgument {
+                let named = args.iter().filter_map(|a| a.to_str()).find(|a| protocol::find(a).is_some());
+                if let (Some(ContextValue::String(flag)), Some(named)) = (e.get(ContextKind::InvalidArg), named) {
+                    let others = protocol::protocols_with_flag(flag);
+                    if !others.is_empty() {
+                        let flag = flag.split('=').next().unwrap_or(flag);
+                        eprintln!("error: {flag} applies to {}, not {named}", others.join(" and "));
+                        return Err(ExitCode::from(2));
+                    }
+                }
+            }
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            Err(ExitCode::from(code))
+        }
+    }
+}
+
 fn main() -> Result<ExitCode> {
-    let cli = Cli::parse();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return Ok(code),
+    };
     match cli.command {
         Command::Node(a) => Ok(runtime_cli::node(a)),
         Command::Cluster(a) => Ok(runtime_cli::cluster(a)),
@@ -451,10 +227,7 @@ fn main() -> Result<ExitCode> {
         Command::Scenario(a) => Ok(teach_cli::scenario(a)),
         Command::Docs(c) => Ok(teach_cli::docs(c)),
         Command::Bugs { protocol, json } => {
-            match protocol {
-                Protocol::Paxos => bugs::<Bug>(json)?,
-                Protocol::Raft => bugs::<quorum::raft::Bug>(json)?,
-            }
+            bugs(&protocol, json)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Explore(a) => match explore(&a)? {
@@ -464,17 +237,17 @@ fn main() -> Result<ExitCode> {
             }
             Ok(()) => Ok(ExitCode::SUCCESS),
         },
-        Command::Check(a) => match check(&a)? {
+        Command::Check(a) => match check(&a) {
             Err(Usage(msg)) => {
                 eprintln!("error: {msg}");
                 Ok(ExitCode::from(2))
             }
-            Ok(report) => {
+            Ok((report, cfg)) => {
                 print!("{}", check::render(&report));
                 if a.json {
                     println!("{}", serde_json::to_string(&report)?);
                 }
-                if let (Some(file), Ok(cfg)) = (&a.svg, Cfg::parse(a.protocol, &a.model)) {
+                if let Some(file) = &a.svg {
                     if let Err(code) = teach_cli::check_svg(&report, file, |path, title| cfg.svg(path, title)) {
                         return Ok(code);
                     }

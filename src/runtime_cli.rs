@@ -2,7 +2,6 @@
 //! operation failed (no reply, a node failed while running), 2 bad input (flags, addresses, key
 //! or storage files), 3 `client get` of a key never written.
 
-use super::Protocol;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use quorum::paxos::{PaxosActor, Role};
@@ -20,6 +19,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ExitCode};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The protocols the runtime hosts.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Protocol {
+    Paxos,
+    Raft,
+}
+
+impl Protocol {
+    fn name(self) -> &'static str {
+        match self {
+            Protocol::Paxos => "paxos",
+            Protocol::Raft => "raft",
+        }
+    }
+}
 
 #[derive(Args)]
 pub struct NodeArgs {
@@ -375,13 +390,7 @@ pub fn node(a: NodeArgs) -> ExitCode {
     let result = match paxos {
         None => {
             let actor = RaftActor::Server(
-                ServerCfg::new(
-                    (0..n).map(Id::from).collect(),
-                    (n..n + a.clients).map(Id::from).collect(),
-                    BugSet::NONE,
-                    replication,
-                )
-                .with_elections(Elections::RUNTIME),
+                ServerCfg::cluster(n, a.clients, BugSet::NONE, replication).with_elections(Elections::RUNTIME),
             );
             run_node(actor, &cfg, &stop)
         }

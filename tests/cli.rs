@@ -142,7 +142,7 @@ fn assert_bad_input(args: &[&str], needle: &str) {
 #[test]
 fn bad_flags_and_impossible_configs_exit_2_with_a_clear_error() {
     assert_bad_input(&["frobnicate"], "unrecognized subcommand");
-    assert_bad_input(&["check", "zab"], "invalid value 'zab'");
+    assert_bad_input(&["check", "zab"], "unrecognized subcommand 'zab'");
     assert_bad_input(&["check", "paxos", "--frobnicate"], "--frobnicate");
     assert_bad_input(&["check", "paxos", "--acceptors", "x"], "--acceptors");
     assert_bad_input(&["check", "paxos", "--acceptors", "0"], "acceptors must be at least 1");

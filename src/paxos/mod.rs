@@ -14,6 +14,7 @@ pub mod acceptor;
 pub mod actor;
 pub mod bug;
 pub mod client;
+pub mod door;
 pub mod learner;
 pub mod mirror;
 pub mod model;

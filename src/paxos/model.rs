@@ -774,31 +774,3 @@ pub fn learn_config() -> PaxosModelCfg {
         ..PaxosModelCfg::default()
     }
 }
-
-impl PaxosModelCfg {
-    /// Model-checks this configuration as `opts` say (see [`crate::check::run`]).
-    pub fn check(&self, opts: &crate::check::CheckOptions) -> crate::check::CheckReport {
-        let config = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
-        let describe = crate::check::Describe {
-            protocol: "paxos",
-            config,
-            action: &|a| describe_action(self, a),
-            state: &|s| describe_state(self, s),
-            symmetry: representative,
-            canonical: forget_last_delivery,
-        };
-        crate::check::run(self.clone().into_model(), opts, &describe)
-    }
-}
-
-impl crate::check::Checkable for PaxosModelCfg {
-    fn check(&self, opts: &crate::check::CheckOptions) -> crate::check::CheckReport {
-        PaxosModelCfg::check(self, opts)
-    }
-    fn describe(&self) -> String {
-        PaxosModelCfg::describe(self)
-    }
-    fn without_bugs(&self) -> Self {
-        PaxosModelCfg { bugs: Default::default(), ..self.clone() }
-    }
-}

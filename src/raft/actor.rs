@@ -226,7 +226,7 @@ mod tests {
     fn a_single_server_with_parallel_writes_commits_its_noop_in_its_election_step() {
         for parallel_persist in [false, true] {
             let replication = Replication { parallel_persist, ..Replication::eager(2, usize::MAX) };
-            let actor = RaftActor::Server(ServerCfg::new(vec![Id::from(0)], vec![], BugSet::NONE, replication));
+            let actor = RaftActor::Server(ServerCfg::cluster(1, 0, BugSet::NONE, replication));
             let mut o = Out::new();
             let mut state = Cow::Owned(actor.on_start(Id::from(0), &None, &mut o));
             let mut o = Out::new();

@@ -262,11 +262,27 @@ pub fn entry_at(log: &Log, index: Index) -> Option<&Entry> {
     pos(index).checked_sub(1).and_then(|i| log.get(i))
 }
 
+/// Where a log ends: the index and term of its last entry (0 and 0 for an empty log). The
+/// vote-denial rule compares two of these; as a type, the voter's and the candidate's cannot be
+/// swapped with each other, nor an index with a term, as four bare integers could.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LastEntry {
+    pub index: Index,
+    pub term: Term,
+}
+
+impl LastEntry {
+    /// The last entry of `log`.
+    pub fn of(log: &Log) -> LastEntry {
+        LastEntry { index: last_index(log), term: last_term(log) }
+    }
+}
+
 /// The notes' vote-denial rule ("log coherency": deny votes if the candidate has a less complete
 /// log; Raft §5.4.1): voter v denies candidate c when `(t_v > t_c) or (t_v = t_c and i_v > i_c)`,
 /// with t and i the term and index of each one's last entry.
-pub fn deny_vote(voter_last_term: Term, voter_last_index: Index, cand_last_term: Term, cand_last_index: Index) -> bool {
-    voter_last_term > cand_last_term || (voter_last_term == cand_last_term && voter_last_index > cand_last_index)
+pub fn deny_vote(voter: LastEntry, candidate: LastEntry) -> bool {
+    voter.term > candidate.term || (voter.term == candidate.term && voter.index > candidate.index)
 }
 
 /// Figure 2, AppendEntries step 2 (the consistency check, Raft §5.3): reply false if the log does

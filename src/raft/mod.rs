@@ -15,6 +15,7 @@
 pub mod actor;
 pub mod bug;
 pub mod client;
+pub mod door;
 pub mod kv;
 pub mod log;
 pub mod model;

@@ -265,7 +265,7 @@ impl RaftModelCfg {
             repair: self.repair,
         };
         let elections = Elections { pre_vote: self.pre_vote, check_quorum: self.check_quorum };
-        let server = ServerCfg::new(servers.clone(), clients.clone(), bugs, replication).with_elections(elections);
+        let server = ServerCfg::cluster(servers.len(), clients.len(), bugs, replication).with_elections(elections);
         let history = RaftHistory::new(self.clients);
         let lossy = if self.lossy { LossyNetwork::Yes } else { LossyNetwork::No };
         let actors = ActorModel::new(self.clone(), history)
@@ -862,13 +862,7 @@ fn last_election_failed(m: &RaftModel, s: &RaftSysState) -> bool {
         let open = servers
             .iter()
             .filter(|v| {
-                v.voted_for.is_none()
-                    && !log::deny_vote(
-                        log::last_term(&v.log),
-                        log::last_index(&v.log),
-                        log::last_term(&cand.log),
-                        log::last_index(&cand.log),
-                    )
+                v.voted_for.is_none() && !log::deny_vote(log::LastEntry::of(&v.log), log::LastEntry::of(&cand.log))
             })
             .count();
         !cand.is_candidate() || cast + open < majority(m.cfg.servers)
@@ -934,32 +928,4 @@ pub fn bug_config(bug: Bug) -> RaftModelCfg {
         Bug::CheckQuorumCountsSends => RaftModelCfg { clients: 0, max_term: 1, check_quorum: true, ..base },
     };
     cfg.with_bug(bug)
-}
-
-impl RaftModelCfg {
-    /// Model-checks this configuration as `opts` say (see [`crate::check::run`]).
-    pub fn check(&self, opts: &crate::check::CheckOptions) -> crate::check::CheckReport {
-        let config = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
-        let describe = crate::check::Describe {
-            protocol: "raft",
-            config,
-            action: &|a| describe_action(self, a),
-            state: &|s| describe_state(self, s),
-            symmetry: super::reduction::representative,
-            canonical: super::reduction::forget_last_delivery,
-        };
-        crate::check::run(self.clone().into_model(), opts, &describe)
-    }
-}
-
-impl crate::check::Checkable for RaftModelCfg {
-    fn check(&self, opts: &crate::check::CheckOptions) -> crate::check::CheckReport {
-        RaftModelCfg::check(self, opts)
-    }
-    fn describe(&self) -> String {
-        RaftModelCfg::describe(self)
-    }
-    fn without_bugs(&self) -> Self {
-        RaftModelCfg { bugs: Default::default(), ..self.clone() }
-    }
 }

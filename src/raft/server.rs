@@ -4,7 +4,7 @@
 //! citing it.
 
 use super::actor::{RaftActor, RaftStorage, RaftTimer};
-use super::log::{self, Entry, Log};
+use super::log::{self, Entry, LastEntry, Log};
 #[cfg(test)]
 use super::Value;
 use super::{majority, Bug, BugSet, Index, Op, OpKind, RaftMsg, Term};
@@ -90,8 +90,48 @@ impl Replication {
     }
 }
 
+/// A server list that [`ServerCfg::new`] refuses. Servers must be the actors `0..n` in order: a
+/// leader keeps its followers' progress in a list indexed by id, so a server numbered `n` or
+/// above would silently never be sent AppendEntries.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ServerCfgError {
+    #[error("a Raft cluster needs at least one server")]
+    NoServers,
+    #[error("server ids must be 0..{n} in order (a leader indexes its followers by id), got {got:?}")]
+    ServerIds { n: usize, got: Vec<usize> },
+    #[error("id {0} is both a server's and a client's")]
+    ClientIsServer(usize),
+}
+
 impl ServerCfg {
-    pub fn new(servers: Vec<Id>, clients: Vec<Id>, bugs: BugSet, replication: Replication) -> Self {
+    /// A server of the cluster `servers`, which must be `0..n` in order, with these clients (by
+    /// client number; none of them a server). [`ServerCfg::cluster`] cannot get the servers wrong.
+    pub fn new(
+        servers: Vec<Id>,
+        clients: Vec<Id>,
+        bugs: BugSet,
+        replication: Replication,
+    ) -> Result<Self, ServerCfgError> {
+        if servers.is_empty() {
+            return Err(ServerCfgError::NoServers);
+        }
+        if servers.iter().enumerate().any(|(k, id)| usize::from(*id) != k) {
+            let got = servers.iter().map(|id| usize::from(*id)).collect();
+            return Err(ServerCfgError::ServerIds { n: servers.len(), got });
+        }
+        if let Some(c) = clients.iter().find(|c| usize::from(**c) < servers.len()) {
+            return Err(ServerCfgError::ClientIsServer(usize::from(*c)));
+        }
+        Ok(ServerCfg { servers, clients, bugs, replication, elections: Elections::default() })
+    }
+
+    /// A server of the cluster `0..n` (at least one server) with `clients` clients, the actors
+    /// after the servers: the layout of the model and of the runtime, which no argument can get
+    /// wrong.
+    pub fn cluster(n: usize, clients: usize, bugs: BugSet, replication: Replication) -> Self {
+        let n = n.max(1);
+        let servers = (0..n).map(Id::from).collect();
+        let clients = (n..n.saturating_add(clients)).map(Id::from).collect();
         ServerCfg { servers, clients, bugs, replication, elections: Elections::default() }
     }
 
@@ -101,7 +141,7 @@ impl ServerCfg {
 }
 
 /// The leader's view of one follower (Figure 2, volatile state on leaders).
-#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Progress {
     /// nextIndex: the next entry to send.
     pub next: Index,
@@ -111,7 +151,7 @@ pub struct Progress {
     pub active: bool,
 }
 
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Role {
     Follower,
     /// A follower whose election timer fired, with pre-vote on: the servers that would vote for
@@ -418,7 +458,7 @@ pub fn handle_pre_vote(
     o: &mut Out<RaftActor>,
 ) {
     let granted =
-        term > s.term && !log::deny_vote(log::last_term(&s.log), log::last_index(&s.log), last_term, last_index);
+        term > s.term && !log::deny_vote(LastEntry::of(&s.log), LastEntry { index: last_index, term: last_term });
     let term = if granted { term } else { s.term };
     o.send(candidate, RaftMsg::PreVoteReply { term, granted, candidate });
 }
@@ -480,7 +520,7 @@ pub fn handle_request_vote(
 ) {
     let free = s.voted_for.is_none_or(|v| v == candidate);
     let log_ok = cfg.bugs.has(Bug::VoteWithoutLogCheck)
-        || !log::deny_vote(log::last_term(&s.log), log::last_index(&s.log), last_term, last_index);
+        || !log::deny_vote(LastEntry::of(&s.log), LastEntry { index: last_index, term: last_term });
     let granted = free && log_ok;
     if granted {
         s.voted_for = Some(candidate);
@@ -851,11 +891,28 @@ mod tests {
     use stateright::actor::Command;
 
     fn cfg() -> ServerCfg {
-        ServerCfg::new((0..3).map(Id::from).collect(), vec![Id::from(3)], BugSet::NONE, Replication::default())
+        ServerCfg::cluster(3, 1, BugSet::NONE, Replication::default())
     }
 
     fn put() -> Op {
         Op { client: 0, session: 0, seq: 1, kind: OpKind::Put(Value::from(""), Value::from('A')) }
+    }
+
+    /// Servers numbered 1..3 used to be accepted, and the leader's progress list (indexed by id)
+    /// had no slot for server 3, which then never got AppendEntries.
+    #[test]
+    fn a_server_list_that_is_not_0_to_n_is_refused() {
+        let new = |servers: &[usize], clients: &[usize]| {
+            let ids = |v: &[usize]| v.iter().copied().map(Id::from).collect();
+            ServerCfg::new(ids(servers), ids(clients), BugSet::NONE, Replication::default())
+        };
+        assert!(new(&[0, 1, 2], &[3]).is_ok());
+        assert_eq!(new(&[1, 2, 3], &[4]), Err(ServerCfgError::ServerIds { n: 3, got: vec![1, 2, 3] }));
+        assert_eq!(new(&[0, 2, 1], &[3]), Err(ServerCfgError::ServerIds { n: 3, got: vec![0, 2, 1] }));
+        assert_eq!(new(&[], &[0]), Err(ServerCfgError::NoServers));
+        assert_eq!(new(&[0, 1, 2], &[1]), Err(ServerCfgError::ClientIsServer(1)));
+        let message = new(&[1, 2, 3], &[]).map(|_| ()).unwrap_err().to_string();
+        assert!(message.contains("0..3"), "{message}");
     }
 
     #[test]
@@ -879,7 +936,7 @@ mod tests {
 
     /// The leader of term 1 with `log` committed, as a one-server cluster (its own majority).
     fn single_leader(log: Vec<Op>) -> (ServerState, ServerCfg) {
-        let cfg = ServerCfg::new(vec![Id::from(0)], vec![Id::from(1)], BugSet::NONE, Replication::default());
+        let cfg = ServerCfg::cluster(1, 1, BugSet::NONE, Replication::default());
         let mut s = ServerState { term: 1, ..ServerState::restore(None) };
         let mut o = Out::new();
         become_leader(&mut s, &cfg, Id::from(0), &mut o);

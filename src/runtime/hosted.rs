@@ -163,7 +163,7 @@ mod tests {
     use crate::raft::{BugSet, Key, Op, Value};
 
     fn admit(kind: OpKind) -> Guard {
-        let cfg = ServerCfg::new(vec![Id::from(0)], vec![Id::from(1)], BugSet::NONE, Replication::default());
+        let cfg = ServerCfg::cluster(1, 1, BugSet::NONE, Replication::default());
         let state = RaftState::Server(crate::raft::server::ServerState::restore(None));
         RaftActor::Server(cfg).admit_msg(
             &state,

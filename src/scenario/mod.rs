@@ -15,26 +15,9 @@
 pub mod paxos;
 pub mod raft;
 
+pub use crate::protocol::Protocol;
 use stateright::{Expectation, Model, Path};
 use std::fmt::Write as _;
-
-/// What a scenario needs of a protocol's configuration.
-pub trait Protocol: Clone {
-    type M: Model<State = Self::S, Action = Self::A>;
-    type S: Clone + PartialEq;
-    type A: Clone + PartialEq;
-    /// "raft" or "paxos", as on the command line.
-    const NAME: &'static str;
-    fn model(&self) -> Self::M;
-    /// The configuration in one line.
-    fn describe(&self) -> String;
-    /// One action as traces show it.
-    fn action(&self, a: &Self::A) -> String;
-    /// The name of each actor (s0, c3, a0, p3, …), in id order.
-    fn actor_names(&self) -> Vec<String>;
-    /// The flags of `quorum check`/`quorum explore` that build this configuration.
-    fn flags(&self) -> Vec<String>;
-}
 
 /// One step of a scenario.
 #[derive(Clone, Copy, Debug)]
@@ -58,7 +41,7 @@ pub const fn cannot(matcher: &'static str, note: &'static str) -> Step {
 }
 
 /// A scenario's own check of its outcome: the config, its model and the states of the path.
-pub type CheckFn<P> = fn(&P, &<P as Protocol>::M, &[<P as Protocol>::S]) -> Result<(), String>;
+pub type CheckFn<P> = fn(&P, &<P as Protocol>::Model, &[<P as Protocol>::State]) -> Result<(), String>;
 
 /// A scenario over a protocol's model.
 pub struct Spec<P: Protocol> {
@@ -226,9 +209,9 @@ where
 #[allow(clippy::type_complexity)]
 pub fn replay<P: Protocol>(
     cfg: &P,
-    model: &P::M,
+    model: &P::Model,
     steps: &[Step],
-) -> Result<(Vec<P::A>, Vec<P::S>, Vec<TraceLine>), ReplayError> {
+) -> Result<(Vec<P::Action>, Vec<P::State>, Vec<TraceLine>), ReplayError> {
     let init = model.init_states().into_iter().next().ok_or(ReplayError::NoInitialState)?;
     let mut states = vec![init];
     let mut actions = Vec::new();
@@ -238,11 +221,11 @@ pub fn replay<P: Protocol>(
         let mut enabled = Vec::new();
         model.actions(state, &mut enabled);
         // Only actions that lead somewhere: the models refuse steps that change nothing.
-        let steps_here: Vec<(P::A, String, P::S)> = enabled
+        let steps_here: Vec<(P::Action, String, P::State)> = enabled
             .into_iter()
             .filter_map(|a| {
                 let next = model.next_state(state, a.clone())?;
-                Some((a.clone(), cfg.action(&a), next))
+                Some((a.clone(), cfg.describe_action(&a), next))
             })
             .collect();
         let mut matching: Vec<_> = steps_here.iter().filter(|(_, d, _)| d.starts_with(s.matcher)).collect();
@@ -336,12 +319,9 @@ where
     Path::from_actions(model, init, actions.iter())
 }
 
-/// Every scenario, Raft's then Paxos's, in the order the guide presents them.
+/// Every scenario of every protocol, in the order the guide presents them.
 pub fn all() -> Vec<&'static dyn Scenario> {
-    let mut list: Vec<&'static dyn Scenario> = Vec::new();
-    list.extend(raft::SCENARIOS.iter().map(|s| s as &'static dyn Scenario));
-    list.extend(paxos::SCENARIOS.iter().map(|s| s as &'static dyn Scenario));
-    list
+    crate::protocol::PROTOCOLS.iter().flat_map(|d| d.scenarios()).collect()
 }
 
 /// The scenario called `name`.

@@ -1,55 +1,10 @@
 //! Paxos's scenarios, replayed in the model of [`PaxosModelCfg::into_model`].
 
-use super::{cannot, step, Protocol, Spec};
-use crate::paxos::model::{bug_config, chosen_values, property::*, PaxosAction, PaxosModel, PaxosSysState};
+use super::{cannot, step, Spec};
+use crate::paxos::model::{bug_config, chosen_values, property::*, PaxosSysState};
 use crate::paxos::{Ballot, Bug, PaxosModelCfg, PaxosState};
 use stateright::actor::Id;
 use stateright::Model;
-
-impl Protocol for PaxosModelCfg {
-    type M = PaxosModel;
-    type S = PaxosSysState;
-    type A = PaxosAction;
-    const NAME: &'static str = "paxos";
-
-    fn model(&self) -> PaxosModel {
-        self.clone().into_model()
-    }
-    fn describe(&self) -> String {
-        PaxosModelCfg::describe(self)
-    }
-    fn action(&self, a: &PaxosAction) -> String {
-        crate::paxos::model::describe_action(self, a)
-    }
-    fn actor_names(&self) -> Vec<String> {
-        (0..self.actor_count()).map(|i| self.actor_name(Id::from(i))).collect()
-    }
-    fn flags(&self) -> Vec<String> {
-        let mut f = vec![
-            format!("--proposers {}", self.proposers),
-            format!("--acceptors {}", self.acceptors),
-            format!("--learners {}", self.learners),
-            format!("--clients {}", self.clients),
-            format!("--max-round {}", self.max_round),
-            format!("--crashes {}", self.crashes),
-            format!("--network {}", self.network.name()),
-        ];
-        if self.crash_learners {
-            f.push("--crash-learners".to_owned());
-        }
-        if self.proposer_crashes > 0 {
-            f.push(format!("--proposer-crashes {}", self.proposer_crashes));
-        }
-        if self.learner_crashes > 0 {
-            f.push(format!("--learner-crashes {}", self.learner_crashes));
-        }
-        if self.lossy {
-            f.push("--lossy".to_owned());
-        }
-        f.extend(self.bugs.iter().map(|b| format!("--bug {}", crate::bugs::PlantedBug::name(b))));
-        f
-    }
-}
 
 type PaxosSpec = Spec<PaxosModelCfg>;
 

@@ -1,52 +1,11 @@
 //! Raft's scenarios: the classic situations of the paper and of RaftScope, replayed in the
 //! model of [`RaftModelCfg::into_model`].
 
-use super::{cannot, step, Protocol, Spec};
+use super::{cannot, step, Spec};
 use crate::raft::log::{self, Entry, Log};
-use crate::raft::model::{property::*, server_log, server_state, RaftAction, RaftModel, RaftSysState};
+use crate::raft::model::{property::*, server_log, server_state, RaftSysState};
 use crate::raft::{Bug, OpKind, RaftModelCfg, Term};
-use stateright::actor::Id;
 use stateright::Model;
-
-impl Protocol for RaftModelCfg {
-    type M = RaftModel;
-    type S = RaftSysState;
-    type A = RaftAction;
-    const NAME: &'static str = "raft";
-
-    fn model(&self) -> RaftModel {
-        self.clone().into_model()
-    }
-    fn describe(&self) -> String {
-        RaftModelCfg::describe(self)
-    }
-    fn action(&self, a: &RaftAction) -> String {
-        crate::raft::model::describe_action(self, a)
-    }
-    fn actor_names(&self) -> Vec<String> {
-        (0..self.servers + self.clients).map(|i| self.actor_name(Id::from(i))).collect()
-    }
-    fn flags(&self) -> Vec<String> {
-        let mut f = vec![
-            format!("--servers {}", self.servers),
-            format!("--clients {}", self.clients),
-            format!("--requests {}", self.requests),
-            format!("--max-term {}", self.max_term),
-            format!("--crashes {}", self.crashes),
-        ];
-        if self.keys != 1 {
-            f.push(format!("--keys {}", self.keys));
-        }
-        if let Some(m) = self.max_log {
-            f.push(format!("--max-log {m}"));
-        }
-        if self.lossy {
-            f.push("--lossy".to_owned());
-        }
-        f.extend(self.bugs.iter().map(|b| format!("--bug {}", crate::bugs::PlantedBug::name(b))));
-        f
-    }
-}
 
 type RaftSpec = Spec<RaftModelCfg>;
 
