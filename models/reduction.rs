@@ -4,7 +4,8 @@
 //! declared dead is delivered through the real actor and must change nothing, see
 //! `quorum::paxos::reduction::check_dead_delivery`.)
 
-use quorum::check::{CheckReport, Checkable, Status};
+use quorum::check::{CheckReport, Status};
+use quorum::protocol::Protocol;
 use quorum::paxos::mirror::{MirrorCfg, SelfDelivery};
 use quorum::paxos::model::{bug_config as paxos_bug_config, NetworkKind, PaxosModelCfg};
 use quorum::raft::model::{bug_config as raft_bug_config, RaftModelCfg};
@@ -19,7 +20,7 @@ fn verdicts(r: &CheckReport) -> Vec<(String, Status)> {
 
 /// Checks `reduced` and `full` (the same bound with the reduction off) to the end and asserts
 /// equal verdicts; returns both state counts.
-fn assert_same_verdicts<C: Checkable>(reduced: C, full: C) -> (usize, usize) {
+fn assert_same_verdicts<C: Protocol>(reduced: C, full: C) -> (usize, usize) {
     let (r, f) = (reduced.check(&dfs()), full.check(&dfs()));
     assert!(r.complete && f.complete, "{}: a check did not finish", full.describe());
     assert_eq!(verdicts(&r), verdicts(&f), "{}: the reduction changed a verdict", full.describe());
