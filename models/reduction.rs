@@ -5,9 +5,9 @@
 //! `quorum::paxos::reduction::check_dead_delivery`.)
 
 use quorum::check::{CheckReport, Status};
-use quorum::protocol::Protocol;
 use quorum::paxos::mirror::{MirrorCfg, SelfDelivery};
 use quorum::paxos::model::{bug_config as paxos_bug_config, NetworkKind, PaxosModelCfg};
+use quorum::protocol::Protocol;
 use quorum::raft::model::{bug_config as raft_bug_config, RaftModelCfg};
 use stateright::{Checker, Model};
 
@@ -42,6 +42,20 @@ fn paxos(cfg: PaxosModelCfg) -> (usize, usize) {
 fn raft_dead_message_removal_keeps_every_verdict() {
     raft(RaftModelCfg { max_term: 1, crashes: 0, ..RaftModelCfg::default() });
     raft(RaftModelCfg { clients: 0, crashes: 1, ..RaftModelCfg::default() });
+}
+
+/// Correct Raft with check-quorum, terms <= 1: one request and no crash (11,292 states reduced,
+/// 191,512 unreduced), and a crash-restart without a client (1,960 and 9,869). With check-quorum no
+/// acknowledgement to a leader that still leads is dead: every quorum check clears what the
+/// leader heard, and the next period counts it again. (Pre-vote is compared only through its
+/// planted bug: without the reduction, pre-vote at terms <= 1 without a client passes 2 M states
+/// in 90 s unfinished, against 711 with it.)
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn raft_dead_message_removal_keeps_every_verdict_with_check_quorum() {
+    let cq = RaftModelCfg { check_quorum: true, max_term: 1, ..RaftModelCfg::default() };
+    raft(RaftModelCfg { crashes: 0, ..cq.clone() });
+    raft(RaftModelCfg { clients: 0, ..cq });
 }
 
 /// Every planted Raft bug at its smallest bound (`bug_config`), terms capped at 2: the same

@@ -156,9 +156,10 @@ pub fn dead_delivery_effect<A: Actor>(
 /// from what it saved), if it is down — it can receive only after a restart — or `may_crash`
 /// (a crash and a restart may come before the delivery). Rules judge a receiver that may crash
 /// by what it saved for exactly this reason. Only the next delivery is checked, not every
-/// future one: a rule that is right now but wrong later is caught when that later state is
-/// reached, since the message would then still be in flight in the unreduced model — the
-/// equal-verdict tests (models/reduction.rs) cover what this check cannot.
+/// future one: a rule that is right now but wrong later (the message comes alive once its
+/// receiver has moved on, as a repeated AppendEntries under `truncate-on-stale-append` does) is
+/// not caught here, since the reduced model no longer holds the message by then. The
+/// equal-verdict tests (models/reduction.rs) compare with the unreduced model for that.
 pub fn check_dead_delivery<A: Actor, H>(
     actors: &[A],
     s: &ActorModelState<A, H>,
