@@ -3,7 +3,7 @@
 //! holds on each network — also on the ordered one, where the example reports a false
 //! linearizability counterexample (docs/paxos.md) — and a planted bug is caught.
 
-use quorum::paxos::mirror::{MirrorCfg, MirrorModel, SelfDelivery};
+use quorum::compare::paxos_mirror::{MirrorCfg, MirrorModel, SelfDelivery};
 use quorum::paxos::model::property::*;
 use quorum::paxos::model::NetworkKind;
 use quorum::paxos::{Bug, BugSet};

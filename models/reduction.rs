@@ -1,11 +1,11 @@
-//! The dead-message reduction is checked, not trusted (issue 18): the same bound with the
+//! The dead-message reduction is checked, not trusted: the same bound with the
 //! reduction on and off gives every property the same verdict — for the correct protocols and
 //! for every planted bug. (In a debug build every removal is also checked on the spot: a message
 //! declared dead is delivered through the real actor and must change nothing, see
-//! `quorum::paxos::reduction::check_dead_delivery`.)
+//! `quorum::check::dead::check_dead_delivery`.)
 
 use quorum::check::{CheckReport, Status};
-use quorum::paxos::mirror::{MirrorCfg, SelfDelivery};
+use quorum::compare::paxos_mirror::{MirrorCfg, SelfDelivery};
 use quorum::paxos::model::{bug_config as paxos_bug_config, NetworkKind, PaxosModelCfg};
 use quorum::protocol::Protocol;
 use quorum::raft::model::{bug_config as raft_bug_config, RaftModelCfg};

@@ -3,15 +3,18 @@
 //! A protocol is a folder under `src/` (its rules, its `model/`) plus one `impl Protocol` for
 //! its model configuration and one line in [`PROTOCOLS`]. The command line (`check`, `explore`,
 //! `bugs`), the models/ suite, the scenarios and the diagram gallery all go through this trait,
-//! so none of them names a protocol: adding one adds it everywhere. docs/architecture.md ("How
-//! to add a protocol") walks through it.
+//! and the runtime's commands (`node`, `cluster`, `client`, `bench`) through its companion
+//! [`crate::runtime::door::Hosting`], reached from [`Protocol::runtime`]: so none of them names a
+//! protocol, and adding one adds it everywhere. docs/architecture.md ("How to add a protocol")
+//! walks through it.
 //!
 //! [`Protocol`] is the typed door a protocol implements; [`Door`] is the same door with the
 //! types erased, for the registry and the CLI, and [`Entry`] turns one into the other.
 
 use crate::bugs::PlantedBug;
 use crate::check::{CheckOptions, CheckReport, Describe};
-use crate::scenario::{Scenario, Spec};
+use crate::runtime::door::Runtime;
+use crate::teach::scenario::{Scenario, Spec};
 use serde::Serialize;
 use stateright::Model;
 use std::fmt::Debug;
@@ -82,6 +85,14 @@ pub trait Protocol: Clone + Default + Serialize + Send + Sync + 'static {
     fn bug_scenario(_bug: Self::Bug) -> Option<&'static str> {
         None
     }
+
+    // Running on UDP.
+
+    /// How the protocol runs as real nodes (`quorum node|cluster|client|bench`), if it does:
+    /// `Some(&Host::<Self>::NEW)` with an `impl` [`crate::runtime::door::Hosting`] for `Self`.
+    fn runtime() -> Option<&'static dyn Runtime> {
+        None
+    }
 }
 
 /// One planted bug, as `quorum bugs` lists it.
@@ -103,6 +114,8 @@ pub trait Door: Sync {
     fn scenarios(&self) -> Vec<&'static dyn Scenario>;
     /// Each planted bug's smallest configuration, with the scenario that draws it, if any.
     fn bug_configs(&self) -> Vec<(BugInfo, Box<dyn Configured>, Option<&'static str>)>;
+    /// How the protocol runs on the UDP runtime, if it does ([`Protocol::runtime`]).
+    fn runtime(&self) -> Option<&'static dyn Runtime>;
 }
 
 /// A configuration with its types erased: what `check` and `explore` do with it.
@@ -132,7 +145,7 @@ impl<P: Protocol> Configured for P {
         Protocol::check(self, opts)
     }
     fn svg(&self, encoded: &str, title: &str) -> Option<String> {
-        crate::diagram::from_encoded(self, encoded, title)
+        crate::teach::diagram::from_encoded(self, encoded, title)
     }
     fn serve(&self, addr: &str, threads: usize) {
         self.model().checker().threads(threads).serve(addr);
@@ -185,6 +198,10 @@ impl<P: Protocol> Door for Entry<P> {
             .iter()
             .map(|&b| (info(b), Box::new(P::bug_config(b)) as Box<dyn Configured>, P::bug_scenario(b)))
             .collect()
+    }
+
+    fn runtime(&self) -> Option<&'static dyn Runtime> {
+        P::runtime()
     }
 }
 

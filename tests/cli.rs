@@ -383,3 +383,63 @@ fn a_data_dir_that_is_a_file_exits_2() {
     let node = ["node", "raft", "--id", "0", "--peers", "127.0.0.1:1", "--data-dir", &inside, "--key-file", &key];
     assert_bad_input(&node, "cannot create --data-dir");
 }
+
+/// The runtime commands find the protocol among those the runtime hosts (`runtime::door`): an
+/// unknown one is clap's error naming the hosted ones, and a flag of another protocol's nodes or
+/// client is refused with the protocol it belongs to, before anything is read or started.
+#[test]
+fn runtime_commands_take_hosted_protocols_and_refuse_another_protocols_flags() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = key_in(&dir);
+    let data = dir.path().join("d");
+    let data = data.to_str().expect("utf-8 path");
+    let node = |protocol: &'static str, extra: &[&'static str]| -> Vec<String> {
+        let base = ["node", protocol, "--id", "0", "--peers", "127.0.0.1:1,127.0.0.1:2,127.0.0.1:3"];
+        let files = ["--data-dir", data, "--key-file", &key];
+        base.iter().chain(&files).chain(extra).map(|s| s.to_string()).collect()
+    };
+    let bad =
+        |args: Vec<String>, says: &str| assert_bad_input(&args.iter().map(String::as_str).collect::<Vec<_>>(), says);
+    bad(node("pbft", &[]), "invalid value 'pbft' for '<PROTOCOL>'");
+    assert_bad_input(&["cluster", "pbft"], "[possible values: raft, paxos]");
+    bad(node("raft", &["--proposers", "2"]), "error: --proposers applies to paxos, not raft");
+    bad(
+        node("raft", &["--proposers", "2", "--learners", "1"]),
+        "error: --proposers and --learners apply to paxos, not raft",
+    );
+    bad(node("paxos", &["--max-batch", "8"]), "error: --max-batch applies to raft, not paxos");
+    bad(
+        node("paxos", &["--proposers", "2"]),
+        "paxos: 3 servers in --peers leave no acceptor after 2 proposer(s) and 1 learner(s)",
+    );
+    bad(node("raft", &["--max-batch", "0"]), "--max-batch must be between 1 and 1024, got 0");
+    assert_bad_input(
+        &["cluster", "raft", "--learners", "2", "--data-dir", data],
+        "--learners applies to paxos, not raft",
+    );
+    assert_bad_input(
+        &["cluster", "paxos", "--heartbeat-only", "--data-dir", data],
+        "--heartbeat-only applies to raft, not paxos",
+    );
+    assert_bad_input(
+        &["cluster", "paxos", "-n", "2", "--data-dir", data],
+        "paxos: 2 servers in --peers leave no acceptor",
+    );
+    let client = ["client", "--peers", "127.0.0.1:1", "--key-file", &key];
+    let with = |extra: &[&'static str]| client.iter().chain(extra).copied().collect::<Vec<&str>>();
+    assert_bad_input(&with(&["--learners", "2", "get", "x"]), "--learners applies to `propose` (paxos)");
+    assert_bad_input(
+        &with(&["--proposers", "1", "--learners", "1", "put", "x", "y"]),
+        "--proposers and --learners apply to `propose` (paxos)",
+    );
+    assert_bad_input(&with(&["propose", "a"]), "paxos: 1 servers in --peers leave no acceptor");
+    assert_bad_input(&with(&["frobnicate"]), "unrecognized subcommand 'frobnicate'");
+    assert_bad_input(&["bench"], "`quorum bench` needs raft, paxos or check");
+    assert_bad_input(
+        &["bench", "paxos"],
+        "`quorum bench paxos` is not implemented: single-decree Paxos chooses one value",
+    );
+    assert_bad_input(&["bench", "cluster", "pbft"], "invalid value 'pbft'");
+    assert_bad_input(&["bench", "raft", "--proposers", "2"], "--proposers applies to paxos, not raft");
+    assert_bad_input(&["bench", "raft", "--max-batch", "0"], "--max-batch must be between 1 and 1024, got 0");
+}

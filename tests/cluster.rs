@@ -878,7 +878,7 @@ fn keygen_writes_a_key_only_its_owner_can_read() {
 
 #[test]
 fn paxos_cluster_chooses_one_of_two_concurrent_proposals_and_keeps_it_across_kill_9() {
-    let mut c = Cluster::started_paxos();
+    let (mut c, layout) = Cluster::started_paxos();
     let a = c.cli_spawn(&["propose", "a"]);
     let b = c.cli_spawn(&["--client", "1", "propose", "b"]);
     let (a, b) = (wait_exit(a, Duration::from_secs(15)), wait_exit(b, Duration::from_secs(15)));
@@ -888,10 +888,11 @@ fn paxos_cluster_chooses_one_of_two_concurrent_proposals_and_keeps_it_across_kil
     assert!(chosen == "a" || chosen == "b", "{chosen}");
     // Kill -9 the learner and an acceptor; once restarted, a new proposal learns the same value.
     // (The proposer's kill -9 is the next test.)
-    for i in [0, 4] {
+    let killed = [layout.acceptor_ids()[0], layout.learner_ids()[0]].map(usize::from);
+    for i in killed {
         c.kill(i);
     }
-    for i in [0, 4] {
+    for i in killed {
         c.start(i);
     }
     let later = c.cli(&["--client", "2", "propose", "c"]);
@@ -904,12 +905,13 @@ fn paxos_cluster_chooses_one_of_two_concurrent_proposals_and_keeps_it_across_kil
 /// client is told the decided value (models/paxos.rs checks the same at its bound).
 #[test]
 fn paxos_proposer_killed_with_sigkill_after_the_decision_tells_a_new_client_the_decided_value() {
-    let mut c = Cluster::started_paxos();
+    let (mut c, layout) = Cluster::started_paxos();
     let first = c.cli(&["propose", "a"]);
     assert!(first.status.success(), "{}\n{}", String::from_utf8_lossy(&first.stderr), c.logs());
     assert_eq!(stdout(&first), "a");
-    c.kill(3);
-    c.start(3);
+    let proposer = usize::from(layout.proposer_ids()[0]);
+    c.kill(proposer);
+    c.start(proposer);
     let later = c.cli(&["--client", "1", "propose", "b"]);
     assert!(later.status.success(), "{}\n{}", String::from_utf8_lossy(&later.stderr), c.logs());
     assert_eq!(stdout(&later), "a", "the restarted proposer reported another value\n{}", c.logs());
@@ -923,18 +925,17 @@ fn paxos_proposer_killed_with_sigkill_after_the_decision_tells_a_new_client_the_
 /// (3), learners 4 and 5; clients 1 and 3 read from learner 5 (`number % learners`).
 #[test]
 fn paxos_learner_killed_with_sigkill_during_the_decision_learns_it_after_restart_and_answers_clients() {
-    let mut c = Cluster::new(6);
-    c.protocol = "paxos";
-    c.node_flags = vec!["--learners".to_owned(), "2".to_owned()];
-    for i in 0..6 {
-        c.start(i);
-    }
-    c.kill(5);
+    let (mut c, layout) = Cluster::started_paxos_with(6, 2);
+    let late = layout.learner_ids()[1];
+    let readers: Vec<String> = (0..4).filter(|&n| layout.learner_of(n) == late).map(|n| n.to_string()).collect();
+    assert_eq!((usize::from(late), &readers[..]), (5, &["1".to_owned(), "3".to_owned()][..]));
+    let late = usize::from(late);
+    c.kill(late);
     let first = c.cli(&["--learners", "2", "propose", "a"]);
     assert!(first.status.success(), "{}\n{}", String::from_utf8_lossy(&first.stderr), c.logs());
     assert_eq!(stdout(&first), "a");
-    c.start(5);
-    for client in ["1", "3"] {
+    c.start(late);
+    for client in readers.iter().map(String::as_str) {
         let asked = Instant::now();
         let out = c.cli(&["--learners", "2", "--client", client, "propose", "b"]);
         assert!(out.status.success(), "client {client}: {}\n{}", String::from_utf8_lossy(&out.stderr), c.logs());

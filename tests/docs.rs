@@ -294,7 +294,7 @@ const FOREIGN: &[(&str, &str)] = &[
 /// Whether `line` of a Rust source defines `name`: an item, a field or an enum variant.
 fn defines(line: &str, name: &str) -> bool {
     let t = line.trim_start();
-    let t = t.strip_prefix("pub(crate) ").or_else(|| t.strip_prefix("pub ")).unwrap_or(t);
+    let t = ["pub(crate) ", "pub(super) ", "pub "].iter().find_map(|p| t.strip_prefix(p)).unwrap_or(t);
     let item =
         ["fn ", "const fn ", "struct ", "enum ", "trait ", "type ", "const ", "static ", "mod ", "macro_rules! "]
             .iter()

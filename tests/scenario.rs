@@ -2,7 +2,7 @@
 //! scenario` prints it, links it into the Explorer and draws it; the diagrams committed under
 //! docs/diagrams/ are the ones the code generates now.
 
-use quorum::scenario::{self, Step};
+use quorum::teach::scenario::{self, Step};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Output, Stdio};
@@ -63,7 +63,7 @@ fn figure8_commits_the_old_entry_only_with_the_bug() {
 #[test]
 fn a_step_that_matches_nothing_is_an_error_naming_the_step() {
     use quorum::raft::RaftModelCfg;
-    use quorum::scenario::{cannot, step, Protocol};
+    use quorum::teach::scenario::{cannot, step, Protocol};
     let cfg = RaftModelCfg::default();
     let model = cfg.model();
     let steps: [Step; 2] = [step("s0 election timeout", ""), step("s0 -> s9 : Vote", "")];
@@ -148,7 +148,7 @@ fn check_with_a_bug_writes_the_counterexample_diagram_of_the_gallery() {
 #[test]
 #[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
 fn committed_diagrams_are_current() {
-    let gallery = quorum::diagram::gallery().expect("every diagram is drawn");
+    let gallery = quorum::teach::diagram::gallery().expect("every diagram is drawn");
     let mut expected: Vec<String> = gallery.iter().map(|(name, _)| name.clone()).collect();
     expected.sort();
     let mut present: Vec<String> = std::fs::read_dir("docs/diagrams")

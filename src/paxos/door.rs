@@ -1,10 +1,12 @@
 //! Paxos's door ([`crate::protocol::Protocol`]): its flags on the command line, its model, its
-//! bugs and its scenarios, for everything else in `quorum`.
+//! bugs and its scenarios, for everything else in `quorum`; how it runs on UDP is its runtime
+//! door, src/paxos/hosting.rs.
 
 use super::model::{describe_action, describe_state, NetworkKind, PaxosAction, PaxosModel, PaxosSysState};
 use super::{Bug, PaxosModelCfg};
 use crate::protocol::Protocol;
-use crate::scenario::Spec;
+use crate::runtime::door::{Host, Runtime};
+use crate::teach::scenario::Spec;
 use stateright::actor::Id;
 
 /// The network's guarantees, on the command line.
@@ -134,13 +136,18 @@ impl Protocol for PaxosModelCfg {
         (0..self.actor_count()).map(|i| self.actor_name(Id::from(i))).collect()
     }
     fn symmetry(s: &PaxosSysState) -> PaxosSysState {
-        super::reduction::representative(s)
+        super::model::reduction::representative(s)
     }
     fn canonical(s: &PaxosSysState) -> PaxosSysState {
-        super::reduction::forget_last_delivery(s)
+        crate::check::network::without_last_delivery(s)
     }
 
     fn scenarios() -> &'static [Spec<Self>] {
-        &crate::scenario::paxos::SCENARIOS
+        &crate::teach::scenario::paxos::SCENARIOS
+    }
+
+    /// Runs on UDP: src/paxos/hosting.rs.
+    fn runtime() -> Option<&'static dyn Runtime> {
+        Some(&Host::<PaxosModelCfg>::NEW)
     }
 }

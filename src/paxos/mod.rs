@@ -6,24 +6,36 @@
 //! - [`proposer`]: phase 1(a) *prepare* and phase 2(a) *accept request*;
 //! - [`learner`]: phase 3, "a value is chosen when a majority of acceptors accepted it", and
 //!   catching up on a decision it missed;
-//! - [`client`]: proposes a value, is told the chosen one, then reads it back from a learner.
+//! - [`client`]: proposes a value, is told the chosen one, then reads it back from a learner;
+//! - [`actor`]: the `Actor` hosting every role; [`spec`]: the sequential specification;
+//! - [`bug`]: the planted bugs;
+//! - [`layout`]: which actor id plays which role (acceptors first), for the model, the runtime
+//!   and the tests;
+//! - [`door`] and [`hosting`]: the doors to the rest of `quorum` — the model's flags, bugs and
+//!   scenarios ([`crate::protocol::Protocol`]), and how the runtime runs the roles over UDP
+//!   ([`crate::runtime::door::Hosting`]).
 //!
-//! Nothing here knows of sockets, files or clocks: timers, sends and saves are `Out` commands.
+//! The rules above are what a student reads. [`model`] is the checking side: the one model
+//! builder, its properties (first), ghost history, bounds and reductions.
+//!
+//! Nothing but the doors knows of sockets, files or clocks: timers, sends and saves are `Out`
+//! commands.
 
 pub mod acceptor;
 pub mod actor;
 pub mod bug;
 pub mod client;
 pub mod door;
+pub mod hosting;
+pub mod layout;
 pub mod learner;
-pub mod mirror;
 pub mod model;
 pub mod proposer;
-pub mod reduction;
 pub mod spec;
 
 pub use actor::{PaxosActor, PaxosState, PaxosStorage, PaxosTimer, Role};
 pub use bug::{Bug, BugSet};
+pub use layout::Layout;
 pub use model::{CfgError, NetworkKind, PaxosHistory, PaxosModel, PaxosModelCfg};
 
 use serde::{Deserialize, Serialize};

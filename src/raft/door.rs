@@ -1,11 +1,13 @@
 //! Raft's door ([`crate::protocol::Protocol`]): its flags on the command line, its model, its
-//! bugs and its scenarios, for everything else in `quorum`.
+//! bugs and its scenarios, for everything else in `quorum`; how it runs on UDP is its runtime
+//! door, src/raft/hosting.rs.
 
 use super::model::{describe_action, describe_state, RaftAction, RaftModel, RaftSysState};
 use super::{Bug, RaftModelCfg};
 use crate::bugs::PlantedBug;
 use crate::protocol::Protocol;
-use crate::scenario::Spec;
+use crate::runtime::door::{Host, Runtime};
+use crate::teach::scenario::Spec;
 use stateright::actor::Id;
 
 /// The flags of `quorum check raft` and `quorum explore raft`.
@@ -151,18 +153,23 @@ impl Protocol for RaftModelCfg {
         (0..self.servers + self.clients).map(|i| self.actor_name(Id::from(i))).collect()
     }
     fn symmetry(s: &RaftSysState) -> RaftSysState {
-        super::reduction::representative(s)
+        super::model::reduction::representative(s)
     }
     fn canonical(s: &RaftSysState) -> RaftSysState {
-        super::reduction::forget_last_delivery(s)
+        crate::check::network::without_last_delivery(s)
     }
 
     fn scenarios() -> &'static [Spec<Self>] {
-        &crate::scenario::raft::SCENARIOS
+        &crate::teach::scenario::raft::SCENARIOS
     }
     /// BFS needs about a minute for Figure 8's 19 steps, while the `figure8-bug` scenario
     /// replays the same counterexample in milliseconds (and goes on to show the overwrite).
     fn bug_scenario(bug: Bug) -> Option<&'static str> {
         (bug == Bug::Figure8Commit).then_some("figure8-bug")
+    }
+
+    /// Runs on UDP: src/raft/hosting.rs.
+    fn runtime() -> Option<&'static dyn Runtime> {
+        Some(&Host::<RaftModelCfg>::NEW)
     }
 }

@@ -7,19 +7,25 @@
 //! - [`client`]: issues key-value operations and waits for the leader's reply;
 //! - [`kv`]: the sequential specification of the replicated map, for linearizability;
 //! - [`actor`]: the `Actor` hosting servers and clients;
-//! - [`model`]: the one model builder, its properties and bounds; [`reduction`]: its sound
-//!   reductions; [`bug`]: the planted bugs.
+//! - [`bug`]: the planted bugs, each a classic mistake one `if` away from the correct rule;
+//! - [`door`] and [`hosting`]: the doors to the rest of `quorum` — the model's flags, bugs and
+//!   scenarios ([`crate::protocol::Protocol`]), and how the runtime runs the actor over UDP
+//!   ([`crate::runtime::door::Hosting`]).
 //!
-//! Nothing here knows of sockets, files or clocks: timers, sends and saves are `Out` commands.
+//! The rules above are what a student reads. [`model`] is the checking side: the one model
+//! builder, its properties (first), ghost history, bounds and reductions.
+//!
+//! Nothing but the doors knows of sockets, files or clocks: timers, sends and saves are `Out`
+//! commands.
 
 pub mod actor;
 pub mod bug;
 pub mod client;
 pub mod door;
+pub mod hosting;
 pub mod kv;
 pub mod log;
 pub mod model;
-pub mod reduction;
 pub mod server;
 
 pub use actor::{RaftActor, RaftState, RaftStorage, RaftTimer};

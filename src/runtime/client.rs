@@ -22,7 +22,7 @@
 //! seq may be repeated only to retry the same operation ([`ClientError::SeqReused`] otherwise).
 
 use super::wire::{self, ClusterKey, Header, ReplayGuard};
-use crate::paxos::{PaxosMsg, Value as PaxosValue};
+use crate::paxos::{Layout, PaxosMsg, Value as PaxosValue};
 use crate::raft::{Key, Op, OpKind, RaftMsg, Seq, Session, Value};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -215,18 +215,18 @@ pub struct PaxosClient {
 }
 
 impl PaxosClient {
-    /// Actor `id`, talking to server ids `proposer` and `learner`.
+    /// Client `number` of a cluster laid out as `layout` (its id, proposer and learner as in the
+    /// model: `Layout::client_id`, `proposer_of`, `learner_of`).
     pub fn new(
         servers: Vec<SocketAddr>,
         key: ClusterKey,
-        id: usize,
-        proposer: usize,
-        learner: usize,
+        layout: &Layout,
+        number: usize,
     ) -> Result<PaxosClient, ClientError> {
         Ok(PaxosClient {
-            end: Endpoint::new(servers, key, id)?,
-            proposer,
-            learner,
+            end: Endpoint::new(servers, key, usize::from(layout.client_id(number)))?,
+            proposer: usize::from(layout.proposer_of(number)),
+            learner: usize::from(layout.learner_of(number)),
             timeout: Duration::from_millis(500),
             attempts: 10,
         })

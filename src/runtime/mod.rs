@@ -5,9 +5,11 @@
 //!   actor's `Out` commands (saves first and durably, then timers and sends);
 //! - [`storage`]: durable, checksummed storage of the actor's `Storage`;
 //! - [`wire`]: the authenticated datagram format and replay protection;
-//! - [`client`]: a Raft client speaking the model client's protocol over the wire;
-//! - [`hosted`]: what the runtime needs to know of each protocol beyond the `Actor` trait (status
-//!   for logs, and the limits of the model's small integer types);
+//! - [`client`]: Raft and Paxos clients speaking the model clients' messages over the wire;
+//! - [`door`]: the runtime's half of a protocol's door (`Hosting`): a node's flags and actor, the
+//!   client's operations, the benchmark's writes — what `quorum node|cluster|client|bench` need;
+//! - [`hosted`]: what the runtime needs to know of each protocol's actor beyond the `Actor` trait
+//!   (status for logs, and guards for the limits of the model's small integer types);
 //! - [`faults`]: a seeded fault shim on the send path;
 //! - [`stop`]: the stop flag a signal handler sets and the loop polls — the only state shared
 //!   between threads (its orderings are checked by loom in proofs/loom.rs).
@@ -18,6 +20,7 @@
 //! types — so the actor code is the model-checked code — and write the loop around them.
 
 pub mod client;
+pub mod door;
 pub mod faults;
 pub mod hosted;
 pub mod node;

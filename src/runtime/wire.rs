@@ -36,9 +36,9 @@ use std::path::{Path, PathBuf};
 
 /// Datagrams larger than this are dropped unread: just below the largest UDP payload over IPv4
 /// (65,507 bytes). A Raft AppendEntries carries up to `--max-batch` entries and about
-/// [`crate::runtime::hosted::RAFT_BATCH_BYTES`] of keys and values, and a request's key and value
-/// are at most [`crate::runtime::hosted::RAFT_MAX_KEY`] and
-/// [`crate::runtime::hosted::RAFT_MAX_VALUE`] bytes, so every message the nodes send fits.
+/// [`crate::raft::hosting::BATCH_BYTES`] of keys and values, and a request's key and value
+/// are at most [`crate::raft::hosting::MAX_KEY`] and
+/// [`crate::raft::hosting::MAX_VALUE`] bytes, so every message the nodes send fits.
 pub const MAX_DATAGRAM: usize = 65_000;
 pub const TAG_LEN: usize = 32;
 /// The key: 32 random bytes, stored as 64 hex digits.

@@ -2,6 +2,7 @@
 //! processes on 127.0.0.1 in temp dirs, killed by Drop guards, every wait bounded.
 #![allow(dead_code)] // each suite uses a part
 
+use quorum::paxos::Layout;
 use quorum::runtime::client::RaftClient;
 use quorum::runtime::wire::ClusterKey;
 use serde_json::Value as Json;
@@ -95,13 +96,23 @@ impl Cluster {
 
     /// A running Paxos cluster in the model's layout: 3 acceptors (0–2), a proposer (3), a
     /// learner (4).
-    pub fn started_paxos() -> Cluster {
-        let mut c = Cluster::new(5);
+    pub fn started_paxos() -> (Cluster, Layout) {
+        Cluster::started_paxos_with(5, 1)
+    }
+
+    /// A running Paxos cluster of `servers` nodes with one proposer and `learners` learners
+    /// (`--learners`), every other node an acceptor, and its layout.
+    pub fn started_paxos_with(servers: usize, learners: usize) -> (Cluster, Layout) {
+        let layout = Layout::for_servers(servers, 1, learners).expect("room for an acceptor");
+        let mut c = Cluster::new(servers);
         c.protocol = "paxos";
-        for i in 0..5 {
+        if learners != 1 {
+            c.node_flags = vec!["--learners".to_owned(), learners.to_string()];
+        }
+        for i in 0..servers {
             c.start(i);
         }
-        c
+        (c, layout)
     }
 
     pub fn key_file(&self) -> PathBuf {

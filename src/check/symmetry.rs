@@ -1,7 +1,7 @@
 //! What the protocols' symmetry reductions share: renumbering some actors of a system state and
 //! rewriting every id in it accordingly.
 
-use stateright::actor::{Actor, ActorModelState, Id, Network};
+use stateright::actor::{Actor, ActorModelState, Id};
 use stateright::util::DenseNatMap;
 use stateright::{Rewrite, RewritePlan};
 
@@ -24,9 +24,7 @@ where
     let plan: RewritePlan<Id, DenseNatMap<Id, Id>> =
         RewritePlan::new(DenseNatMap::from(map), |id, m| m.get(*id).copied().unwrap_or(*id));
     let mut network = s.network.rewrite(&plan);
-    if let Network::UnorderedDuplicating(_, last) = &mut network {
-        *last = None;
-    }
+    super::network::forget_last_delivery(&mut network);
     ActorModelState {
         actor_states: plan.reindex(&s.actor_states),
         network,

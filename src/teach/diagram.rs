@@ -8,7 +8,7 @@
 
 use crate::check::{CheckOptions, Status, Strategy};
 use crate::protocol::{Configured, Protocol, PROTOCOLS};
-use crate::scenario;
+use crate::teach::scenario;
 use stateright::{Model, Path};
 use std::path::{Path as FsPath, PathBuf};
 

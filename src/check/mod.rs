@@ -1,6 +1,12 @@
-//! Runs a model with a chosen strategy and turns the checker's discoveries into a report: one
-//! verdict per property, with the trace of every discovery. Shared by the CLI, the tests and the
-//! benchmarks, so that they all judge a run the same way.
+//! The checking room. This module runs a model with a chosen strategy and turns the checker's
+//! discoveries into a report: one verdict per property, with the trace of every discovery. Shared
+//! by the CLI, the tests and the benchmarks, so that they all judge a run the same way.
+//! [`symmetry`] holds what the protocols' symmetry reductions share; [`network`] what their
+//! network reductions share.
+
+pub mod dead;
+pub mod network;
+pub mod symmetry;
 
 use serde::Serialize;
 use stateright::{Checker, Expectation, HasDiscoveries, Model, UniformChooser};

@@ -41,15 +41,16 @@
 //! become interchangeable only in a different model (one whose clients do not choose servers by
 //! id), which would no longer be the example's.
 
-use super::acceptor::{self, AcceptorState};
-use super::learner::{self, LearnerCfg, LearnerState};
-use super::model::property::{AGREEMENT, LINEARIZABLE, VALUE_CHOSEN};
-use super::model::{chosen_by_votes, NetworkKind};
-use super::proposer::{self, ProposerCfg, ProposerState};
-use super::reduction::{
-    accept_is_dead, accepted_is_dead, chosen_is_dead, prepare_is_dead, promise_is_stale, remove_dead,
+use crate::paxos::acceptor::{self, AcceptorState};
+use crate::paxos::learner::{self, LearnerCfg, LearnerState};
+use crate::paxos::model::property::{AGREEMENT, LINEARIZABLE, VALUE_CHOSEN};
+use crate::check::network::remove_dead;
+use crate::paxos::model::reduction::{
+    accept_is_dead, accepted_is_dead, chosen_is_dead, prepare_is_dead, promise_is_stale,
 };
-use super::{Ballot, BugSet, PaxosActor, PaxosMsg, PaxosStorage, PaxosTimer, Value};
+use crate::paxos::model::{chosen_by_votes, NetworkKind};
+use crate::paxos::proposer::{self, ProposerCfg, ProposerState};
+use crate::paxos::{Ballot, BugSet, PaxosActor, PaxosMsg, PaxosStorage, PaxosTimer, Value};
 use stateright::actor::register::{RegisterActor, RegisterActorState, RegisterMsg};
 use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Command, Envelope, Id, Out};
 use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
@@ -134,7 +135,7 @@ pub struct Digested<T> {
 impl<T: std::hash::Hash> Digested<T> {
     pub fn new(value: T) -> Self {
         use std::hash::Hasher as _;
-        let mut h = crate::symmetry::hasher();
+        let mut h = crate::check::symmetry::hasher();
         value.hash(&mut h);
         Digested { value, digest: h.finish() }
     }
@@ -710,7 +711,7 @@ impl MirrorModel {
     pub fn remove_dead_by(&self, s: &mut MirrorSysState, rule: MirrorDeadRule) {
         let bugs = self.cfg.bugs;
         #[cfg(debug_assertions)]
-        super::reduction::assert_dead_deliveries_are_no_ops(
+        crate::check::dead::assert_dead_deliveries_are_no_ops(
             &self.actors.actors,
             s,
             |_| false,

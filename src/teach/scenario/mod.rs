@@ -187,7 +187,7 @@ where
             failures.push(why);
         }
         let title = format!("quorum scenario {} ({})", self.name, P::NAME);
-        let svg = crate::diagram::render(&model, path, &cfg.actor_names(), &title);
+        let svg = crate::teach::diagram::render(&model, path, &cfg.actor_names(), &title);
         Ok(Run {
             name: self.name,
             protocol: P::NAME,

@@ -3,15 +3,17 @@
 //! symmetry over acceptors, and, with `crash_learners`, one copy of each catch-up and vote to a
 //! learner in flight (see [`merge_copies`]).
 
-use super::acceptor::AcceptorState;
-use super::actor::{PaxosState, PaxosStorage};
-use super::client::ClientState;
-use super::learner::LearnerState;
-use super::model::{PaxosModel, PaxosSysState};
-use super::proposer::{Phase, ProposerState};
-use super::{Ballot, Bug, BugSet, PaxosMsg, Value};
-use stateright::actor::{Actor, ActorModelState, Command, Envelope, Id, Network, Out, Timers};
-use std::borrow::Cow;
+use super::{PaxosModel, PaxosSysState};
+#[cfg(debug_assertions)]
+use crate::check::dead::assert_dead_deliveries_are_no_ops;
+use crate::check::network::{envelopes, merge_copies, remove_dead, without_last_delivery};
+use crate::paxos::acceptor::AcceptorState;
+use crate::paxos::actor::{PaxosState, PaxosStorage};
+use crate::paxos::client::ClientState;
+use crate::paxos::learner::LearnerState;
+use crate::paxos::proposer::{Phase, ProposerState};
+use crate::paxos::{Ballot, Bug, BugSet, PaxosMsg, Value};
+use stateright::actor::{ActorModelState, Envelope, Id, Network};
 use std::sync::Arc;
 
 /// The Paxos model's rule for dead messages, as [`PaxosModel::remove_dead_by`] takes it.
@@ -82,176 +84,6 @@ impl PaxosModel {
                 PaxosMsg::Accepted(..) => learners.contains(&env.dst),
                 _ => false,
             });
-        }
-    }
-}
-
-/// Removes every message `dead` says no handler can ever act on. On an ordered network too:
-/// delivering a dead message only takes it out of its channel, so removing it at once is one of
-/// the orders the network allows, and any later delivery order stays possible.
-pub(crate) fn remove_dead<M>(network: &mut Network<M>, dead: impl Fn(&Envelope<M>) -> bool)
-where
-    M: Clone + Eq + std::hash::Hash,
-{
-    match network {
-        Network::UnorderedDuplicating(set, _) => set.retain(|env| !dead(env)),
-        Network::UnorderedNonDuplicating(bag) => bag.retain(|env, _| !dead(env)),
-        Network::Ordered(channels) => {
-            for (&(src, dst), queue) in channels.iter_mut() {
-                queue.retain(|msg| !dead(&Envelope { src, dst, msg: msg.clone() }));
-            }
-            channels.retain(|_, queue| !queue.is_empty()); // Stateright keeps no empty flow
-        }
-    }
-}
-
-/// Whether at least one copy of `env` is in flight on `network`.
-pub(crate) fn in_flight<M: Clone + Eq + std::hash::Hash>(network: &Network<M>, env: &Envelope<M>) -> bool {
-    match network {
-        Network::UnorderedDuplicating(set, _) => set.contains(env),
-        Network::UnorderedNonDuplicating(bag) => bag.contains_key(env),
-        Network::Ordered(channels) => channels.get(&(env.src, env.dst)).is_some_and(|q| q.contains(&env.msg)),
-    }
-}
-
-/// What delivering `env` to `actor` in `state`, whose timers are `timers` and storage `saved`,
-/// does that a dead message's delivery must not: change the state, save anything but what is
-/// saved already, choose, set a timer that is not set or cancel one that is, or send a message
-/// that `harmless` does not excuse (a copy of one in flight, or one that is dead itself).
-/// Protocol-independent: the Raft model and the mirror use it too.
-pub fn dead_delivery_effect<A: Actor>(
-    actor: &A,
-    state: &A::State,
-    timers: &Timers<A::Timer>,
-    saved: &Option<A::Storage>,
-    env: &Envelope<A::Msg>,
-    harmless: impl Fn(&Envelope<A::Msg>) -> bool,
-) -> Result<(), String> {
-    let mut next = Cow::Borrowed(state);
-    let mut out = Out::new();
-    actor.on_msg(env.dst, &mut next, env.src, env.msg.clone(), &mut out);
-    if *next != *state {
-        return Err(format!("changes the receiver's state from {state:?} to {:?}", &*next));
-    }
-    let is_set = |t: &A::Timer| timers.iter().any(|s| s == t);
-    for c in out.iter() {
-        let effect = match c {
-            Command::Send(dst, msg) if harmless(&Envelope { src: env.dst, dst: *dst, msg: msg.clone() }) => continue,
-            Command::SetTimer(t, _) if is_set(t) => continue,
-            Command::CancelTimer(t) if !is_set(t) => continue,
-            Command::Save(st) if saved.as_ref() == Some(st) => continue,
-            Command::Send(dst, msg) => format!("sends {msg:?} to {dst:?}, which is neither in flight nor dead"),
-            Command::SetTimer(t, _) => format!("sets timer {t:?}"),
-            Command::CancelTimer(t) => format!("cancels timer {t:?}"),
-            Command::Save(st) => format!("saves {st:?}"),
-            Command::ChooseRandom(key, _) => format!("chooses {key}"),
-        };
-        return Err(effect);
-    }
-    Ok(())
-}
-
-/// Delivers a message declared dead through the real actor, wherever it can be delivered: to
-/// its receiver now, if it is up; and to the state the receiver restarts with (its `on_start`
-/// from what it saved), if it is down — it can receive only after a restart — or `may_crash`
-/// (a crash and a restart may come before the delivery). Rules judge a receiver that may crash
-/// by what it saved for exactly this reason. Only the next delivery is checked, not every
-/// future one: a rule that is right now but wrong later (the message comes alive once its
-/// receiver has moved on, as a repeated AppendEntries under `truncate-on-stale-append` does) is
-/// not caught here, since the reduced model no longer holds the message by then. The
-/// equal-verdict tests (models/reduction.rs) compare with the unreduced model for that.
-pub fn check_dead_delivery<A: Actor, H>(
-    actors: &[A],
-    s: &ActorModelState<A, H>,
-    env: &Envelope<A::Msg>,
-    may_crash: bool,
-    harmless: impl Fn(&Envelope<A::Msg>) -> bool,
-) -> Result<(), String> {
-    let i = usize::from(env.dst);
-    let (Some(actor), Some(state)) = (actors.get(i), s.actor_states.get(i)) else { return Ok(()) };
-    let crashed = s.crashed.get(i).copied().unwrap_or(false);
-    let saved = s.actor_storages.get(i).unwrap_or(&None);
-    let why = |when: &str, e: String| format!("{env:?} is declared dead, but delivered {when} it {e}");
-    if !crashed {
-        let timers = s.timers_set.get(i).cloned().unwrap_or_default();
-        dead_delivery_effect(actor, state, &timers, saved, env, &harmless).map_err(|e| why("now", e))?;
-    }
-    if crashed || may_crash {
-        let mut out = Out::new();
-        let restarted = actor.on_start(env.dst, saved, &mut out);
-        let mut timers = Timers::new();
-        for c in out.iter() {
-            if let Command::SetTimer(t, _) = c {
-                timers.set(t.clone());
-            }
-        }
-        dead_delivery_effect(actor, &restarted, &timers, saved, env, &harmless)
-            .map_err(|e| why("after a restart", e))?;
-    }
-    Ok(())
-}
-
-/// The debug-build check of a dead-message rule: every message in flight that `dead` declares
-/// dead is delivered through the real actor ([`check_dead_delivery`]), and must change nothing.
-/// A send it makes is excused if a copy is in flight, `dead` declares it dead too, or `repeats`
-/// says it repeats one sent before (whose loss a run that delivers it instead matches).
-#[cfg(debug_assertions)]
-pub(crate) fn assert_dead_deliveries_are_no_ops<A, H>(
-    actors: &[A],
-    s: &ActorModelState<A, H>,
-    may_crash: impl Fn(usize) -> bool,
-    dead: impl Fn(&Envelope<A::Msg>) -> bool,
-    repeats: impl Fn(&Envelope<A::Msg>) -> bool,
-) where
-    A: Actor,
-{
-    for (src, dst, msg) in envelopes(&s.network) {
-        let env = Envelope { src, dst, msg: msg.clone() };
-        if dead(&env) {
-            let harmless = |e: &Envelope<A::Msg>| in_flight(&s.network, e) || dead(e) || repeats(e);
-            if let Err(e) = check_dead_delivery(actors, s, &env, may_crash(usize::from(dst)), harmless) {
-                panic!("dead-message rule slip: {e}");
-            }
-        }
-    }
-}
-
-/// Keeps one copy of each in-flight message `mergeable` says a second copy of adds nothing to:
-/// with `crash_learners`, a learner restarts as often as it likes and each restart asks again
-/// (`learner::catch_up`), so copies of its CatchUp and of the acceptors' answers would pile up
-/// without end on a network that does not duplicate. A second copy of a vote or of a catch-up
-/// repeats what the first tells; a learner can use it only after a crash made it forget the
-/// first, and then it has asked again. Applied only there, where no liveness is checked (learners
-/// then crash with `crashes` > 0): the properties are about values chosen and learned, which
-/// copies of genuine votes do not change (duplicates count only with the planted
-/// learner-counts-duplicates, checked on a duplicating network, whose messages are a set).
-pub(crate) fn merge_copies<M>(network: &mut Network<M>, mergeable: impl Fn(&Envelope<M>) -> bool)
-where
-    M: Clone + Eq + std::hash::Hash,
-{
-    match network {
-        Network::UnorderedDuplicating(..) => {} // a set: one copy each already
-        Network::UnorderedNonDuplicating(bag) => {
-            for (env, n) in bag.iter_mut() {
-                if *n > 1 && mergeable(env) {
-                    *n = 1;
-                }
-            }
-        }
-        Network::Ordered(channels) => {
-            for (&(src, dst), queue) in channels.iter_mut() {
-                let mut seen: Vec<M> = Vec::new();
-                queue.retain(|msg| {
-                    if !mergeable(&Envelope { src, dst, msg: msg.clone() }) {
-                        return true;
-                    }
-                    let first = !seen.contains(msg);
-                    if first {
-                        seen.push(msg.clone());
-                    }
-                    first
-                });
-            }
         }
     }
 }
@@ -366,39 +198,14 @@ fn saved_learned(storage: &Option<PaxosStorage>) -> bool {
     matches!(storage, Some(PaxosStorage::Learner { learned: Some(_) }))
 }
 
-/// Forgets which message was delivered last. The duplicating network keeps it only so that a
-/// delivery changing nothing else still yields a new state; no action or property reads it, so
-/// states that differ only there behave alike and may be merged (a sound reduction).
-pub fn forget_last_delivery(s: &PaxosSysState) -> PaxosSysState {
-    let mut s = s.clone();
-    if let Network::UnorderedDuplicating(_, last) = &mut s.network {
-        *last = None;
-    }
-    s
-}
-
 /// One thing that refers to an acceptor: (kind, other actor, message, vote), its id left out.
 type Link<'a> = (u8, Id, Option<&'a PaxosMsg>, Option<(Ballot, Value)>);
-
-/// Every message in the network, once per copy. (Stateright 0.31's `Network::iter_all` never
-/// ends on an ordered network and repeats non-duplicating copies, so it is not used here.)
-pub(crate) fn envelopes<M: Eq + std::hash::Hash>(network: &Network<M>) -> Vec<(Id, Id, &M)> {
-    match network {
-        Network::UnorderedDuplicating(set, _) => set.iter().map(|e| (e.src, e.dst, &e.msg)).collect(),
-        Network::UnorderedNonDuplicating(bag) => {
-            bag.iter().flat_map(|(e, n)| std::iter::repeat_n((e.src, e.dst, &e.msg), *n)).collect()
-        }
-        Network::Ordered(channels) => {
-            channels.iter().flat_map(|((src, dst), q)| q.iter().map(move |m| (*src, *dst, m))).collect()
-        }
-    }
-}
 
 /// Symmetry reduction over acceptors, which are interchangeable: nothing in the protocol depends
 /// on which acceptor is which. Acceptors are renumbered in the order of their signature (state,
 /// storage, crashed, and what refers to them) and every id in the state is rewritten accordingly; proposers, learners and clients
 /// keep their ids (ballots compare proposer ids, so proposers are *not* interchangeable).
-/// Also forgets the last delivery, as [`forget_last_delivery`] does.
+/// Also forgets the last delivery, as [`without_last_delivery`] does.
 pub fn representative(s: &PaxosSysState) -> PaxosSysState {
     let n = s.actor_states.len();
     let acceptors: Vec<usize> = (0..n).filter(|&i| matches!(*s.actor_states[i], PaxosState::Acceptor(_))).collect();
@@ -445,15 +252,16 @@ pub fn representative(s: &PaxosSysState) -> PaxosSysState {
     let mut order = acceptors.clone();
     order.sort_by(|&i, &j| key(i).cmp(&key(j)));
     if order == acceptors {
-        return forget_last_delivery(s); // already in canonical order
+        return without_last_delivery(s); // already in canonical order
     }
-    crate::symmetry::renumber(s, &acceptors, &order)
+    crate::check::symmetry::renumber(s, &acceptors, &order)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::paxos::model::PaxosModelCfg;
+    use crate::check::dead::check_dead_delivery;
     use stateright::actor::ActorModelAction;
     use stateright::Model;
 

@@ -2,12 +2,13 @@
 //! sound): dead messages removed from the network, the duplicating network's last delivery
 //! forgotten, and symmetry over servers.
 
-use super::actor::RaftState;
-use super::log;
-use super::model::{RaftModel, RaftSysState};
-use super::server::{self, Role, ServerState};
-use super::{Bug, Index, RaftMsg, Term};
-use crate::paxos::reduction::check_dead_delivery;
+use super::{RaftModel, RaftSysState};
+use crate::check::dead::check_dead_delivery;
+use crate::check::network::without_last_delivery;
+use crate::raft::actor::RaftState;
+use crate::raft::log;
+use crate::raft::server::{self, Role, ServerState};
+use crate::raft::{Bug, Index, RaftMsg, Term};
 use stateright::actor::{Envelope, Id, Network};
 use std::borrow::Cow;
 
@@ -76,13 +77,13 @@ impl RaftModel {
     /// what they saved, if down) has passed in term. The equal-verdict tests
     /// (models/reduction.rs) check that the copies it cuts change no verdict.
     fn passed_by_majority(&self, s: &RaftSysState, i: usize) -> bool {
-        let Some(leader) = super::model::server_state(s, i).filter(|st| st.is_leader()) else { return false };
+        let Some(leader) = super::server_state(s, i).filter(|st| st.is_leader()) else { return false };
         let ahead = (0..self.cfg.servers).filter_map(|j| receiver(s, j)).filter(|r| r.term > leader.term).count();
-        ahead >= super::majority(self.cfg.servers)
+        ahead >= crate::raft::majority(self.cfg.servers)
     }
 
     /// The actors a message can be delivered to: its addressee, and with the redirecting
-    /// adversary ([`super::model::RaftModelCfg::redirects`]) every server, since a copy of a
+    /// adversary ([`super::RaftModelCfg::redirects`]) every server, since a copy of a
     /// message between servers may be delivered to any of them.
     fn reach(&self, env: &Envelope<RaftMsg>) -> Vec<Id> {
         if self.cfg.redirects && self.cfg.is_server(env.src) && self.cfg.is_server(env.dst) {
@@ -115,7 +116,7 @@ fn receiver<'a>(s: &'a RaftSysState, i: usize) -> Option<Cow<'a, ServerState>> {
 /// Once it is not, it never will be in that term again: a server leads or runs only in a term
 /// it started itself, and a restart makes it a follower.
 fn still(s: &RaftSysState, i: usize, term: Term, candidate: bool) -> Option<&ServerState> {
-    super::model::server_state(s, i)
+    super::server_state(s, i)
         .filter(|st| st.term == term && if candidate { st.is_candidate() } else { st.is_leader() })
 }
 
@@ -262,16 +263,6 @@ fn leader_knows(leader: &ServerState, follower: usize, result: Result<Index, Ind
         }
 }
 
-/// Forgets which message was delivered last. The duplicating network keeps it only so that a
-/// delivery changing nothing else still yields a new state; no action or property reads it.
-pub fn forget_last_delivery(s: &RaftSysState) -> RaftSysState {
-    let mut s = s.clone();
-    if let Network::UnorderedDuplicating(_, last) = &mut s.network {
-        *last = None;
-    }
-    s
-}
-
 /// A server's signature without server ids: its state and saved state with every server id
 /// replaced by "itself" or "another", its timers, whether it is down, and the messages it sends
 /// and receives (hashed without server ids), hashed. Equal for servers that a permutation could swap,
@@ -279,7 +270,7 @@ pub fn forget_last_delivery(s: &RaftSysState) -> RaftSysState {
 /// flight, its sender, its receiver, whether each is a server, and the message's hash.
 fn signature(s: &RaftSysState, i: usize, links: &[Link]) -> u64 {
     use std::hash::{Hash, Hasher};
-    let mut h = crate::symmetry::hasher();
+    let mut h = crate::check::symmetry::hasher();
     let me = Id::from(i);
     let who = |v: Option<Id>| match v {
         None => 0u8,
@@ -333,7 +324,7 @@ fn links(s: &RaftSysState) -> Vec<Link> {
         Network::UnorderedDuplicating(set, _) => set
             .iter()
             .map(|env| {
-                let mut h = crate::symmetry::hasher();
+                let mut h = crate::check::symmetry::hasher();
                 match &env.msg {
                     // A vote in flight names its receiver: hashed as whether it does.
                     RaftMsg::Vote { term, granted, candidate } => (term, granted, *candidate == env.dst).hash(&mut h),
@@ -360,7 +351,7 @@ fn links(s: &RaftSysState) -> Vec<Link> {
 /// every numbering of the servers — so that the state count does not depend on the order in which
 /// threads visit states: servers are sorted by their id-free [`signature`], and among servers
 /// with equal signatures every order is tried and the one whose rewritten state hashes lowest
-/// wins. Clients keep their ids. Also forgets the last delivery, as [`forget_last_delivery`] does.
+/// wins. Clients keep their ids. Also forgets the last delivery, as [`without_last_delivery`] does.
 pub fn representative(s: &RaftSysState) -> RaftSysState {
     let servers: Vec<usize> =
         (0..s.actor_states.len()).filter(|&i| matches!(*s.actor_states[i], RaftState::Server(_))).collect();
@@ -387,14 +378,14 @@ pub fn representative(s: &RaftSysState) -> RaftSysState {
         start = end;
     }
     if candidates.len() == 1 {
-        return crate::symmetry::renumber(s, &servers, &order);
+        return crate::check::symmetry::renumber(s, &servers, &order);
     }
     let mut best: Option<(u64, RaftSysState)> = None;
     for order in candidates {
-        let r = crate::symmetry::renumber(s, &servers, &order);
+        let r = crate::check::symmetry::renumber(s, &servers, &order);
         let h = {
             use std::hash::{Hash, Hasher};
-            let mut hasher = crate::symmetry::hasher();
+            let mut hasher = crate::check::symmetry::hasher();
             r.hash(&mut hasher);
             hasher.finish()
         };
@@ -402,7 +393,7 @@ pub fn representative(s: &RaftSysState) -> RaftSysState {
             best = Some((h, r));
         }
     }
-    best.map_or_else(|| forget_last_delivery(s), |(_, r)| r)
+    best.map_or_else(|| without_last_delivery(s), |(_, r)| r)
 }
 
 /// Every order of `items`.
@@ -446,7 +437,7 @@ mod tests {
 
     /// Fires `server`'s election timer.
     fn timeout(m: &RaftModel, s: &RaftSysState, server: usize) -> RaftSysState {
-        let action = ActorModelAction::Timeout(Id::from(server), super::super::actor::RaftTimer::Election);
+        let action = ActorModelAction::Timeout(Id::from(server), crate::raft::actor::RaftTimer::Election);
         m.next_state(s, action).expect("a timeout")
     }
 
@@ -509,7 +500,7 @@ mod tests {
         let (m, s) = s0_leads_and_heard_s1(cfg);
         let ack = in_flight(&s, 1, 0, is_appended).expect("the acknowledgement stays in flight");
         let s = timeout(&m, &s, 0); // the quorum check: s1 was heard, s0 stays and forgets it
-        assert!(super::super::model::server_state(&s, 0).is_some_and(|l| l.is_leader()));
+        assert!(super::super::server_state(&s, 0).is_some_and(|l| l.is_leader()));
         let again = m.next_state(&s, ActorModelAction::Deliver { src: ack.src, dst: ack.dst, msg: ack.msg });
         assert!(again.is_some(), "the repeated acknowledgement counts s1 as heard in the new period");
         assert!(in_flight(&s, 0, 1, is_append).is_some(), "and so does the AppendEntries it answers");
@@ -520,7 +511,7 @@ mod tests {
     /// s0: the same pre-vote to s2, still in term 0, would raise s2 too, so it is not dead.
     #[test]
     fn a_pre_vote_stays_alive_where_the_planted_bug_lets_it_raise_its_receivers_term() {
-        let m = super::super::model::bug_config(Bug::PreVoteRaisesTerm).into_model();
+        let m = super::super::bug_config(Bug::PreVoteRaisesTerm).into_model();
         let s = timeout(&m, &m.init_states().remove(0), 0);
         let s = deliver_from(&m, &s, 0, 1, |msg| matches!(msg, RaftMsg::PreVote { .. }));
         let s = deliver_from(&m, &s, 1, 0, |msg| matches!(msg, RaftMsg::PreVoteReply { .. }));
@@ -533,7 +524,7 @@ mod tests {
     /// adversary can carry to s1, which the bug lets count it: the request is not dead.
     #[test]
     fn a_vote_request_copied_to_its_own_candidate_stays_alive_where_its_yes_can_count_for_another() {
-        let m = super::super::model::bug_config(Bug::UnboundHeader).into_model();
+        let m = super::super::bug_config(Bug::UnboundHeader).into_model();
         let s = timeout(&m, &timeout(&m, &m.init_states().remove(0), 1), 2);
         let s = deliver_from(&m, &s, 1, 0, is_request_vote);
         assert!(in_flight(&s, 2, 0, is_request_vote).is_some());
@@ -544,7 +535,7 @@ mod tests {
     /// s1's log grows, it truncates it.
     #[test]
     fn an_applied_append_stays_alive_where_the_planted_bug_truncates_on_it() {
-        let (m, s) = s0_leads_and_heard_s1(super::super::model::bug_config(Bug::TruncateOnStaleAppend));
+        let (m, s) = s0_leads_and_heard_s1(super::super::bug_config(Bug::TruncateOnStaleAppend));
         assert!(in_flight(&s, 0, 1, is_append).is_some());
         passes_the_check(&m, &s);
     }
@@ -554,7 +545,7 @@ mod tests {
     /// a leader) and s1 wins. A repeat of the request would arm the timer again: not dead.
     #[test]
     fn a_repeated_vote_request_stays_alive_at_a_leader_the_planted_bug_keeps_in_a_newer_term() {
-        let m = super::super::model::bug_config(Bug::LeaderKeepsLeading).into_model();
+        let m = super::super::bug_config(Bug::LeaderKeepsLeading).into_model();
         let s = timeout(&m, &m.init_states().remove(0), 0);
         let s = deliver_from(&m, &s, 0, 1, is_request_vote);
         let s = deliver_from(&m, &s, 1, 0, is_vote);
@@ -563,7 +554,7 @@ mod tests {
         let s = deliver_from(&m, &s, 1, 0, is_request_vote);
         let s = timeout(&m, &s, 0);
         let s = deliver_from(&m, &s, 0, 1, is_vote);
-        assert!(super::super::model::server_state(&s, 0).is_some_and(|l| l.is_leader() && l.term == 2));
+        assert!(super::super::server_state(&s, 0).is_some_and(|l| l.is_leader() && l.term == 2));
         assert!(in_flight(&s, 1, 0, is_request_vote).is_some());
         passes_the_check(&m, &s);
     }
@@ -573,7 +564,7 @@ mod tests {
     fn a_vote_in_flight() -> (RaftModel, RaftSysState) {
         let m = RaftModelCfg { clients: 0, crashes: 0, max_term: 1, ..RaftModelCfg::default() }.into_model();
         let init = m.init_states().remove(0);
-        let s = m.next_state(&init, ActorModelAction::Timeout(Id::from(0), super::super::actor::RaftTimer::Election));
+        let s = m.next_state(&init, ActorModelAction::Timeout(Id::from(0), crate::raft::actor::RaftTimer::Election));
         let s = s.expect("an election");
         let s = deliver(&m, &s, |e| e.dst == Id::from(1) && matches!(e.msg, RaftMsg::RequestVote { .. }));
         (m, s)

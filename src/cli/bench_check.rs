@@ -6,48 +6,23 @@
 //! rusage) is its own: ours is `quorum check … --json` (or the hidden `quorum bench check-mirror`
 //! for the mirror of Stateright's Paxos example, which `quorum check` does not expose), theirs is
 //! the example binary, built from the stateright crate source that cargo downloaded, copied to a
-//! temporary directory outside this repository and built there with its own target directory.
-//! Nothing of it is copied into this repository.
+//! temporary directory outside this repository and built there with its own target directory
+//! ([`super::compare`]). Nothing of it is copied into this repository. The child processes and
+//! their watchdog are [`super::process`]; this module holds the jobs and the tables.
 
-use crate::runtime_cli::BenchArgs;
+use super::compare::build_peer;
+use super::process::{run_child, ChildRun};
+use super::usage;
 use anyhow::{anyhow, bail, Context, Result};
-use clap::{Args, Subcommand, ValueEnum};
-use quorum::paxos::mirror::{MirrorCfg, MirrorModel};
+use clap::{Args, ValueEnum};
+use quorum::compare::paxos_mirror::{MirrorCfg, MirrorModel};
 use stateright::{Checker, Expectation, Model};
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
-/// `quorum bench raft|paxos …` (the UDP cluster) or `quorum bench check …` (the model checker).
 #[derive(Args)]
-#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
-pub struct BenchCli {
-    #[command(subcommand)]
-    sub: Option<BenchSub>,
-    /// Not an `Option`: clap does not fill an optional flattened group whose own groups are
-    /// flattened too (`quorum bench raft` came out as no arguments); the protocol is optional
-    /// instead, and `runtime_cli::bench` says when it is missing.
-    #[command(flatten)]
-    cluster: BenchArgs,
-}
-
-#[derive(Subcommand)]
-enum BenchSub {
-    /// Model-checking speed and memory against Stateright's own paxos and raft examples (built
-    /// from the downloaded stateright source in a temp dir), as a Markdown table; with --growth,
-    /// how states and time grow with the bound.
-    Check(CheckBenchArgs),
-    /// The same as `quorum bench raft …`: closed-loop puts against a fresh local 3-node cluster
-    /// (fsync on), writes/s, p50, p99
-    Cluster(BenchArgs),
-    /// (internal) One check of the Paxos mirror, as JSON on stdout: a child of `bench check`.
-    #[command(hide = true)]
-    CheckMirror(MirrorArgs),
-}
-
-#[derive(Args)]
-struct CheckBenchArgs {
+pub struct CheckBenchArgs {
     /// Runs of each measurement (min/median/max are reported)
     #[arg(long, default_value_t = 3)]
     runs: usize,
@@ -75,7 +50,7 @@ struct CheckBenchArgs {
 }
 
 #[derive(Args)]
-struct MirrorArgs {
+pub struct MirrorArgs {
     #[arg(long, default_value_t = 2)]
     clients: usize,
     #[arg(long, value_enum, default_value_t = Search::Dfs)]
@@ -90,23 +65,9 @@ enum Search {
     Bfs,
 }
 
-fn usage(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {msg}");
-    ExitCode::from(2)
-}
-
-pub fn dispatch(a: BenchCli) -> ExitCode {
-    match (a.sub, a.cluster) {
-        (Some(BenchSub::Check(c)), _) => check_bench(c),
-        (Some(BenchSub::CheckMirror(m)), _) => mirror_child(&m),
-        (Some(BenchSub::Cluster(b)), _) => crate::runtime_cli::bench(b),
-        (None, b) => crate::runtime_cli::bench(b),
-    }
-}
-
 /// The child that checks the mirror once and prints `{"unique_states", "seconds", "complete",
 /// "as_expected"}`. Like the example, no symmetry function is set: the mirror has none.
-fn mirror_child(a: &MirrorArgs) -> ExitCode {
+pub fn mirror_child(a: &MirrorArgs) -> ExitCode {
     if !(1..=5).contains(&a.clients) {
         return usage(format!("--clients must be between 1 and 5, got {}", a.clients));
     }
@@ -147,7 +108,7 @@ fn mirror_report(checker: impl Checker<MirrorModel>, clients: usize, started: In
 }
 
 // ---------------------------------------------------------------------------------------------
-// Child processes and what they cost
+// Measured runs: ours and theirs, each a child process
 
 /// One finished child: what it reported and what it cost.
 #[derive(Clone, Debug)]
@@ -161,106 +122,6 @@ struct Sample {
     complete: bool,
     /// Ours: every property as expected. Theirs: the run printed its final report.
     ok: bool,
-}
-
-/// What a finished child printed and cost.
-struct ChildRun {
-    stdout: String,
-    /// None if killed by a signal.
-    code: Option<i32>,
-    seconds: f64,
-    /// User + system CPU seconds.
-    cpu: f64,
-    /// Peak resident memory in bytes.
-    max_rss: u64,
-    /// The unique-state count of the last progress line on stderr (ours print one every 2 s).
-    last_progress: Option<u64>,
-}
-
-/// Runs `cmd` to its end with stdout and stderr captured; with `kill_after`, a watchdog kills it
-/// (SIGKILL) if it is still running then — `quorum check --timeout` is not always prompt.
-fn run_child(cmd: &mut Command, kill_after: Option<Duration>) -> Result<ChildRun> {
-    use std::io::BufRead as _;
-    use std::sync::{Arc, Mutex};
-    let started = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("cannot start {cmd:?}"))?;
-    let pid = libc::pid_t::try_from(child.id()).context("pid out of range")?;
-    let stderr = child.stderr.take().map(|e| {
-        std::thread::spawn(move || {
-            let mut last = None;
-            for line in std::io::BufReader::new(e).lines().map_while(Result::ok) {
-                if line.contains("unique states") {
-                    if let Some(n) =
-                        line.split(": ").nth(1).and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok())
-                    {
-                        last = Some(n);
-                    }
-                }
-            }
-            last
-        })
-    });
-    // Whether the child has exited. The watchdog checks it and kills under the lock, and the
-    // main thread sets it while the exited child is still a zombie (waitid with WNOWAIT), before
-    // reaping it: so the kill can only reach our own child, never a process that reused its pid.
-    let done = Arc::new(Mutex::new(false));
-    let exited = |done: &Mutex<bool>| *done.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(limit) = kill_after {
-        let done = Arc::clone(&done);
-        std::thread::spawn(move || {
-            while started.elapsed() < limit {
-                if exited(&done) {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            let guard = done.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if !*guard {
-                // SAFETY: a plain syscall on our own child, not yet reaped: it is reaped only
-                // after `done` is set, and `done` cannot be set while we hold its lock.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-        });
-    }
-    let mut out = String::new();
-    if let Some(mut stdout) = child.stdout.take() {
-        stdout.read_to_string(&mut out).context("cannot read the child's output")?;
-    }
-    // SAFETY: siginfo_t is plain data; waitid fills it for our own child and, with WNOWAIT,
-    // leaves it unreaped (a zombie keeps its pid).
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    loop {
-        let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT) };
-        if r == 0 {
-            break;
-        }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            bail!("waitid failed for {cmd:?}: {e}");
-        }
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    *done.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = true;
-    let mut status: libc::c_int = 0;
-    // SAFETY: rusage is plain data; wait4 fills it and the status for our own child, which has
-    // exited and not been reaped (std's Child is never waited on here).
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    if r != pid {
-        bail!("wait4 failed for {cmd:?}: {}", std::io::Error::last_os_error());
-    }
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    // Linux reports ru_maxrss in KiB.
-    let max_rss = u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024;
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    let cpu = tv(usage.ru_utime) + tv(usage.ru_stime);
-    let last_progress = stderr.and_then(|t| t.join().ok()).flatten();
-    Ok(ChildRun { stdout: out, code, seconds, cpu, max_rss, last_progress })
 }
 
 /// A measured program: ours (JSON report on the last line) or a Stateright example (its
@@ -333,98 +194,6 @@ impl Job {
 fn field(line: &str, key: &str) -> Option<u64> {
     let rest = &line[line.find(key)? + key.len()..];
     rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
-}
-
-// ---------------------------------------------------------------------------------------------
-// The peer: Stateright's examples, built outside the repository
-
-/// The highest stateright 0.31.x source in cargo's registry.
-fn stateright_source() -> Result<PathBuf> {
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .ok_or_else(|| anyhow!("neither CARGO_HOME nor HOME is set"))?;
-    let registry = cargo_home.join("registry").join("src");
-    let mut found = Vec::new();
-    if let Ok(indexes) = std::fs::read_dir(&registry) {
-        for index in indexes.flatten() {
-            for krate in std::fs::read_dir(index.path()).into_iter().flatten().flatten() {
-                let name = krate.file_name().to_string_lossy().into_owned();
-                if let Some(patch) = name.strip_prefix("stateright-0.31.") {
-                    if krate.path().join("examples").join("paxos.rs").is_file() {
-                        found.push((patch.parse::<u32>().unwrap_or(0), krate.path()));
-                    }
-                }
-            }
-        }
-    }
-    found.sort();
-    found.pop().map(|(_, p)| p).ok_or_else(|| {
-        anyhow!(
-            "no stateright 0.31 source under {}: run `cargo fetch` in the quorum checkout (it downloads \
-             the stateright crate, whose package ships examples/), then try again",
-            registry.display()
-        )
-    })
-}
-
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
-        let entry = entry?;
-        let dst = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &dst)?;
-        } else {
-            std::fs::copy(entry.path(), &dst).with_context(|| format!("cannot copy to {}", dst.display()))?;
-        }
-    }
-    Ok(())
-}
-
-/// Stateright's examples, built in release mode: (source version, paxos binary, raft binary).
-struct Peer {
-    version: String,
-    dir: PathBuf,
-    paxos: PathBuf,
-    raft: PathBuf,
-}
-
-/// Copies the stateright source to `dir` (once) and builds its paxos and raft examples there with
-/// their own target directory: offline first (the dependencies are usually in cargo's cache), then
-/// online.
-fn build_peer(dir: Option<&Path>) -> Result<Peer> {
-    let source = stateright_source()?;
-    let version = source.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let dir = dir.map_or_else(|| std::env::temp_dir().join(format!("quorum-peer-{version}")), Path::to_path_buf);
-    if !dir.join("Cargo.toml").is_file() {
-        let staging = dir.with_extension("partial");
-        let _ = std::fs::remove_dir_all(&staging);
-        copy_dir(&source, &staging)?;
-        std::fs::rename(&staging, &dir).with_context(|| format!("cannot move the copy to {}", dir.display()))?;
-    }
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let target = dir.join("target");
-    let build = |offline: bool| -> Result<bool> {
-        let mut cmd = Command::new(&cargo);
-        cmd.current_dir(&dir)
-            .args(["build", "--release", "--example", "paxos", "--example", "raft", "--target-dir"])
-            .arg(&target)
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("RUSTFLAGS")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null());
-        if offline {
-            cmd.arg("--offline").stderr(Stdio::null());
-        }
-        Ok(cmd.status().with_context(|| format!("cannot run {cargo:?}"))?.success())
-    };
-    eprintln!("bench check: building Stateright's examples from {} in {}", source.display(), dir.display());
-    if !build(true)? && !build(false)? {
-        bail!("building Stateright's examples in {} failed (see cargo's output above)", dir.display());
-    }
-    let examples = target.join("release").join("examples");
-    Ok(Peer { version, dir: dir.clone(), paxos: examples.join("paxos"), raft: examples.join("raft") })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -570,7 +339,7 @@ fn theirs(program: &Path, args: &[&str]) -> Job {
     Job { who: Who::Theirs, program: program.to_path_buf(), args: args.iter().map(|s| (*s).to_owned()).collect() }
 }
 
-fn check_bench(a: CheckBenchArgs) -> ExitCode {
+pub fn check_bench(a: CheckBenchArgs) -> ExitCode {
     if !(1..=100).contains(&a.runs) {
         return usage(format!("--runs must be between 1 and 100, got {}", a.runs));
     }
@@ -709,7 +478,7 @@ fn side_by_side(a: &CheckBenchArgs) -> Result<String> {
          the example has no symmetry reduction, because it has no symmetry: its servers are also \
          proposers and ballots compare proposer ids, and its clients (the example's) choose their \
          servers by their own id, so no renaming of clients and values maps steps to steps \
-         (src/paxos/mirror.rs).\n",
+         (src/compare/paxos_mirror.rs).\n",
         nu as f64 / su as f64,
         with.median_seconds() / without.median_seconds(),
         if same { "agree" } else { "DIFFER" }
@@ -806,16 +575,6 @@ fn growth(a: &CheckBenchArgs) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_watchdog_kills_a_child_past_its_limit_and_leaves_a_quick_one_alone() {
-        let slow = run_child(Command::new("sleep").arg("20"), Some(Duration::from_millis(300))).expect("sleep runs");
-        assert_eq!(slow.code, None, "killed by a signal");
-        assert!(slow.seconds < 10.0, "{}", slow.seconds);
-        let quick = run_child(&mut Command::new("true"), Some(Duration::from_secs(20))).expect("true runs");
-        assert_eq!(quick.code, Some(0));
-        assert!(quick.max_rss > 0);
-    }
 
     #[test]
     fn reads_the_unique_count_of_a_stateright_report() {

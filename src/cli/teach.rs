@@ -1,9 +1,10 @@
 //! The teaching commands: `quorum scenario`, the hidden `quorum docs diagrams DIR`, and the
 //! `--svg FILE` of `quorum check`.
 
+use super::usage;
 use clap::{Args, Subcommand};
 use quorum::check::{CheckReport, Status};
-use quorum::scenario;
+use quorum::teach::scenario;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -20,11 +21,6 @@ pub struct ScenarioArgs {
 pub enum DocsCommand {
     /// Write the diagram of every planted bug and every scenario into DIR (docs/diagrams)
     Diagrams { dir: PathBuf },
-}
-
-fn usage(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {msg}");
-    ExitCode::from(2)
 }
 
 fn write_svg(file: &Path, svg: &str) -> Result<(), ExitCode> {
@@ -74,7 +70,7 @@ pub fn scenario(a: ScenarioArgs) -> ExitCode {
 /// `quorum docs diagrams DIR`.
 pub fn docs(c: DocsCommand) -> ExitCode {
     match c {
-        DocsCommand::Diagrams { dir } => match quorum::diagram::write_gallery(&dir) {
+        DocsCommand::Diagrams { dir } => match quorum::teach::diagram::write_gallery(&dir) {
             Ok(files) => {
                 for f in files {
                     println!("{}", f.display());
