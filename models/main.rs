@@ -14,3 +14,4 @@ mod paxos;
 mod paxos_mirror;
 mod raft;
 mod raft_eager;
+mod reduction;

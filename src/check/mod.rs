@@ -4,6 +4,7 @@
 //! [`symmetry`] holds what the protocols' symmetry reductions share; [`network`] what their
 //! network reductions share.
 
+pub mod dead;
 pub mod network;
 pub mod symmetry;
 

@@ -44,8 +44,9 @@
 use crate::paxos::acceptor::{self, AcceptorState};
 use crate::paxos::learner::{self, LearnerCfg, LearnerState};
 use crate::paxos::model::property::{AGREEMENT, LINEARIZABLE, VALUE_CHOSEN};
+use crate::check::network::remove_dead;
 use crate::paxos::model::reduction::{
-    accept_is_dead, accepted_is_dead, chosen_is_dead, prepare_is_dead, promise_is_stale, remove_dead,
+    accept_is_dead, accepted_is_dead, chosen_is_dead, prepare_is_dead, promise_is_stale,
 };
 use crate::paxos::model::{chosen_by_votes, NetworkKind};
 use crate::paxos::proposer::{self, ProposerCfg, ProposerState};
@@ -699,11 +700,31 @@ pub struct MirrorModel {
 impl MirrorModel {
     fn remove_dead_messages(&self, s: &mut MirrorSysState) {
         if self.cfg.remove_dead {
-            let ActorModelState { network, actor_states, .. } = s;
-            remove_dead(network, |env| is_dead(self.cfg.bugs, actor_states, env));
+            self.remove_dead_by(s, is_dead);
         }
     }
+
+    /// Removes every message `rule` declares dead. In a debug build each one is first delivered
+    /// through the real actor (`assert_dead_deliveries_are_no_ops` in [`super::reduction`]; no
+    /// server crashes here): a rule that declares a live message dead panics instead of silently
+    /// cutting behaviours.
+    pub fn remove_dead_by(&self, s: &mut MirrorSysState, rule: MirrorDeadRule) {
+        let bugs = self.cfg.bugs;
+        #[cfg(debug_assertions)]
+        crate::check::dead::assert_dead_deliveries_are_no_ops(
+            &self.actors.actors,
+            s,
+            |_| false,
+            |env| rule(bugs, &s.actor_states, env),
+            |_| false,
+        );
+        let ActorModelState { network, actor_states, .. } = s;
+        remove_dead(network, |env| rule(bugs, actor_states, env));
+    }
 }
+
+/// The mirror's rule for dead messages, as [`MirrorModel::remove_dead_by`] takes it.
+pub type MirrorDeadRule = fn(BugSet, &[Arc<RegisterActorState<ServerState, u64>>], &Envelope<MirrorMsg>) -> bool;
 
 /// The server whose state `id` is, if it is a server.
 fn server(states: &[Arc<RegisterActorState<ServerState, u64>>], id: Id) -> Option<&ServerState> {

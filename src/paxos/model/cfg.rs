@@ -76,6 +76,14 @@ pub struct PaxosModelCfg {
     pub lossy: bool,
     #[serde(serialize_with = "crate::bugs::serialize")]
     pub bugs: BugSet,
+    /// Whether messages that no handler can act on again are removed from the network (on by
+    /// default; off only to check that the reduction keeps every verdict, models/reduction.rs).
+    #[serde(skip_serializing_if = "is_true")]
+    pub reduce_dead: bool,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl Default for PaxosModelCfg {
@@ -95,6 +103,7 @@ impl Default for PaxosModelCfg {
             network: NetworkKind::UnorderedDuplicating,
             lossy: false,
             bugs: BugSet::NONE,
+            reduce_dead: true,
         }
     }
 }
@@ -234,7 +243,7 @@ impl PaxosModelCfg {
                 n => format!(", {n} learner crash-restart{} in total", if n == 1 { "" } else { "s" }),
             },
             if bugs.is_empty() { String::new() } else { format!(", bugs: {}", bugs.join(",")) },
-        )
+        ) + if self.reduce_dead { "" } else { ", dead messages kept" }
     }
 
     /// Builds the model. Call [`validate`](Self::validate) first: an invalid configuration

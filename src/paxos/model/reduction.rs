@@ -4,7 +4,9 @@
 //! learner in flight (see [`merge_copies`]).
 
 use super::{PaxosModel, PaxosSysState};
-use crate::check::network::without_last_delivery;
+#[cfg(debug_assertions)]
+use crate::check::dead::assert_dead_deliveries_are_no_ops;
+use crate::check::network::{envelopes, merge_copies, remove_dead, without_last_delivery};
 use crate::paxos::acceptor::AcceptorState;
 use crate::paxos::actor::{PaxosState, PaxosStorage};
 use crate::paxos::client::ClientState;
@@ -14,11 +16,67 @@ use crate::paxos::{Ballot, Bug, BugSet, PaxosMsg, Value};
 use stateright::actor::{ActorModelState, Envelope, Id, Network};
 use std::sync::Arc;
 
+/// The Paxos model's rule for dead messages, as [`PaxosModel::remove_dead_by`] takes it.
+pub type DeadRule = fn(&PaxosModel, &[Arc<PaxosState>], &[Option<PaxosStorage>], &Envelope<PaxosMsg>) -> bool;
+
 impl PaxosModel {
-    /// Removes every message [`is_dead`] from the network (see [`remove_dead`]).
+    /// Removes every message [`is_dead`] from the network (see [`remove_dead`]), unless the
+    /// configuration turns the reduction off (`reduce_dead`).
     pub(crate) fn remove_dead_messages(&self, s: &mut PaxosSysState) {
+        if self.cfg.reduce_dead {
+            self.remove_dead_by(s, is_dead);
+        }
+        self.merge_learner_copies(s);
+    }
+
+    /// Removes every message `rule` declares dead. In a debug build each one is first delivered
+    /// through the real actor ([`assert_dead_deliveries_are_no_ops`]): a rule that declares a
+    /// live message dead panics here instead of silently cutting behaviours.
+    pub fn remove_dead_by(&self, s: &mut PaxosSysState, rule: DeadRule) {
+        #[cfg(debug_assertions)]
+        assert_dead_deliveries_are_no_ops(
+            &self.actors.actors,
+            s,
+            |i| self.may_crash(s, i),
+            |env| rule(self, &s.actor_states, &s.actor_storages, env),
+            |env| self.cfg.lossy && self.retells(s, env),
+        );
         let ActorModelState { network, actor_states, actor_storages, .. } = s;
-        remove_dead(network, |env| is_dead(self, actor_states, actor_storages, env));
+        remove_dead(network, |env| rule(self, actor_states, actor_storages, env));
+    }
+
+    /// A learner that learned `v` told every proposer so (`learner::on_accepted`); its `Chosen(v)`
+    /// again (`tell_again`, which [`is_dead`] counts as dead to a proposer that cannot crash)
+    /// repeats that message. On a lossy network the first may be lost, and then the repeat is
+    /// not a no-op; but a run that loses the first and delivers the repeat is matched by one that
+    /// delivers the first instead.
+    #[cfg(debug_assertions)]
+    fn retells(&self, s: &PaxosSysState, env: &Envelope<PaxosMsg>) -> bool {
+        let learned = match s.actor_states.get(usize::from(env.src)).map(|a| &**a) {
+            Some(PaxosState::Learner(l)) => l.learned,
+            _ => None,
+        };
+        matches!(env.msg, PaxosMsg::Chosen(v) if learned == Some(v))
+            && self.cfg.proposer_ids().contains(&env.dst)
+            && !self.cfg.crashable(usize::from(env.dst))
+    }
+
+    /// Whether actor `i` may still crash from `s` on (and so receive after a restart).
+    fn may_crash(&self, s: &PaxosSysState, i: usize) -> bool {
+        let cfg = &self.cfg;
+        if cfg.proposer_may_crash(i) {
+            s.history.proposer_crashes < cfg.proposer_crashes
+        } else if cfg.learner_may_crash(i) {
+            s.history.learner_crashes < cfg.learner_crashes
+        } else {
+            cfg.crashes > 0 && cfg.crashable(i)
+        }
+    }
+
+    /// With `crash_learners`: one copy of each catch-up and vote to a learner in flight
+    /// ([`merge_copies`]).
+    fn merge_learner_copies(&self, s: &mut PaxosSysState) {
+        let network = &mut s.network;
         if self.cfg.crash_learners {
             let learners = self.cfg.learner_ids();
             merge_copies(network, |env| match env.msg {
@@ -26,65 +84,6 @@ impl PaxosModel {
                 PaxosMsg::Accepted(..) => learners.contains(&env.dst),
                 _ => false,
             });
-        }
-    }
-}
-
-/// Removes every message `dead` says no handler can ever act on. On an ordered network too:
-/// delivering a dead message only takes it out of its channel, so removing it at once is one of
-/// the orders the network allows, and any later delivery order stays possible.
-pub(crate) fn remove_dead<M>(network: &mut Network<M>, dead: impl Fn(&Envelope<M>) -> bool)
-where
-    M: Clone + Eq + std::hash::Hash,
-{
-    match network {
-        Network::UnorderedDuplicating(set, _) => set.retain(|env| !dead(env)),
-        Network::UnorderedNonDuplicating(bag) => bag.retain(|env, _| !dead(env)),
-        Network::Ordered(channels) => {
-            for (&(src, dst), queue) in channels.iter_mut() {
-                queue.retain(|msg| !dead(&Envelope { src, dst, msg: msg.clone() }));
-            }
-            channels.retain(|_, queue| !queue.is_empty()); // Stateright keeps no empty flow
-        }
-    }
-}
-
-/// Keeps one copy of each in-flight message `mergeable` says a second copy of adds nothing to:
-/// with `crash_learners`, a learner restarts as often as it likes and each restart asks again
-/// (`learner::catch_up`), so copies of its CatchUp and of the acceptors' answers would pile up
-/// without end on a network that does not duplicate. A second copy of a vote or of a catch-up
-/// repeats what the first tells; a learner can use it only after a crash made it forget the
-/// first, and then it has asked again. Applied only there, where no liveness is checked (learners
-/// then crash with `crashes` > 0): the properties are about values chosen and learned, which
-/// copies of genuine votes do not change (duplicates count only with the planted
-/// learner-counts-duplicates, checked on a duplicating network, whose messages are a set).
-pub(crate) fn merge_copies<M>(network: &mut Network<M>, mergeable: impl Fn(&Envelope<M>) -> bool)
-where
-    M: Clone + Eq + std::hash::Hash,
-{
-    match network {
-        Network::UnorderedDuplicating(..) => {} // a set: one copy each already
-        Network::UnorderedNonDuplicating(bag) => {
-            for (env, n) in bag.iter_mut() {
-                if *n > 1 && mergeable(env) {
-                    *n = 1;
-                }
-            }
-        }
-        Network::Ordered(channels) => {
-            for (&(src, dst), queue) in channels.iter_mut() {
-                let mut seen: Vec<M> = Vec::new();
-                queue.retain(|msg| {
-                    if !mergeable(&Envelope { src, dst, msg: msg.clone() }) {
-                        return true;
-                    }
-                    let first = !seen.contains(msg);
-                    if first {
-                        seen.push(msg.clone());
-                    }
-                    first
-                });
-            }
         }
     }
 }
@@ -202,20 +201,6 @@ fn saved_learned(storage: &Option<PaxosStorage>) -> bool {
 /// One thing that refers to an acceptor: (kind, other actor, message, vote), its id left out.
 type Link<'a> = (u8, Id, Option<&'a PaxosMsg>, Option<(Ballot, Value)>);
 
-/// Every message in the network, once per copy. (Stateright 0.31's `Network::iter_all` never
-/// ends on an ordered network and repeats non-duplicating copies, so it is not used here.)
-fn envelopes(network: &Network<PaxosMsg>) -> Vec<(Id, Id, &PaxosMsg)> {
-    match network {
-        Network::UnorderedDuplicating(set, _) => set.iter().map(|e| (e.src, e.dst, &e.msg)).collect(),
-        Network::UnorderedNonDuplicating(bag) => {
-            bag.iter().flat_map(|(e, n)| std::iter::repeat_n((e.src, e.dst, &e.msg), *n)).collect()
-        }
-        Network::Ordered(channels) => {
-            channels.iter().flat_map(|((src, dst), q)| q.iter().map(move |m| (*src, *dst, m))).collect()
-        }
-    }
-}
-
 /// Symmetry reduction over acceptors, which are interchangeable: nothing in the protocol depends
 /// on which acceptor is which. Acceptors are renumbered in the order of their signature (state,
 /// storage, crashed, and what refers to them) and every id in the state is rewritten accordingly; proposers, learners and clients
@@ -270,4 +255,68 @@ pub fn representative(s: &PaxosSysState) -> PaxosSysState {
         return without_last_delivery(s); // already in canonical order
     }
     crate::check::symmetry::renumber(s, &acceptors, &order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paxos::model::PaxosModelCfg;
+    use crate::check::dead::check_dead_delivery;
+    use stateright::actor::ActorModelAction;
+    use stateright::Model;
+
+    /// A planted slip in the dead-message rule: an Accept at the promised ballot declared dead
+    /// (`<=` for `<` in phase 2(b)), which would hide every vote.
+    fn accept_at_promise_is_dead(
+        m: &PaxosModel,
+        states: &[Arc<PaxosState>],
+        storages: &[Option<PaxosStorage>],
+        env: &Envelope<PaxosMsg>,
+    ) -> bool {
+        let slipped = match (&env.msg, states.get(usize::from(env.dst)).map(|a| &**a)) {
+            (PaxosMsg::Accept(b, _), Some(PaxosState::Acceptor(a))) => a.promised.is_some_and(|p| *b <= p),
+            _ => false,
+        };
+        slipped || is_dead(m, states, storages, env)
+    }
+
+    fn deliver(m: &PaxosModel, s: &PaxosSysState, pick: impl Fn(Id, Id, &PaxosMsg) -> bool) -> PaxosSysState {
+        let (src, dst, msg) = envelopes(&s.network).into_iter().find(|(a, b, m)| pick(*a, *b, m)).expect("a message");
+        m.next_state(s, ActorModelAction::Deliver { src, dst, msg: msg.clone() }).expect("a step")
+    }
+
+    /// One proposer (actor 3) with its own value, 3 acceptors: two promises make it send its
+    /// Accepts, which acceptor 0 (having promised that ballot) would vote for.
+    fn an_accept_in_flight() -> (PaxosModel, PaxosSysState) {
+        let cfg = PaxosModelCfg { proposers: 1, clients: 0, crashes: 0, max_round: 1, ..PaxosModelCfg::default() };
+        let m = cfg.into_model();
+        let mut s = m.init_states().remove(0);
+        for a in [0, 1] {
+            s = deliver(&m, &s, |_, dst, msg| dst == Id::from(a) && matches!(msg, PaxosMsg::Prepare(_)));
+            s = deliver(&m, &s, |src, _, msg| src == Id::from(a) && matches!(msg, PaxosMsg::Promise(..)));
+        }
+        (m, s)
+    }
+
+    #[test]
+    fn the_real_rule_passes_the_check_and_the_slipped_rule_fails_it_naming_the_accept() {
+        let (m, s) = an_accept_in_flight();
+        let accept = envelopes(&s.network)
+            .into_iter()
+            .find(|(_, dst, msg)| *dst == Id::from(0) && matches!(msg, PaxosMsg::Accept(..)))
+            .map(|(src, dst, msg)| Envelope { src, dst, msg: msg.clone() })
+            .expect("an Accept to acceptor 0");
+        assert!(!is_dead(&m, &s.actor_states, &s.actor_storages, &accept));
+        assert!(accept_at_promise_is_dead(&m, &s.actor_states, &s.actor_storages, &accept));
+        let err = check_dead_delivery(&m.actors.actors, &s, &accept, false, |_| false).expect_err("a live Accept");
+        assert!(err.contains("changes the receiver's state"), "{err}");
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "dead-message rule slip")]
+    fn removing_a_live_accept_as_dead_panics_in_a_debug_build() {
+        let (m, mut s) = an_accept_in_flight();
+        m.remove_dead_by(&mut s, accept_at_promise_is_dead);
+    }
 }

@@ -59,6 +59,14 @@ pub struct RaftModelCfg {
     /// Check-quorum and the leader lease (Ongaro §6.2, §9.6), as the runtime runs (off by default).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub check_quorum: bool,
+    /// Whether messages that no handler can act on again are removed from the network (on by
+    /// default; off only to check that the reduction keeps every verdict, models/reduction.rs).
+    #[serde(skip_serializing_if = "is_true")]
+    pub reduce_dead: bool,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 fn is_one(n: &usize) -> bool {
@@ -90,6 +98,7 @@ impl Default for RaftModelCfg {
             pre_vote: false,
             repair: false,
             check_quorum: false,
+            reduce_dead: true,
         }
     }
 }
@@ -205,7 +214,8 @@ impl RaftModelCfg {
         let pre_vote = if self.pre_vote { ", pre-vote" } else { "" };
         let check_quorum = if self.check_quorum { ", check-quorum" } else { "" };
         let repair = if self.repair { ", leaders repair shrunk followers" } else { "" };
-        replication + persist + redirects + pre_vote + check_quorum + repair
+        let kept = if self.reduce_dead { "" } else { ", dead messages kept" };
+        replication + persist + redirects + pre_vote + check_quorum + repair + kept
     }
 
     /// Builds the model. Call [`validate`](Self::validate) first.
