@@ -15,7 +15,7 @@ use quorum::paxos::model::{property as paxos_property, PaxosModelCfg};
 use quorum::protocol::Protocol;
 use quorum::raft::model::{property::*, RaftModelCfg};
 use quorum::raft::Bug;
-use quorum::scenario::{cannot, replay, step};
+use quorum::teach::scenario::{cannot, replay, step};
 use stateright::actor::Id;
 use stateright::Model;
 

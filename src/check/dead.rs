@@ -3,6 +3,7 @@
 //! builds run it on every state the checker visits (`assert_dead_deliveries_are_no_ops`); the
 //! release suite compares reduced and unreduced verdicts instead (models/reduction.rs).
 
+#[cfg(debug_assertions)]
 use super::network::{envelopes, in_flight};
 use stateright::actor::{Actor, ActorModelState, Command, Envelope, Out, Timers};
 use std::borrow::Cow;

@@ -41,10 +41,10 @@
 //! become interchangeable only in a different model (one whose clients do not choose servers by
 //! id), which would no longer be the example's.
 
+use crate::check::network::remove_dead;
 use crate::paxos::acceptor::{self, AcceptorState};
 use crate::paxos::learner::{self, LearnerCfg, LearnerState};
 use crate::paxos::model::property::{AGREEMENT, LINEARIZABLE, VALUE_CHOSEN};
-use crate::check::network::remove_dead;
 use crate::paxos::model::reduction::{
     accept_is_dead, accepted_is_dead, chosen_is_dead, prepare_is_dead, promise_is_stale,
 };

@@ -13,7 +13,7 @@ use crate::paxos::client::ClientState;
 use crate::paxos::learner::LearnerState;
 use crate::paxos::proposer::{Phase, ProposerState};
 use crate::paxos::{Ballot, Bug, BugSet, PaxosMsg, Value};
-use stateright::actor::{ActorModelState, Envelope, Id, Network};
+use stateright::actor::{ActorModelState, Envelope, Id};
 use std::sync::Arc;
 
 /// The Paxos model's rule for dead messages, as [`PaxosModel::remove_dead_by`] takes it.
@@ -62,6 +62,7 @@ impl PaxosModel {
     }
 
     /// Whether actor `i` may still crash from `s` on (and so receive after a restart).
+    #[cfg(debug_assertions)]
     fn may_crash(&self, s: &PaxosSysState, i: usize) -> bool {
         let cfg = &self.cfg;
         if cfg.proposer_may_crash(i) {
@@ -260,8 +261,8 @@ pub fn representative(s: &PaxosSysState) -> PaxosSysState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::paxos::model::PaxosModelCfg;
     use crate::check::dead::check_dead_delivery;
+    use crate::paxos::model::PaxosModelCfg;
     use stateright::actor::ActorModelAction;
     use stateright::Model;
 

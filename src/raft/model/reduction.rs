@@ -116,8 +116,7 @@ fn receiver<'a>(s: &'a RaftSysState, i: usize) -> Option<Cow<'a, ServerState>> {
 /// Once it is not, it never will be in that term again: a server leads or runs only in a term
 /// it started itself, and a restart makes it a follower.
 fn still(s: &RaftSysState, i: usize, term: Term, candidate: bool) -> Option<&ServerState> {
-    super::server_state(s, i)
-        .filter(|st| st.term == term && if candidate { st.is_candidate() } else { st.is_leader() })
+    super::server_state(s, i).filter(|st| st.term == term && if candidate { st.is_candidate() } else { st.is_leader() })
 }
 
 /// A message is dead when delivering it is a no-op now and in every future: the receiver has
