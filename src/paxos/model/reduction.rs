@@ -283,7 +283,7 @@ mod tests {
 
     fn deliver(m: &PaxosModel, s: &PaxosSysState, pick: impl Fn(Id, Id, &PaxosMsg) -> bool) -> PaxosSysState {
         let (src, dst, msg) = envelopes(&s.network).into_iter().find(|(a, b, m)| pick(*a, *b, m)).expect("a message");
-        m.next_state(s, ActorModelAction::Deliver { src, dst, msg: msg.clone() }).expect("a step")
+        m.next_state(s, ActorModelAction::Deliver { src, dst, msg: *msg }).expect("a step")
     }
 
     /// One proposer (actor 3) with its own value, 3 acceptors: two promises make it send its
@@ -305,7 +305,7 @@ mod tests {
         let accept = envelopes(&s.network)
             .into_iter()
             .find(|(_, dst, msg)| *dst == Id::from(0) && matches!(msg, PaxosMsg::Accept(..)))
-            .map(|(src, dst, msg)| Envelope { src, dst, msg: msg.clone() })
+            .map(|(src, dst, msg)| Envelope { src, dst, msg: *msg })
             .expect("an Accept to acceptor 0");
         assert!(!is_dead(&m, &s.actor_states, &s.actor_storages, &accept));
         assert!(accept_at_promise_is_dead(&m, &s.actor_states, &s.actor_storages, &accept));
