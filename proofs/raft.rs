@@ -56,7 +56,7 @@ fn appends(s: &RaftSysState) -> Vec<(Id, Term, Index, Term, Vec<Entry>)> {
     let Network::UnorderedDuplicating(set, _) = &s.network else { return Vec::new() };
     set.iter()
         .filter_map(|env| match &env.msg {
-            RaftMsg::AppendEntries { term, prev_index, prev_term, entries, .. } => {
+            RaftMsg::AppendEntries(quorum::raft::AppendEntries { term, prev_index, prev_term, entries, .. }) => {
                 Some((env.src, *term, *prev_index, *prev_term, entries.clone()))
             }
             _ => None,

@@ -4,6 +4,7 @@
 //! - [`raft`]: Raft (election, log replication, persistence, clients) and its model.
 //! - [`protocol`]: the one door through which every protocol enters the CLI, the suites and the
 //!   guide.
+//! - [`quorums`]: quorum sizes (a majority), shared by the protocols.
 //! - [`check`]: the checking room — runs any model with a chosen strategy and reports every
 //!   property's verdict; what the symmetry and network reductions share.
 //! - [`bugs`]: what the protocols' planted-bug zoos share.
@@ -18,6 +19,7 @@ pub mod check;
 pub mod compare;
 pub mod paxos;
 pub mod protocol;
+pub mod quorums;
 pub mod raft;
 pub mod runtime;
 pub mod teach;

@@ -10,7 +10,7 @@
 //!
 //! ```
 //! use quorum::testkit::{raft, Node};
-//! use quorum::raft::{BugSet, RaftMsg, RaftTimer};
+//! use quorum::raft::{BugSet, RaftMsg, RaftTimer, VoteRequest};
 //!
 //! // Server 0 of three: its election timer fires (Raft §5.2).
 //! let mut s0 = raft::server(raft::cfg(3, BugSet::NONE), 0);
@@ -20,7 +20,7 @@
 //! // Term and vote are saved before the two RequestVotes leave.
 //! assert!(step.saved_before_sends());
 //! assert_eq!(step.sent().len(), 2);
-//! assert!(matches!(step.sent()[0], (_, RaftMsg::RequestVote { term: 1, .. })));
+//! assert!(matches!(step.sent()[0], (_, RaftMsg::RequestVote(VoteRequest { term: 1, .. }))));
 //! ```
 
 use stateright::actor::{Actor, Command, Id, Out};

@@ -525,12 +525,12 @@ fn a_vote_copied_on_the_wire_to_another_candidate_does_not_elect_it_and_one_addr
     c.start(0);
     let key = c.key();
     let request_vote = |m: &RaftMsg| match m {
-        RaftMsg::RequestVote { term, .. } => Some(*term),
+        RaftMsg::RequestVote(req) => Some(req.term),
         _ => None,
     };
-    let append = |m: &RaftMsg| matches!(m, RaftMsg::AppendEntries { .. }).then_some(());
+    let append = |m: &RaftMsg| matches!(m, RaftMsg::AppendEntries(_)).then_some(());
     let pre_vote = |m: &RaftMsg| match m {
-        RaftMsg::PreVote { term, .. } => Some(*term),
+        RaftMsg::PreVote(req) => Some(req.term),
         _ => None,
     };
     let seq = std::cell::Cell::new(0);

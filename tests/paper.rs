@@ -10,7 +10,7 @@
 
 use quorum::paxos::{self, Ballot, PaxosMsg, PaxosStorage, PaxosTimer};
 use quorum::raft::server::{Elections, Progress, Replication, Role, ServerCfg};
-use quorum::raft::{Bug, BugSet, Entry, OpKind, RaftActor, RaftMsg, RaftStorage, RaftTimer};
+use quorum::raft::{AppendEntries, Bug, BugSet, Entry, OpKind, RaftActor, RaftMsg, RaftStorage, RaftTimer, VoteRequest};
 use quorum::testkit::{paxos as px, raft, Node, Step};
 use stateright::actor::Id;
 
@@ -18,11 +18,11 @@ use stateright::actor::Id;
 // Raft
 
 fn ae(term: u64, prev_index: u64, prev_term: u64, entries: Vec<Entry>, commit: u64) -> RaftMsg {
-    RaftMsg::AppendEntries { term, prev_index, prev_term, entries, commit }
+    RaftMsg::AppendEntries(AppendEntries { term, prev_index, prev_term, entries, commit })
 }
 
 fn rv(term: u64, last_index: u64, last_term: u64) -> RaftMsg {
-    RaftMsg::RequestVote { term, last_index, last_term }
+    RaftMsg::RequestVote(VoteRequest { term, last_index, last_term })
 }
 
 fn ok(term: u64, m: u64) -> RaftMsg {
@@ -236,7 +236,7 @@ fn s5_3_append_entries_carries_up_to_max_batch_entries() {
         assert_eq!(next_match(&s0, 1), (2, 0));
         let step = s0.timeout(RaftTimer::Heartbeat);
         let to_s1: Vec<_> = step.sent().into_iter().filter(|(to, _)| *to == Id::from(1)).collect();
-        let [(_, RaftMsg::AppendEntries { prev_index: 1, entries, .. })] = to_s1.as_slice() else { panic!("{step:?}") };
+        let [(_, RaftMsg::AppendEntries(AppendEntries { prev_index: 1, entries, .. }))] = to_s1.as_slice() else { panic!("{step:?}") };
         assert_eq!(entries.len(), max_batch, "{step:?}");
         assert_eq!(entries[0], s0.server().log.get(1).cloned().expect("entry 2"));
     }
@@ -250,7 +250,7 @@ fn eager(parallel_persist: bool) -> ServerCfg {
 #[test]
 fn s5_3_eager_leader_sends_a_new_entry_at_once() {
     for cfg in [raft::cfg(3, BugSet::NONE), eager(false)] {
-        let is_eager = cfg.replication.eager;
+        let is_eager = cfg.replication().eager;
         let mut s0 = raft::server(cfg, 0);
         raft::elect(&mut s0, 3);
         s0.deliver(1, ok(1, 1));
@@ -270,7 +270,7 @@ fn s5_3_eager_leader_sends_a_new_entry_at_once() {
 #[test]
 fn s5_3_eager_leader_follows_a_response_with_the_next_entries() {
     for cfg in [raft::cfg(3, BugSet::NONE), eager(false)] {
-        let is_eager = cfg.replication.eager;
+        let is_eager = cfg.replication().eager;
         let mut s0 = leader_of_term_2(cfg, 2); // log [t1 t1 t2:noop], nextIndex 3
         let step = s0.deliver(1, mismatch(2, 2));
         assert_eq!(next_match(&s0, 1), (2, 0));
@@ -285,7 +285,7 @@ fn s5_3_eager_leader_follows_a_response_with_the_next_entries() {
 
 /// The leader of term 1 in an eager, parallel-writing cluster whose followers hold its no-op.
 fn parallel_leader(bugs: BugSet) -> Node<RaftActor> {
-    let cfg = ServerCfg { bugs, ..eager(true) };
+    let cfg = eager(true).with_bugs(bugs);
     let mut s0 = raft::server(cfg, 0);
     raft::elect(&mut s0, 3); // its no-op left unsaved: a step that changed only its log
     s0.timeout(RaftTimer::Persist);
@@ -489,7 +489,7 @@ fn s9_6_pre_vote_changes_no_term() {
         assert!(s0.server().is_pre_candidate());
         assert_eq!(s0.server().term, 1);
         assert!(step.saved().is_empty(), "nothing persistent changed: {step:?}");
-        let pre_vote = RaftMsg::PreVote { term: 2, last_index: 1, last_term: 1 };
+        let pre_vote = RaftMsg::PreVote(VoteRequest { term: 2, last_index: 1, last_term: 1 });
         assert_eq!(step.sent(), vec![(Id::from(1), pre_vote.clone()), (Id::from(2), pre_vote.clone())]);
         // A voter would vote yes, and stays in its term; the bug moves it to the proposed one.
         let mut s1 = raft::server_from(cfg, 1, 1, None, raft::log(&[1]));

@@ -85,11 +85,17 @@ pub fn foreign(
     door::hosted().into_iter().filter(|r| r.name() != chosen.name()).find_map(|other| {
         let given: Vec<String> = flags_of(|c| flags(other, c))
             .into_iter()
-            .filter(|(id, _)| !own.contains(id) && m.value_source(id) == Some(ValueSource::CommandLine))
+            .filter(|(id, _)| !own.contains(id) && given_on_command_line(m, id))
             .map(|(_, long)| long)
             .collect();
         (!given.is_empty()).then_some((given, other))
     })
+}
+
+/// Whether the flag `id` is the command's and the command line sets it. (A command that does not
+/// have the flag cannot have been given it; clap's debug builds panic on asking it of one.)
+fn given_on_command_line(m: &ArgMatches, id: &str) -> bool {
+    m.ids().any(|known| known.as_str() == id) && m.value_source(id) == Some(ValueSource::CommandLine)
 }
 
 /// "--proposers and --learners apply to paxos, not raft".

@@ -31,7 +31,7 @@ pub enum Kind {
 /// A layout that cannot run.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LayoutError {
-    /// The model's message for the same mistake (`CfgError::Zero`).
+    /// A role with no actor.
     #[error("{0} must be at least 1")]
     Zero(&'static str),
     #[error("{servers} servers leave no acceptor after {proposers} proposer(s) and {learners} learner(s)")]

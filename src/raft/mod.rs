@@ -166,23 +166,50 @@ impl fmt::Debug for Op {
     }
 }
 
+/// A RequestVote's arguments (Figure 2), and a pre-vote's (Ongaro §9.6): the term asked for, and
+/// where the candidate's log ends, which a voter compares with its own ([`log::deny_vote`]).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct VoteRequest {
+    pub term: Term,
+    pub last_index: Index,
+    pub last_term: Term,
+}
+
+impl VoteRequest {
+    /// The candidate's last entry, as [`log::deny_vote`] takes it.
+    pub fn last(&self) -> log::LastEntry {
+        log::LastEntry { index: self.last_index, term: self.last_term }
+    }
+}
+
+/// An AppendEntries' arguments (Figure 2): the leader's term, the entries after (`prev_index`,
+/// `prev_term`), and the leader's commit index.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AppendEntries {
+    pub term: Term,
+    pub prev_index: Index,
+    pub prev_term: Term,
+    pub entries: Vec<Entry>,
+    pub commit: Index,
+}
+
 /// The messages of Figure 2, and the client's.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum RaftMsg {
     /// Candidate → servers: vote for me in `term`; my log ends at (`last_index`, `last_term`).
-    RequestVote { term: Term, last_index: Index, last_term: Term },
+    RequestVote(VoteRequest),
     /// Voter → candidate: the answer, with the voter's term and the candidate it answers, so
     /// that a copy delivered to another candidate is not a vote for it ([`server::vote_names_me`]).
     Vote { term: Term, granted: bool, candidate: Id },
     /// Leader → follower: the entries after (`prev_index`, `prev_term`) (at most one here), and
     /// the leader's commit index.
-    AppendEntries { term: Term, prev_index: Index, prev_term: Term, entries: Vec<Entry>, commit: Index },
+    AppendEntries(AppendEntries),
     /// Follower → leader: `Ok(match_index)` when its log matches the leader's up to there,
     /// `Err(prev_index)` when the consistency check failed at `prev_index`.
     Appended { term: Term, result: Result<Index, Index> },
     /// Pre-candidate → servers (Ongaro §9.6): would you vote for me in `term` (my term + 1), my
     /// log ending at (`last_index`, `last_term`)? Changes no one's term.
-    PreVote { term: Term, last_index: Index, last_term: Term },
+    PreVote(VoteRequest),
     /// Server → pre-candidate: yes, with the proposed term; or no, with the server's own term.
     /// It names the pre-candidate, as a vote does.
     PreVoteReply { term: Term, granted: bool, candidate: Id },
@@ -199,16 +226,16 @@ impl fmt::Debug for RaftMsg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use RaftMsg::*;
         match self {
-            RequestVote { term, last_index, last_term } => {
+            RequestVote(VoteRequest { term, last_index, last_term }) => {
                 write!(f, "RequestVote(t{term}, last {last_index}@t{last_term})")
             }
             // The candidate is the envelope's receiver, except for a copy redirected on the way
             // (traces say so: `model::describe_action`).
             Vote { term, granted, .. } => write!(f, "Vote(t{term}, {})", if *granted { "yes" } else { "no" }),
-            AppendEntries { term, prev_index, prev_term, entries, commit } => {
+            AppendEntries(self::AppendEntries { term, prev_index, prev_term, entries, commit }) => {
                 write!(f, "AppendEntries(t{term}, prev {prev_index}@t{prev_term}, {entries:?}, commit {commit})")
             }
-            PreVote { term, last_index, last_term } => {
+            PreVote(VoteRequest { term, last_index, last_term }) => {
                 write!(f, "PreVote(t{term}, last {last_index}@t{last_term})")
             }
             PreVoteReply { term, granted, .. } => {
@@ -248,25 +275,4 @@ impl Rewrite<Id> for RaftMsg {
     }
 }
 
-/// The size of a majority of `n` servers.
-pub fn majority(n: usize) -> usize {
-    n / 2 + 1
-}
-
-#[cfg(test)]
-mod majority_tests {
-    use super::majority;
-
-    /// A majority is the smallest number of servers of which any two sets share one: 2 of 3, 3 of
-    /// 4, 3 of 5. Not a constant (2 is right only for 3), and not n / 2 (which two halves of an
-    /// even cluster need not share).
-    #[test]
-    fn a_majority_is_the_smallest_size_at_which_any_two_intersect() {
-        for n in 1..=9 {
-            let m = majority(n);
-            assert!(2 * m > n, "two majorities of {n} must share one");
-            assert!(2 * (m - 1) <= n, "{} of {n} would be a smaller majority", m - 1);
-        }
-        assert_eq!((1..=7).map(majority).collect::<Vec<_>>(), [1, 2, 2, 3, 3, 4, 4]);
-    }
-}
+pub use crate::quorums::majority;

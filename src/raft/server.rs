@@ -7,7 +7,7 @@ use super::actor::{RaftActor, RaftStorage, RaftTimer};
 use super::log::{self, Entry, LastEntry, Log};
 #[cfg(test)]
 use super::Value;
-use super::{majority, Bug, BugSet, Index, Op, OpKind, RaftMsg, Term};
+use super::{majority, AppendEntries, Bug, BugSet, Index, Op, OpKind, RaftMsg, Term, VoteRequest};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Id, Out};
 use std::fmt;
@@ -16,13 +16,14 @@ use std::time::Duration;
 /// What a server knows of the cluster. Not part of the state: it never changes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerCfg {
-    /// Every server, itself included.
-    pub servers: Vec<Id>,
+    /// Every server, itself included: `0..n` in order (the constructors see to it, and the fields
+    /// are private to the crate so that nothing else can build one that is not).
+    pub(crate) servers: Vec<Id>,
     /// The clients, by client number.
-    pub clients: Vec<Id>,
-    pub bugs: BugSet,
-    pub replication: Replication,
-    pub elections: Elections,
+    pub(crate) clients: Vec<Id>,
+    pub(crate) bugs: BugSet,
+    pub(crate) replication: Replication,
+    pub(crate) elections: Elections,
 }
 
 /// The two additions to elections of Ongaro's dissertation, §9.6 (etcd's `PreVote` and
@@ -138,6 +139,32 @@ impl ServerCfg {
     pub fn with_elections(self, elections: Elections) -> Self {
         ServerCfg { elections, ..self }
     }
+
+    pub fn with_bugs(self, bugs: BugSet) -> Self {
+        ServerCfg { bugs, ..self }
+    }
+
+    /// Every server, `0..n`.
+    pub fn servers(&self) -> &[Id] {
+        &self.servers
+    }
+
+    /// The clients, by client number.
+    pub fn clients(&self) -> &[Id] {
+        &self.clients
+    }
+
+    pub fn bugs(&self) -> BugSet {
+        self.bugs
+    }
+
+    pub fn replication(&self) -> Replication {
+        self.replication
+    }
+
+    pub fn elections(&self) -> Elections {
+        self.elections
+    }
 }
 
 /// The leader's view of one follower (Figure 2, volatile state on leaders).
@@ -247,12 +274,13 @@ pub const HEARTBEAT_INTERVAL: std::ops::Range<Duration> = Duration::from_millis(
 pub fn msg_term(msg: &RaftMsg) -> Option<Term> {
     use RaftMsg::*;
     match msg {
-        RequestVote { term, .. } | Vote { term, .. } | AppendEntries { term, .. } | Appended { term, .. } => {
-            Some(*term)
-        }
+        RequestVote(VoteRequest { term, .. })
+        | Vote { term, .. }
+        | AppendEntries(super::AppendEntries { term, .. })
+        | Appended { term, .. } => Some(*term),
         // A pre-vote's term is one it proposes, not one anyone holds (Ongaro §9.6): see
         // [`handle_pre_vote`] and [`step_pre_candidate`].
-        PreVote { .. } | PreVoteReply { .. } | Request(_) | Reply { .. } | Redirect { .. } => None,
+        PreVote(_) | PreVoteReply { .. } | Request(_) | Reply { .. } | Redirect { .. } => None,
     }
 }
 
@@ -261,13 +289,13 @@ pub fn step(s: &mut ServerState, cfg: &ServerCfg, id: Id, src: Id, msg: RaftMsg,
     if asks_for_vote(&msg) && in_lease(s, cfg) && !cfg.bugs.has(Bug::VoteInLease) {
         return ignore_vote_in_lease();
     }
-    if let (RaftMsg::PreVote { term, .. }, true) = (&msg, cfg.bugs.has(Bug::PreVoteRaisesTerm)) {
-        if *term > s.term {
-            observe_higher_term(s, cfg, *term, o); // the bug: a proposed term taken as a seen one
+    if let (RaftMsg::PreVote(req), true) = (&msg, cfg.bugs.has(Bug::PreVoteRaisesTerm)) {
+        if req.term > s.term {
+            observe_higher_term(s, cfg, req.term, o); // the bug: a proposed term taken as a seen one
         }
     }
-    if let RaftMsg::PreVote { term, last_index, last_term } = msg {
-        return handle_pre_vote(s, src, term, last_index, last_term, o);
+    if let RaftMsg::PreVote(req) = &msg {
+        return handle_pre_vote(s, src, req, o);
     }
     if let Some(t) = msg_term(&msg) {
         if t > s.term {
@@ -306,7 +334,7 @@ fn reset_election_timer(o: &mut Out<RaftActor>) {
 
 /// Whether a message asks for a vote: a RequestVote, or a pre-vote's.
 fn asks_for_vote(msg: &RaftMsg) -> bool {
-    matches!(msg, RaftMsg::RequestVote { .. } | RaftMsg::PreVote { .. })
+    matches!(msg, RaftMsg::RequestVote(_) | RaftMsg::PreVote(_))
 }
 
 /// Ongaro §9.6: "if a server receives a RequestVote request within the minimum election timeout
@@ -337,12 +365,8 @@ fn become_follower(s: &mut ServerState, o: &mut Out<RaftActor>) {
 
 pub fn step_follower(s: &mut ServerState, cfg: &ServerCfg, _id: Id, src: Id, msg: RaftMsg, o: &mut Out<RaftActor>) {
     match msg {
-        RaftMsg::RequestVote { term, last_index, last_term } => {
-            handle_request_vote(s, cfg, src, term, last_index, last_term, o)
-        }
-        RaftMsg::AppendEntries { term, prev_index, prev_term, entries, commit } => {
-            handle_append_entries(s, cfg, src, term, prev_index, prev_term, &entries, commit, o)
-        }
+        RaftMsg::RequestVote(req) => handle_request_vote(s, cfg, src, &req, o),
+        RaftMsg::AppendEntries(append) => handle_append_entries(s, cfg, src, &append, o),
         RaftMsg::Request(op) => redirect(s, cfg, op, o),
         _ => {} // votes and acknowledgements of an earlier role
     }
@@ -360,7 +384,7 @@ pub fn step_pre_candidate(s: &mut ServerState, cfg: &ServerCfg, id: Id, src: Id,
         // log but behind in term, would deny each other for ever).
         RaftMsg::PreVoteReply { term, granted: false, .. } if term > s.term => observe_higher_term(s, cfg, term, o),
         // Otherwise as a follower: it still votes, and the leader of its term makes it one again.
-        RaftMsg::AppendEntries { .. } => {
+        RaftMsg::AppendEntries(_) => {
             become_follower(s, o);
             step_follower(s, cfg, id, src, msg, o)
         }
@@ -373,13 +397,11 @@ pub fn step_candidate(s: &mut ServerState, cfg: &ServerCfg, id: Id, src: Id, msg
         RaftMsg::Vote { granted: true, candidate, .. } if vote_names_me(cfg.bugs, id, candidate) => {
             count_vote(s, cfg, id, src, o)
         }
-        RaftMsg::RequestVote { term, last_index, last_term } => {
-            handle_request_vote(s, cfg, src, term, last_index, last_term, o)
-        }
-        RaftMsg::AppendEntries { term, prev_index, prev_term, entries, commit } => {
+        RaftMsg::RequestVote(req) => handle_request_vote(s, cfg, src, &req, o),
+        RaftMsg::AppendEntries(append) => {
             // Raft §5.2: a candidate that hears from the leader of its term becomes a follower.
             become_follower(s, o);
-            handle_append_entries(s, cfg, src, term, prev_index, prev_term, &entries, commit, o)
+            handle_append_entries(s, cfg, src, &append, o)
         }
         RaftMsg::Request(op) => redirect(s, cfg, op, o),
         _ => {}
@@ -390,15 +412,11 @@ pub fn step_leader(s: &mut ServerState, cfg: &ServerCfg, id: Id, src: Id, msg: R
     match msg {
         RaftMsg::Appended { result, .. } => handle_appended(s, cfg, id, src, result, o),
         RaftMsg::Request(op) => handle_request(s, cfg, id, op, o),
-        RaftMsg::RequestVote { term, last_index, last_term } => {
-            handle_request_vote(s, cfg, src, term, last_index, last_term, o)
-        }
-        RaftMsg::AppendEntries { term, prev_index, prev_term, entries, commit }
-            if cfg.bugs.has(Bug::LeaderKeepsLeading) =>
-        {
+        RaftMsg::RequestVote(req) => handle_request_vote(s, cfg, src, &req, o),
+        RaftMsg::AppendEntries(append) if cfg.bugs.has(Bug::LeaderKeepsLeading) => {
             // Only reachable with the bug: a "leader" that kept its role in a newer term obeys
             // that term's real leader and rewrites its own log.
-            handle_append_entries(s, cfg, src, term, prev_index, prev_term, &entries, commit, o)
+            handle_append_entries(s, cfg, src, &append, o)
         }
         _ => {}
     }
@@ -432,11 +450,11 @@ pub fn start_pre_vote(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<
     if !s.is_pre_candidate() {
         s.role = Role::PreCandidate { votes: vec![id] };
     }
-    let msg = RaftMsg::PreVote {
+    let msg = RaftMsg::PreVote(VoteRequest {
         term: s.term.saturating_add(1),
         last_index: log::last_index(&s.log),
         last_term: log::last_term(&s.log),
-    };
+    });
     for &peer in cfg.servers.iter().filter(|p| **p != id) {
         o.send(peer, msg.clone());
     }
@@ -449,17 +467,9 @@ pub fn start_pre_vote(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<
 /// candidate's log is at least as up-to-date as ours ([`log::deny_vote`]); our own vote is not
 /// looked at, since it is for our term, not the proposed one. Nothing here changes. A "no" carries
 /// our term ([`step_pre_candidate`]).
-pub fn handle_pre_vote(
-    s: &ServerState,
-    candidate: Id,
-    term: Term,
-    last_index: Index,
-    last_term: Term,
-    o: &mut Out<RaftActor>,
-) {
-    let granted =
-        term > s.term && !log::deny_vote(LastEntry::of(&s.log), LastEntry { index: last_index, term: last_term });
-    let term = if granted { term } else { s.term };
+pub fn handle_pre_vote(s: &ServerState, candidate: Id, req: &VoteRequest, o: &mut Out<RaftActor>) {
+    let granted = req.term > s.term && !log::deny_vote(LastEntry::of(&s.log), req.last());
+    let term = if granted { req.term } else { s.term };
     o.send(candidate, RaftMsg::PreVoteReply { term, granted, candidate });
 }
 
@@ -496,7 +506,7 @@ pub fn start_election(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<
     s.leader = None;
     s.role = Role::Candidate { votes: vec![id] };
     let msg =
-        RaftMsg::RequestVote { term: s.term, last_index: log::last_index(&s.log), last_term: log::last_term(&s.log) };
+        RaftMsg::RequestVote(VoteRequest { term: s.term, last_index: log::last_index(&s.log), last_term: log::last_term(&s.log) });
     for &peer in cfg.servers.iter().filter(|p| **p != id) {
         o.send(peer, msg.clone());
     }
@@ -508,19 +518,10 @@ pub fn start_election(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<
 /// RequestVote receiver (Figure 2): grant if the vote of this term is free or already this
 /// candidate's, and the candidate's log is at least as up-to-date as ours (the notes'
 /// vote-denial rule, [`log::deny_vote`]).
-#[allow(clippy::too_many_arguments)]
-pub fn handle_request_vote(
-    s: &mut ServerState,
-    cfg: &ServerCfg,
-    candidate: Id,
-    term: Term,
-    last_index: Index,
-    last_term: Term,
-    o: &mut Out<RaftActor>,
-) {
+pub fn handle_request_vote(s: &mut ServerState, cfg: &ServerCfg, candidate: Id, req: &VoteRequest, o: &mut Out<RaftActor>) {
+    let term = req.term;
     let free = s.voted_for.is_none_or(|v| v == candidate);
-    let log_ok = cfg.bugs.has(Bug::VoteWithoutLogCheck)
-        || !log::deny_vote(LastEntry::of(&s.log), LastEntry { index: last_index, term: last_term });
+    let log_ok = cfg.bugs.has(Bug::VoteWithoutLogCheck) || !log::deny_vote(LastEntry::of(&s.log), req.last());
     let granted = free && log_ok;
     if granted {
         s.voted_for = Some(candidate);
@@ -657,23 +658,13 @@ pub fn send_append(s: &ServerState, cfg: &ServerCfg, to: Id, o: &mut Out<RaftAct
         })
         .cloned()
         .collect();
-    o.send(to, RaftMsg::AppendEntries { term: s.term, prev_index, prev_term, entries, commit: s.commit });
+    o.send(to, RaftMsg::AppendEntries(AppendEntries { term: s.term, prev_index, prev_term, entries, commit: s.commit }));
 }
 
 /// AppendEntries receiver (Figure 2, steps 2–5): the consistency check, then the append
 /// ([`log::append_after`]), then the commit index.
-#[allow(clippy::too_many_arguments)]
-pub fn handle_append_entries(
-    s: &mut ServerState,
-    cfg: &ServerCfg,
-    leader: Id,
-    term: Term,
-    prev_index: Index,
-    prev_term: Term,
-    entries: &[Entry],
-    leader_commit: Index,
-    o: &mut Out<RaftActor>,
-) {
+pub fn handle_append_entries(s: &mut ServerState, cfg: &ServerCfg, leader: Id, msg: &AppendEntries, o: &mut Out<RaftActor>) {
+    let AppendEntries { term, prev_index, prev_term, ref entries, commit: leader_commit } = *msg;
     s.leader = Some(leader);
     reset_election_timer(o);
     if cfg.bugs.has(Bug::FollowerCommitPastPrefix) {
@@ -922,7 +913,7 @@ mod tests {
     fn a_follower_redirects_a_client_to_the_leader_it_heard_from() {
         let mut s = ServerState::restore(None);
         let mut o = Out::new();
-        let heartbeat = RaftMsg::AppendEntries { term: 1, prev_index: 0, prev_term: 0, entries: vec![], commit: 0 };
+        let heartbeat = RaftMsg::AppendEntries(AppendEntries { term: 1, prev_index: 0, prev_term: 0, entries: vec![], commit: 0 });
         step(&mut s, &cfg(), Id::from(0), Id::from(2), heartbeat, &mut o);
         assert_eq!(s.leader, Some(Id::from(2)));
         let mut o = Out::new();
@@ -989,7 +980,7 @@ mod tests {
     #[test]
     fn a_pre_vote_changes_no_term_and_a_server_in_its_leaders_lease_ignores_vote_requests() {
         let cfg = cfg().with_elections(Elections::RUNTIME);
-        let pre_vote = RaftMsg::PreVote { term: 2, last_index: 0, last_term: 0 };
+        let pre_vote = RaftMsg::PreVote(VoteRequest { term: 2, last_index: 0, last_term: 0 });
         // Without a leader: a yes for term 2, and the voter stays in term 1 with its vote free.
         let mut s = ServerState { term: 1, ..ServerState::restore(None) };
         let mut o = Out::new();
@@ -998,7 +989,7 @@ mod tests {
         assert_eq!(sent(o), vec![RaftMsg::PreVoteReply { term: 2, granted: true, candidate: Id::from(1) }]);
         // Following the leader of term 1: the pre-vote and a RequestVote of term 2 go unanswered.
         s.leader = Some(Id::from(2));
-        for msg in [pre_vote, RaftMsg::RequestVote { term: 2, last_index: 0, last_term: 0 }] {
+        for msg in [pre_vote, RaftMsg::RequestVote(VoteRequest { term: 2, last_index: 0, last_term: 0 })] {
             let mut o = Out::new();
             step(&mut s, &cfg, Id::from(0), Id::from(1), msg, &mut o);
             assert_eq!((s.term, s.voted_for, s.leader), (1, None, Some(Id::from(2))));
@@ -1013,7 +1004,7 @@ mod tests {
     fn a_follower_that_knows_no_leader_stays_silent_and_a_new_term_forgets_the_leader() {
         let mut s = ServerState { leader: Some(Id::from(2)), term: 1, ..ServerState::restore(None) };
         let mut o = Out::new();
-        let vote = RaftMsg::RequestVote { term: 2, last_index: 0, last_term: 0 };
+        let vote = RaftMsg::RequestVote(VoteRequest { term: 2, last_index: 0, last_term: 0 });
         step(&mut s, &cfg(), Id::from(0), Id::from(1), vote, &mut o);
         assert_eq!(s.leader, None);
         let mut o = Out::new();

@@ -111,8 +111,9 @@ impl Default for PaxosModelCfg {
 /// A configuration that cannot be checked.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum CfgError {
-    #[error("{0} must be at least 1")]
-    Zero(&'static str),
+    /// The roles' counts: at least one of each ([`Layout::validate`]).
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
     #[error("at most {max} clients (one value letter each), got {got}")]
     TooManyClients { max: usize, got: usize },
     #[error("at most {max} actors in a model, got {got}")]
@@ -139,11 +140,7 @@ impl PaxosModelCfg {
     }
 
     pub fn validate(&self) -> Result<(), CfgError> {
-        self.layout().validate().map_err(|e| match e {
-            LayoutError::Zero(what) => CfgError::Zero(what),
-            // Only the runtime's `Layout::for_servers` says this; the model counts acceptors.
-            LayoutError::NoAcceptor { .. } => CfgError::Zero("acceptors"),
-        })?;
+        self.layout().validate()?;
         if self.clients > 26 {
             return Err(CfgError::TooManyClients { max: 26, got: self.clients });
         }

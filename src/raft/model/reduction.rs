@@ -8,7 +8,7 @@ use crate::check::network::without_last_delivery;
 use crate::raft::actor::RaftState;
 use crate::raft::log;
 use crate::raft::server::{self, Role, ServerState};
-use crate::raft::{Bug, Index, RaftMsg, Term};
+use crate::raft::{Bug, Index, RaftMsg, Term, VoteRequest};
 use stateright::actor::{Envelope, Id, Network};
 use std::borrow::Cow;
 
@@ -152,14 +152,15 @@ pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool
         return false; // terms can go back: nothing is stale for good
     }
     match &env.msg {
-        // Its answer depends on the receiver's term and log, which are still to come — unless
-        // its pre-candidate has reached the term it proposes: a "yes" is then of no use, and a "no"
-        // raises a pre-candidate only above the term it holds, where it has asked again, and that
-        // newer pre-vote's "no" is the same message.
-        PreVote { term, .. } => {
+        // It changes no receiver; its answer is a "yes" for the proposed term, of use only to a
+        // pre-candidate just below it, or a "no" with the receiver's term, which raises a
+        // pre-candidate below that term — and the receiver's term may still grow up to the bound.
+        // So the answer is of no use for good only once its pre-candidate holds the last term of
+        // the bound, where it cannot be a pre-candidate again (`within_boundary`).
+        PreVote(VoteRequest { term, .. }) => {
             // With the bug, it also moves a receiver below the proposed term up to it.
             let raises = bugs.has(Bug::PreVoteRaisesTerm) && r.term < *term;
-            return !raises && receiver(s, src).is_some_and(|p| p.term >= *term);
+            return !raises && receiver(s, src).is_some_and(|p| p.term >= m.cfg.max_term.max(*term));
         }
         // Of use only to a pre-candidate below its term (a "yes" naming it, or a "no" that
         // raises its term), and terms only grow.
@@ -175,7 +176,7 @@ pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool
     }
     let voter = env.src;
     match &env.msg {
-        RequestVote { .. } => match r.voted_for {
+        RequestVote(_) => match r.voted_for {
             None => false,
             Some(v) if v != voter => true, // denied now and for the rest of the term
             // The bug keeps a leader leading in the newer term, where it votes. A leader holds no
@@ -188,15 +189,17 @@ pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool
         Vote { granted, candidate, .. } => {
             !granted || !server::vote_names_me(bugs, env.dst, *candidate) || vote_is_useless(m, s, dst, src, t)
         }
-        AppendEntries { prev_index, prev_term, entries, commit, .. } => {
+        AppendEntries(crate::raft::AppendEntries { prev_index, prev_term, entries, commit, .. }) => {
             // With truncate-on-stale-append, an AppendEntries that changes nothing now truncates
             // the log once it has grown.
             let revived = [Bug::LogNotPersisted, Bug::FollowerCommitPastPrefix, Bug::TruncateOnStaleAppend];
             if revived.into_iter().any(|b| bugs.has(b)) || r.role != Role::Follower {
                 return false;
             }
-            if m.cfg.check_quorum && r.leader != Some(env.src) {
-                return false; // it gives the follower its leader's lease (`server::in_lease`)
+            if r.leader != Some(env.src) {
+                // It names the follower's leader (a second leader of the term, with a bug that
+                // elects two), and with check-quorum it gives the leader's lease (`server::in_lease`).
+                return false;
             }
             let consistent = if bugs.has(Bug::NoConsistencyCheck) {
                 *prev_index <= log::last_index(&r.log)
@@ -225,7 +228,7 @@ pub fn is_dead(m: &RaftModel, s: &RaftSysState, env: &Envelope<RaftMsg>) -> bool
             Some(_) if m.cfg.check_quorum || bugs.has(Bug::StaleAppendResponse) => false,
             Some(leader) => leader_knows(leader, src, *result, m.cfg.repair),
         },
-        Request(_) | Reply { .. } | Redirect { .. } | PreVote { .. } | PreVoteReply { .. } => true,
+        Request(_) | Reply { .. } | Redirect { .. } | PreVote(_) | PreVoteReply { .. } => true,
     }
 }
 
@@ -465,7 +468,7 @@ mod tests {
     }
 
     fn is_request_vote(msg: &RaftMsg) -> bool {
-        matches!(msg, RaftMsg::RequestVote { .. })
+        matches!(msg, RaftMsg::RequestVote(_))
     }
 
     fn is_vote(msg: &RaftMsg) -> bool {
@@ -473,7 +476,7 @@ mod tests {
     }
 
     fn is_append(msg: &RaftMsg) -> bool {
-        matches!(msg, RaftMsg::AppendEntries { .. })
+        matches!(msg, RaftMsg::AppendEntries(_))
     }
 
     fn is_appended(msg: &RaftMsg) -> bool {
@@ -512,9 +515,9 @@ mod tests {
     fn a_pre_vote_stays_alive_where_the_planted_bug_lets_it_raise_its_receivers_term() {
         let m = super::super::bug_config(Bug::PreVoteRaisesTerm).into_model();
         let s = timeout(&m, &m.init_states().remove(0), 0);
-        let s = deliver_from(&m, &s, 0, 1, |msg| matches!(msg, RaftMsg::PreVote { .. }));
+        let s = deliver_from(&m, &s, 0, 1, |msg| matches!(msg, RaftMsg::PreVote(_)));
         let s = deliver_from(&m, &s, 1, 0, |msg| matches!(msg, RaftMsg::PreVoteReply { .. }));
-        assert!(in_flight(&s, 0, 2, |msg| matches!(msg, RaftMsg::PreVote { .. })).is_some());
+        assert!(in_flight(&s, 0, 2, |msg| matches!(msg, RaftMsg::PreVote(_))).is_some());
         passes_the_check(&m, &s);
     }
 
@@ -565,7 +568,7 @@ mod tests {
         let init = m.init_states().remove(0);
         let s = m.next_state(&init, ActorModelAction::Timeout(Id::from(0), crate::raft::actor::RaftTimer::Election));
         let s = s.expect("an election");
-        let s = deliver(&m, &s, |e| e.dst == Id::from(1) && matches!(e.msg, RaftMsg::RequestVote { .. }));
+        let s = deliver(&m, &s, |e| e.dst == Id::from(1) && matches!(e.msg, RaftMsg::RequestVote(_)));
         (m, s)
     }
 
