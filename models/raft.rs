@@ -176,8 +176,10 @@ fn check_quorum_term_2_no_client_keeps_every_property() {
     assert_exhaustively_correct(cfg, STATES_CHECK_QUORUM_T2);
 }
 
+/// Every pre-vote's answer may still raise its pre-candidate until it holds the last term: a
+/// second term costs more than a second election does without pre-vote.
 #[test]
-#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+#[ignore = "extended suite, minutes: cargo test --release --test models -- --ignored pre_vote_and_check_quorum_term_2"]
 fn pre_vote_and_check_quorum_term_2_no_client_keep_every_property() {
     assert_exhaustively_correct(elections(RaftModelCfg { clients: 0, ..no_crash() }), STATES_ELECTIONS_T2);
 }
@@ -194,7 +196,7 @@ fn pre_vote_and_check_quorum_term_1_one_request_one_crash_keep_every_safety_prop
 
 /// Pre-vote alone over two terms with a crash-restart.
 #[test]
-#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+#[ignore = "extended suite, minutes: cargo test --release --test models -- --ignored pre_vote_term_2_no_client"]
 fn pre_vote_term_2_no_client_one_crash_keeps_every_safety_property() {
     let cfg = RaftModelCfg { pre_vote: true, clients: 0, ..RaftModelCfg::default() };
     assert_exhaustively_correct(cfg, STATES_PRE_VOTE_T2_CRASH);
@@ -305,9 +307,9 @@ const STATES_REDIRECTS_T2: usize = 450_268;
 const STATES_SYMMETRY: (usize, usize) = (26_728, 159_921);
 const STATES_ELECTIONS_T1: usize = 12_601;
 const STATES_CHECK_QUORUM_T2: usize = 19_362;
-const STATES_ELECTIONS_T2: usize = 641_325;
+const STATES_ELECTIONS_T2: usize = 1_450_498;
 const STATES_ELECTIONS_T1_CRASH: usize = 86_932;
-const STATES_PRE_VOTE_T2_CRASH: usize = 766_341;
+const STATES_PRE_VOTE_T2_CRASH: usize = 1_634_171;
 const STATES_PRE_VOTE_T2: usize = 1_872_394;
 const STATES_REPAIR_T1_CRASH: usize = 19_501;
 const STATES_ELECTIONS_SYMMETRY: (usize, usize) = (12_601, 75_285);

@@ -10,7 +10,9 @@
 
 use quorum::paxos::{self, Ballot, PaxosMsg, PaxosStorage, PaxosTimer};
 use quorum::raft::server::{Elections, Progress, Replication, Role, ServerCfg};
-use quorum::raft::{AppendEntries, Bug, BugSet, Entry, OpKind, RaftActor, RaftMsg, RaftStorage, RaftTimer, VoteRequest};
+use quorum::raft::{
+    AppendEntries, Bug, BugSet, Entry, OpKind, RaftActor, RaftMsg, RaftStorage, RaftTimer, VoteRequest,
+};
 use quorum::testkit::{paxos as px, raft, Node, Step};
 use stateright::actor::Id;
 
@@ -236,7 +238,9 @@ fn s5_3_append_entries_carries_up_to_max_batch_entries() {
         assert_eq!(next_match(&s0, 1), (2, 0));
         let step = s0.timeout(RaftTimer::Heartbeat);
         let to_s1: Vec<_> = step.sent().into_iter().filter(|(to, _)| *to == Id::from(1)).collect();
-        let [(_, RaftMsg::AppendEntries(AppendEntries { prev_index: 1, entries, .. }))] = to_s1.as_slice() else { panic!("{step:?}") };
+        let [(_, RaftMsg::AppendEntries(AppendEntries { prev_index: 1, entries, .. }))] = to_s1.as_slice() else {
+            panic!("{step:?}")
+        };
         assert_eq!(entries.len(), max_batch, "{step:?}");
         assert_eq!(entries[0], s0.server().log.get(1).cloned().expect("entry 2"));
     }

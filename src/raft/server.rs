@@ -505,8 +505,11 @@ pub fn start_election(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<
     s.voted_for = Some(id);
     s.leader = None;
     s.role = Role::Candidate { votes: vec![id] };
-    let msg =
-        RaftMsg::RequestVote(VoteRequest { term: s.term, last_index: log::last_index(&s.log), last_term: log::last_term(&s.log) });
+    let msg = RaftMsg::RequestVote(VoteRequest {
+        term: s.term,
+        last_index: log::last_index(&s.log),
+        last_term: log::last_term(&s.log),
+    });
     for &peer in cfg.servers.iter().filter(|p| **p != id) {
         o.send(peer, msg.clone());
     }
@@ -518,7 +521,13 @@ pub fn start_election(s: &mut ServerState, cfg: &ServerCfg, id: Id, o: &mut Out<
 /// RequestVote receiver (Figure 2): grant if the vote of this term is free or already this
 /// candidate's, and the candidate's log is at least as up-to-date as ours (the notes'
 /// vote-denial rule, [`log::deny_vote`]).
-pub fn handle_request_vote(s: &mut ServerState, cfg: &ServerCfg, candidate: Id, req: &VoteRequest, o: &mut Out<RaftActor>) {
+pub fn handle_request_vote(
+    s: &mut ServerState,
+    cfg: &ServerCfg,
+    candidate: Id,
+    req: &VoteRequest,
+    o: &mut Out<RaftActor>,
+) {
     let term = req.term;
     let free = s.voted_for.is_none_or(|v| v == candidate);
     let log_ok = cfg.bugs.has(Bug::VoteWithoutLogCheck) || !log::deny_vote(LastEntry::of(&s.log), req.last());
@@ -658,12 +667,21 @@ pub fn send_append(s: &ServerState, cfg: &ServerCfg, to: Id, o: &mut Out<RaftAct
         })
         .cloned()
         .collect();
-    o.send(to, RaftMsg::AppendEntries(AppendEntries { term: s.term, prev_index, prev_term, entries, commit: s.commit }));
+    o.send(
+        to,
+        RaftMsg::AppendEntries(AppendEntries { term: s.term, prev_index, prev_term, entries, commit: s.commit }),
+    );
 }
 
 /// AppendEntries receiver (Figure 2, steps 2–5): the consistency check, then the append
 /// ([`log::append_after`]), then the commit index.
-pub fn handle_append_entries(s: &mut ServerState, cfg: &ServerCfg, leader: Id, msg: &AppendEntries, o: &mut Out<RaftActor>) {
+pub fn handle_append_entries(
+    s: &mut ServerState,
+    cfg: &ServerCfg,
+    leader: Id,
+    msg: &AppendEntries,
+    o: &mut Out<RaftActor>,
+) {
     let AppendEntries { term, prev_index, prev_term, ref entries, commit: leader_commit } = *msg;
     s.leader = Some(leader);
     reset_election_timer(o);
@@ -913,7 +931,8 @@ mod tests {
     fn a_follower_redirects_a_client_to_the_leader_it_heard_from() {
         let mut s = ServerState::restore(None);
         let mut o = Out::new();
-        let heartbeat = RaftMsg::AppendEntries(AppendEntries { term: 1, prev_index: 0, prev_term: 0, entries: vec![], commit: 0 });
+        let heartbeat =
+            RaftMsg::AppendEntries(AppendEntries { term: 1, prev_index: 0, prev_term: 0, entries: vec![], commit: 0 });
         step(&mut s, &cfg(), Id::from(0), Id::from(2), heartbeat, &mut o);
         assert_eq!(s.leader, Some(Id::from(2)));
         let mut o = Out::new();
