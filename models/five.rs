@@ -135,6 +135,17 @@ fn paxos_5_acceptors_two_clients_one_ballot_each_no_crash_is_linearizable_and_li
     assert!(has(&report, paxos_property::EVENTUALLY_CHOSEN) && has(&report, paxos_property::DUELING));
 }
 
+/// A retried ballot with 5 acceptors: one proposer with 2 ballots, whose first can fail (2
+/// acceptors down at once, any messages in flight duplicated or reordered) and be retried with
+/// the second, no client. (Two proposers with 2 ballots each do not finish within the budget: see
+/// docs/paxos.md.)
+#[test]
+fn paxos_5_acceptors_one_proposer_retrying_its_ballot_two_down_at_once_is_safe() {
+    let cfg = PaxosModelCfg { proposers: 1, max_round: 2, clients: 0, ..paxos_5_two_down() };
+    let report = assert_exhaustively_correct(cfg, STATES_PAXOS_5_RETRY);
+    assert!(has(&report, paxos_property::AGREEMENT) && has(&report, paxos_property::STABILITY));
+}
+
 /// Symmetry over 5 acceptors gives every property the same verdict as the unreduced check.
 #[test]
 #[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
@@ -161,5 +172,6 @@ const STATES_RAFT_5_SYMMETRY: (usize, usize) = (2_218, 200_262);
 const STATES_RAFT_3_T2: usize = 2_139;
 const STATES_PAXOS_5_TWO_DOWN: usize = 171_023;
 const STATES_PAXOS_5: usize = 14_908;
+const STATES_PAXOS_5_RETRY: usize = 57_627;
 const STATES_PAXOS_5_SYMMETRY: (usize, usize) = (8_316, 601_705);
 const STATES_PAXOS_3_TWO_DOWN: usize = 15_064;
