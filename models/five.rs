@@ -140,6 +140,7 @@ fn paxos_5_acceptors_two_clients_one_ballot_each_no_crash_is_linearizable_and_li
 /// the second, no client. (Two proposers with 2 ballots each do not finish within the budget: see
 /// docs/paxos.md.)
 #[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
 fn paxos_5_acceptors_one_proposer_retrying_its_ballot_two_down_at_once_is_safe() {
     let cfg = PaxosModelCfg { proposers: 1, max_round: 2, clients: 0, ..paxos_5_two_down() };
     let report = assert_exhaustively_correct(cfg, STATES_PAXOS_5_RETRY);
