@@ -12,6 +12,7 @@ mod common;
 mod five;
 mod paxos;
 mod paxos_mirror;
+mod pbft;
 mod raft;
 mod raft_eager;
 mod reduction;

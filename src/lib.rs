@@ -15,9 +15,11 @@
 //! - [`runtime`]: the same actors as OS processes over authenticated UDP, with durable storage.
 
 pub mod bugs;
+pub mod byzantine;
 pub mod check;
 pub mod compare;
 pub mod paxos;
+pub mod pbft;
 pub mod protocol;
 pub mod quorums;
 pub mod raft;

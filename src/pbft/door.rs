@@ -1,0 +1,134 @@
+//! PBFT's door ([`crate::protocol::Protocol`]): its flags on the command line, its model and its
+//! bugs, for everything else in `quorum`. It runs only in the model so far (no `runtime()`).
+
+use super::model::{describe_action, describe_state, PbftAction, PbftModel, PbftSysState};
+use super::{Bug, PbftModelCfg};
+use crate::bugs::PlantedBug;
+use crate::protocol::Protocol;
+use crate::teach::scenario::Spec;
+use stateright::actor::Id;
+
+/// The flags of `quorum check pbft` and `quorum explore pbft`.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct PbftFlags {
+    /// Number of replicas, n [default: 4]
+    #[arg(long)]
+    replicas: Option<usize>,
+    /// Faults the quorums are sized for: a quorum is n - f replicas [default: 1]
+    #[arg(long)]
+    f: Option<usize>,
+    /// Byzantine replicas, the first ones (view 0's primary first) [default: 1]
+    #[arg(long)]
+    byzantine: Option<usize>,
+    /// The Byzantine replicas are the last ones (backups) instead of the first
+    #[arg(long)]
+    byzantine_backups: bool,
+    /// Misbehaviours each Byzantine replica may choose, in total [default: 1]
+    #[arg(long)]
+    moves: Option<u8>,
+    /// The Byzantine menu also holds forgeries: messages in another's name, certificates whose
+    /// signatures do not verify
+    #[arg(long)]
+    forge: bool,
+    /// Number of clients [default: 1]
+    #[arg(long)]
+    clients: Option<usize>,
+    /// Operations per client: Put, then Get, then Put … [default: 1]
+    #[arg(long)]
+    requests: Option<u8>,
+    /// Keys the clients use [default: 1]
+    #[arg(long)]
+    keys: Option<u8>,
+    /// Highest view a replica may reach [default: 1]
+    #[arg(long)]
+    max_view: Option<u64>,
+    /// High watermark: sequence numbers 1..=W [default: one per request]
+    #[arg(long)]
+    window: Option<u64>,
+}
+
+impl Protocol for PbftModelCfg {
+    const NAME: &'static str = "pbft";
+    const ABOUT: &'static str = "PBFT: Byzantine replicas, normal case and view change, a key-value map";
+    type Bug = Bug;
+    type Model = PbftModel;
+    type State = PbftSysState;
+    type Action = PbftAction;
+    type Flags = PbftFlags;
+
+    fn from_flags(a: &PbftFlags, bug: Option<Bug>) -> Result<Self, String> {
+        let mut cfg = bug.map_or_else(PbftModelCfg::default, super::model::bug_config);
+        cfg.replicas = a.replicas.unwrap_or(cfg.replicas);
+        cfg.f = a.f.unwrap_or(cfg.f);
+        cfg.byzantine = a.byzantine.unwrap_or(cfg.byzantine);
+        cfg.byzantine_backups |= a.byzantine_backups;
+        cfg.moves = a.moves.unwrap_or(cfg.moves);
+        cfg.forge |= a.forge;
+        cfg.clients = a.clients.unwrap_or(cfg.clients);
+        cfg.requests = a.requests.unwrap_or(cfg.requests);
+        cfg.keys = a.keys.unwrap_or(cfg.keys);
+        cfg.max_view = a.max_view.unwrap_or(cfg.max_view);
+        cfg.window = a.window.or(cfg.window);
+        cfg.validate().map_err(|e| format!("invalid configuration: {e}"))?;
+        Ok(cfg)
+    }
+
+    fn flags(&self) -> Vec<String> {
+        let mut f = vec![
+            format!("--replicas {}", self.replicas),
+            format!("--f {}", self.f),
+            format!("--byzantine {}", self.byzantine),
+            format!("--moves {}", self.moves),
+            format!("--clients {}", self.clients),
+            format!("--requests {}", self.requests),
+            format!("--max-view {}", self.max_view),
+        ];
+        if self.keys != 1 {
+            f.push(format!("--keys {}", self.keys));
+        }
+        if let Some(w) = self.window {
+            f.push(format!("--window {w}"));
+        }
+        for (on, flag) in [(self.byzantine_backups, "--byzantine-backups"), (self.forge, "--forge")] {
+            if on {
+                f.push(flag.to_owned());
+            }
+        }
+        f.extend(self.bugs.iter().map(|b| format!("--bug {}", b.name())));
+        f
+    }
+
+    fn bug_config(bug: Bug) -> Self {
+        super::model::bug_config(bug)
+    }
+    fn without_bugs(&self) -> Self {
+        PbftModelCfg { bugs: Default::default(), ..self.clone() }
+    }
+    fn describe(&self) -> String {
+        PbftModelCfg::describe(self)
+    }
+
+    fn model(&self) -> PbftModel {
+        self.clone().into_model()
+    }
+    fn describe_action(&self, a: &PbftAction) -> String {
+        describe_action(self, a)
+    }
+    fn describe_state(&self, s: &PbftSysState) -> String {
+        describe_state(self, s)
+    }
+    fn actor_names(&self) -> Vec<String> {
+        (0..self.replicas + self.clients).map(|i| self.actor_name(Id::from(i))).collect()
+    }
+    /// No symmetry reduction yet: every state is its own representative.
+    fn symmetry(s: &PbftSysState) -> PbftSysState {
+        s.clone()
+    }
+    fn canonical(s: &PbftSysState) -> PbftSysState {
+        crate::check::network::without_last_delivery(s)
+    }
+
+    fn scenarios() -> &'static [Spec<Self>] {
+        &[]
+    }
+}

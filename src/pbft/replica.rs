@@ -1,0 +1,567 @@
+//! A PBFT replica: one function per rule of the paper (Castro and Liskov, OSDI 1999; sections
+//! cited), the same code for the primary and the backups. [`step`] dispatches a message to its
+//! rule; the view-change timer's rule is [`on_view_change_timer`].
+//!
+//! Quorums: with `n` replicas of which `f` may be faulty, a quorum is `n - f` replicas, which is
+//! the paper's 2f+1 when `n = 3f + 1` ([`quorum`]); a request is *prepared* with the pre-prepare
+//! and `quorum - 1` (2f) matching prepares, *committed-local* with `quorum` (2f+1) matching
+//! commits. The model may set `n < 3f + 1` to show what then breaks.
+
+use super::{
+    Bug, BugSet, NewView, Op, OpKind, Order, PbftMsg, Prepared, Reply, Req, Seq, SeqNo, Value, View, ViewChange,
+};
+use crate::byzantine::authentic;
+use crate::raft::kv::{KvMap, KvOp, KvRet};
+use serde::Serialize;
+use stateright::actor::{Id, Out};
+use stateright::semantics::SequentialSpec;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// What a replica knows of its cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReplicaCfg {
+    /// `n`: replicas are ids `0..n`, clients follow.
+    pub replicas: usize,
+    /// `f`: the faults the quorums are sized for.
+    pub f: usize,
+    pub clients: usize,
+    /// The high watermark `H` (§4.2, with the low one `h` = 0): sequence numbers are `1..=H`.
+    pub window: SeqNo,
+    #[serde(serialize_with = "crate::bugs::serialize")]
+    pub bugs: BugSet,
+}
+
+impl ReplicaCfg {
+    pub fn replica_ids(&self) -> impl Iterator<Item = Id> {
+        (0..self.replicas).map(Id::from)
+    }
+    pub fn is_replica(&self, id: Id) -> bool {
+        usize::from(id) < self.replicas
+    }
+    /// The actor of client number `c`.
+    pub fn client_id(&self, c: u8) -> Id {
+        Id::from(self.replicas + usize::from(c))
+    }
+    /// Whether receivers check that a message comes from the sender it names.
+    pub fn authenticated(&self) -> bool {
+        !self.bugs.has(Bug::NoAuthentication)
+    }
+}
+
+/// §4.1: the primary of view `v` is replica `v mod n`.
+pub fn primary(cfg: &ReplicaCfg, view: View) -> Id {
+    let n = u64::try_from(cfg.replicas.max(1)).unwrap_or(1);
+    Id::from(usize::try_from(view % n).unwrap_or(0))
+}
+
+/// A quorum: `n - f` replicas (2f+1 of 3f+1). Any two quorums share `n - 2f` replicas, at least
+/// f+1 of them when `n >= 3f + 1`, so at least one correct one.
+pub fn quorum(cfg: &ReplicaCfg) -> usize {
+    cfg.replicas.saturating_sub(cfg.f).max(1)
+}
+
+/// §4.2: prepares a replica needs besides the pre-prepare: 2f (a quorum with the primary).
+pub fn prepare_quorum(cfg: &ReplicaCfg) -> usize {
+    let q = quorum(cfg).saturating_sub(1);
+    if cfg.bugs.has(Bug::PreparedWith2fMinus1) {
+        return q.saturating_sub(1); // the bug: 2f-1
+    }
+    q
+}
+
+/// §4.2: matching commits a replica needs to be committed-local: 2f+1.
+pub fn commit_quorum(cfg: &ReplicaCfg) -> usize {
+    if cfg.bugs.has(Bug::CommitQuorum2f) {
+        return quorum(cfg).saturating_sub(1); // the bug: 2f
+    }
+    quorum(cfg)
+}
+
+/// A replica's log entry for one (view, sequence number): the pre-prepare it accepted and the
+/// prepares and commits it received (its own included), each (request, sender).
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Slot {
+    pub pre_prepare: Option<Req>,
+    pub prepares: BTreeSet<(Req, Id)>,
+    pub commits: BTreeSet<(Req, Id)>,
+}
+
+/// A replica's state (§4: no checkpoints, see the module of [`super`]).
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ReplicaState {
+    pub view: View,
+    /// In a view change to `view`, waiting for its new-view (§4.4): only view-change and
+    /// new-view messages are accepted.
+    pub changing: bool,
+    /// Client requests received and not yet executed: what the view-change timer waits for.
+    pub pending: BTreeSet<Op>,
+    pub log: BTreeMap<(View, SeqNo), Slot>,
+    /// What the replica executed at each sequence number.
+    pub executed: BTreeMap<SeqNo, Req>,
+    pub kv: KvMap,
+    /// Per client, the last request executed and its result (§4.1: a repeated request is
+    /// answered from here, not executed again).
+    pub replies: BTreeMap<u8, (Seq, Option<Value>)>,
+    /// View-change messages received (and its own), per view, first per sender.
+    pub view_changes: BTreeMap<View, BTreeMap<Id, ViewChange>>,
+}
+
+impl fmt::Debug for ReplicaState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "v{}{}", self.view, if self.changing { " (changing)" } else { "" })?;
+        let executed: Vec<String> = self.executed.iter().map(|(n, r)| format!("{n}:{r:?}")).collect();
+        write!(f, " executed [{}]", executed.join(" "))?;
+        for ((v, n), slot) in &self.log {
+            let reqs: BTreeSet<&Req> = slot
+                .pre_prepare
+                .iter()
+                .chain(slot.prepares.iter().map(|(r, _)| r))
+                .chain(slot.commits.iter().map(|(r, _)| r))
+                .collect();
+            for r in reqs {
+                let count = |set: &BTreeSet<(Req, Id)>| set.iter().filter(|(q, _)| q == r).count();
+                let pp = if slot.pre_prepare.as_ref() == Some(r) { "pp " } else { "" };
+                write!(f, " | v{v}#{n} {r:?}: {pp}{}p {}c", count(&slot.prepares), count(&slot.commits))?;
+            }
+        }
+        if !self.pending.is_empty() {
+            write!(f, " | pending {:?}", self.pending)?;
+        }
+        for (v, vcs) in &self.view_changes {
+            let from: Vec<String> = vcs.keys().map(|r| format!("r{}", usize::from(*r))).collect();
+            write!(f, " | view changes for v{v} from {}", from.join(","))?;
+        }
+        Ok(())
+    }
+}
+
+/// Sends `msg` to every replica but `me` (the paper's multicast; a replica's own message is
+/// recorded in its log directly).
+fn multicast(cfg: &ReplicaCfg, me: Id, msg: PbftMsg, o: &mut Out<super::PbftActor>) {
+    for r in cfg.replica_ids().filter(|r| *r != me) {
+        o.send(r, msg.clone());
+    }
+}
+
+/// One message, to its rule.
+pub fn step(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, src: Id, msg: PbftMsg, o: &mut Out<super::PbftActor>) {
+    match msg {
+        PbftMsg::Request(op) => on_request(s, cfg, me, src, op, o),
+        PbftMsg::PrePrepare(order) => on_pre_prepare(s, cfg, me, src, order, o),
+        PbftMsg::Prepare(order) => on_prepare(s, cfg, me, src, order, o),
+        PbftMsg::Commit(order) => on_commit(s, cfg, me, src, order, o),
+        PbftMsg::ViewChange(vc) => on_view_change(s, cfg, me, src, vc, o),
+        PbftMsg::NewView(nv) => on_new_view(s, cfg, me, src, nv, o),
+        PbftMsg::Reply(_) => {}
+    }
+}
+
+// The normal case (§4.2).
+
+/// §4.1, §4.2: a client's request. One already executed is answered again from the reply
+/// cache; a new one waits (and starts the view-change timer, §4.4), and the primary assigns it
+/// a sequence number.
+pub fn on_request(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, src: Id, op: Op, o: &mut Out<super::PbftActor>) {
+    if usize::from(op.client) >= cfg.clients || !authentic(src, cfg.client_id(op.client), cfg.authenticated()) {
+        return;
+    }
+    if let Some((seq, result)) = s.replies.get(&op.client) {
+        if *seq == op.seq {
+            let reply = Reply { view: s.view, client: op.client, seq: op.seq, result: result.clone(), replica: me };
+            o.send(cfg.client_id(op.client), PbftMsg::Reply(reply));
+        }
+        if *seq >= op.seq {
+            return;
+        }
+    }
+    s.pending.insert(op.clone());
+    if primary(cfg, s.view) == me && !s.changing {
+        assign(s, cfg, me, Req::Op(op), o);
+    }
+}
+
+/// §4.2, pre-prepare: the primary assigns the next sequence number of its view to a request it
+/// has not ordered yet, within the watermarks, and multicasts `<PRE-PREPARE, v, n, d>`.
+pub fn assign(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, req: Req, o: &mut Out<super::PbftActor>) {
+    let v = s.view;
+    let in_view = || s.log.range((v, 0)..=(v, SeqNo::MAX));
+    if in_view().any(|(_, slot)| slot.pre_prepare.as_ref() == Some(&req)) {
+        return;
+    }
+    let seq = in_view().map(|((_, n), _)| *n).max().unwrap_or(0) + 1;
+    if seq > cfg.window {
+        return; // above the high watermark: it waits (no checkpoint moves the window)
+    }
+    s.log.entry((v, seq)).or_default().pre_prepare = Some(req.clone());
+    multicast(cfg, me, PbftMsg::PrePrepare(Order { view: v, seq, req, replica: me }), o);
+}
+
+/// Whether `seq` is within the watermarks `h < n <= H` (§4.2).
+fn in_window(cfg: &ReplicaCfg, seq: SeqNo) -> bool {
+    (1..=cfg.window).contains(&seq)
+}
+
+/// §4.2: a backup accepts a pre-prepare if it is in view v, the pre-prepare is the primary's,
+/// it accepted no other for (v, n), and n is within the watermarks; then it multicasts
+/// `<PREPARE, v, n, d, i>`.
+pub fn on_pre_prepare(
+    s: &mut ReplicaState,
+    cfg: &ReplicaCfg,
+    me: Id,
+    src: Id,
+    pp: Order,
+    o: &mut Out<super::PbftActor>,
+) {
+    if !authentic(src, pp.replica, cfg.authenticated()) || me == pp.replica || !in_window(cfg, pp.seq) {
+        return;
+    }
+    let from_primary = pp.replica == primary(cfg, pp.view) && pp.view == s.view && !s.changing;
+    if !from_primary && !cfg.bugs.has(Bug::PrePrepareFromAnyone) {
+        return;
+    }
+    let slot = s.log.entry((pp.view, pp.seq)).or_default();
+    if slot.pre_prepare.is_some() {
+        return; // one pre-prepare per (view, sequence number): the first
+    }
+    slot.pre_prepare = Some(pp.req.clone());
+    // What arrived for another request can no longer count ([`counts`]).
+    slot.prepares.retain(|(r, _)| *r == pp.req);
+    slot.commits.retain(|(r, _)| *r == pp.req);
+    slot.prepares.insert((pp.req.clone(), me));
+    if let Req::Op(op) = &pp.req {
+        if s.replies.get(&op.client).is_none_or(|(seq, _)| *seq < op.seq) {
+            s.pending.insert(op.clone()); // it too waits for it to execute
+        }
+    }
+    multicast(cfg, me, PbftMsg::Prepare(Order { replica: me, ..pp }), o);
+    make_progress(s, cfg, me, o);
+}
+
+/// §4.2: a replica accepts a backup's prepare for its view within the watermarks (the primary
+/// sends none).
+pub fn on_prepare(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, src: Id, p: Order, o: &mut Out<super::PbftActor>) {
+    if !authentic(src, p.replica, cfg.authenticated())
+        || s.changing
+        || p.view != s.view
+        || !in_window(cfg, p.seq)
+        || p.replica == primary(cfg, p.view)
+        || !cfg.is_replica(p.replica)
+    {
+        return;
+    }
+    let slot = s.log.entry((p.view, p.seq)).or_default();
+    if !counts(cfg, p.view, slot, &p.req, false) {
+        return;
+    }
+    slot.prepares.insert((p.req, p.replica));
+    make_progress(s, cfg, me, o);
+}
+
+/// §4.2: a replica accepts a commit for its view within the watermarks.
+pub fn on_commit(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, src: Id, c: Order, o: &mut Out<super::PbftActor>) {
+    if !authentic(src, c.replica, cfg.authenticated())
+        || s.changing
+        || c.view != s.view
+        || !in_window(cfg, c.seq)
+        || !cfg.is_replica(c.replica)
+    {
+        return;
+    }
+    let slot = s.log.entry((c.view, c.seq)).or_default();
+    if !counts(cfg, c.view, slot, &c.req, true) {
+        return;
+    }
+    slot.commits.insert((c.req, c.replica));
+    make_progress(s, cfg, me, o);
+}
+
+/// Whether a prepare (or a commit) of `req` can still count at `slot`: not once the slot's
+/// pre-prepare names another request, nor once the slot is prepared (committed-local), when
+/// the certificate holds the first 2f prepares (2f+1 commits) and more change nothing. A
+/// replica need keep no more (the paper's logs keep them; nothing reads the rest).
+fn counts(cfg: &ReplicaCfg, view: View, slot: &Slot, req: &Req, commit: bool) -> bool {
+    if slot.pre_prepare.as_ref().is_some_and(|pp| pp != req) {
+        return false;
+    }
+    match commit {
+        false => prepared(cfg, view, slot).is_none(),
+        true => committed_local(cfg, view, slot).is_none(),
+    }
+}
+
+/// §4.2, prepared(m, v, n, i): the pre-prepare and 2f matching prepares from distinct backups.
+pub fn prepared<'a>(cfg: &ReplicaCfg, view: View, slot: &'a Slot) -> Option<&'a Req> {
+    let req = slot.pre_prepare.as_ref()?;
+    let backups = slot.prepares.iter().filter(|(r, id)| r == req && *id != primary(cfg, view)).count();
+    (backups >= prepare_quorum(cfg)).then_some(req)
+}
+
+/// §4.2, committed-local(m, v, n, i): prepared, and 2f+1 matching commits from distinct replicas.
+pub fn committed_local<'a>(cfg: &ReplicaCfg, view: View, slot: &'a Slot) -> Option<&'a Req> {
+    let req = prepared(cfg, view, slot)?;
+    (slot.commits.iter().filter(|(r, _)| r == req).count() >= commit_quorum(cfg)).then_some(req)
+}
+
+/// §4.2: once prepared, a replica multicasts `<COMMIT, v, n, D(m), i>`; then it executes what
+/// it can.
+fn make_progress(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, o: &mut Out<super::PbftActor>) {
+    let v = s.view;
+    let ready: Vec<(SeqNo, Req)> = s
+        .log
+        .range((v, 0)..=(v, SeqNo::MAX))
+        .filter_map(|((_, n), slot)| {
+            prepared(cfg, v, slot).filter(|r| !slot.commits.contains(&((*r).clone(), me))).map(|r| (*n, r.clone()))
+        })
+        .collect();
+    for (seq, req) in ready {
+        s.log.entry((v, seq)).or_default().commits.insert((req.clone(), me));
+        multicast(cfg, me, PbftMsg::Commit(Order { view: v, seq, req, replica: me }), o);
+    }
+    execute(s, cfg, me, o);
+}
+
+/// The request committed-local at sequence number `seq`, in any view.
+fn committed_at(s: &ReplicaState, cfg: &ReplicaCfg, seq: SeqNo) -> Option<Req> {
+    s.log.iter().filter(|((_, n), _)| *n == seq).find_map(|((v, _), slot)| committed_local(cfg, *v, slot).cloned())
+}
+
+/// §4.2: a replica executes a committed-local request once every lower sequence number has
+/// executed, and replies to its client.
+pub fn execute(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, o: &mut Out<super::PbftActor>) {
+    loop {
+        let next = if cfg.bugs.has(Bug::ExecutePastGap) {
+            // The bug: any committed sequence number not yet executed, gap or not.
+            (1..=cfg.window).find(|n| !s.executed.contains_key(n) && committed_at(s, cfg, *n).is_some())
+        } else {
+            Some(s.executed.len() as SeqNo + 1).filter(|n| committed_at(s, cfg, *n).is_some())
+        };
+        let Some(seq) = next else { return };
+        let Some(req) = committed_at(s, cfg, seq) else { return };
+        s.executed.insert(seq, req.clone());
+        if let Req::Op(op) = req {
+            apply(s, cfg, me, op, o);
+        }
+    }
+}
+
+/// Applies a client's operation to the map (once: a request executed before is answered from
+/// the reply cache) and replies (§4.1).
+fn apply(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, op: Op, o: &mut Out<super::PbftActor>) {
+    s.pending.remove(&op);
+    let last = s.replies.get(&op.client).map_or(0, |(seq, _)| *seq);
+    if op.seq < last {
+        return;
+    }
+    if op.seq > last {
+        let result = match s.kv.invoke(&kv_op(&op)) {
+            KvRet::PutOk => None,
+            KvRet::GetOk(v) => v,
+        };
+        s.replies.insert(op.client, (op.seq, result));
+    }
+    let result = s.replies.get(&op.client).and_then(|(_, r)| r.clone());
+    let reply = Reply { view: s.view, client: op.client, seq: op.seq, result, replica: me };
+    o.send(cfg.client_id(op.client), PbftMsg::Reply(reply));
+}
+
+/// The map operation of a client's request (clients send no no-op; one reads nothing).
+pub fn kv_op(op: &Op) -> KvOp {
+    match &op.kind {
+        OpKind::Put(k, v) => KvOp::Put(k.clone(), v.clone()),
+        OpKind::Get(k) => KvOp::Get(k.clone()),
+        OpKind::Noop => KvOp::Get(super::Key::from("")),
+    }
+}
+
+// The view change (§4.4).
+
+/// Whether the replica's view-change timer runs (§4.4): a backup waiting for a request to
+/// execute, or any replica waiting for a new view.
+pub fn wants_timer(s: &ReplicaState, cfg: &ReplicaCfg, me: Id) -> bool {
+    s.changing || (!s.pending.is_empty() && primary(cfg, s.view) != me)
+}
+
+/// §4.4: the timer expires: the replica moves to the next view (§4.5.2: also when the view
+/// change it started does not complete in time).
+pub fn on_view_change_timer(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, o: &mut Out<super::PbftActor>) {
+    if wants_timer(s, cfg, me) {
+        let next = s.view + 1;
+        start_view_change(s, cfg, me, next, o);
+        maybe_new_view(s, cfg, me, next, o);
+    }
+}
+
+/// The prepared certificates a replica reports (§4.4's P): for each sequence number, the one of
+/// the highest view in which it prepared.
+pub fn certificates(s: &ReplicaState, cfg: &ReplicaCfg) -> BTreeSet<Prepared> {
+    let mut best: BTreeMap<SeqNo, Prepared> = BTreeMap::new();
+    for ((v, n), slot) in &s.log {
+        let Some(req) = prepared(cfg, *v, slot) else { continue };
+        let prepares =
+            slot.prepares.iter().filter(|(r, id)| r == req && *id != primary(cfg, *v)).map(|(_, id)| *id).collect();
+        best.insert(*n, Prepared { view: *v, seq: *n, req: req.clone(), prepares, forged: false });
+    }
+    best.into_values().collect()
+}
+
+/// §4.4: a replica enters view `view` (stops accepting normal-case messages) and multicasts
+/// `<VIEW-CHANGE, v+1, n, C, P, i>`.
+pub fn start_view_change(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, view: View, o: &mut Out<super::PbftActor>) {
+    let vc = ViewChange { view, prepared: certificates(s, cfg), replica: me };
+    s.view = view;
+    s.changing = true;
+    s.view_changes.entry(view).or_default().insert(me, vc.clone());
+    multicast(cfg, me, PbftMsg::ViewChange(vc), o);
+}
+
+/// §4.4: a certificate in a view change for `view` is valid if its signatures verify, it is of
+/// an earlier view, within the watermarks, and holds 2f prepares of distinct backups.
+pub fn valid_certificate(cfg: &ReplicaCfg, view: View, p: &Prepared) -> bool {
+    (!p.forged || !cfg.authenticated())
+        && p.view < view
+        && in_window(cfg, p.seq)
+        && p.prepares.len() >= prepare_quorum(cfg)
+        && p.prepares.iter().all(|r| cfg.is_replica(*r) && *r != primary(cfg, p.view))
+}
+
+/// §4.4: a view-change message is valid if each of its certificates is.
+pub fn valid_view_change(cfg: &ReplicaCfg, vc: &ViewChange) -> bool {
+    cfg.is_replica(vc.replica) && vc.prepared.iter().all(|p| valid_certificate(cfg, vc.view, p))
+}
+
+/// §4.4: a replica collects valid view-change messages for views above its own (or the one it
+/// is changing to); §4.5.2: f+1 of them from others for higher views make it join the smallest.
+pub fn on_view_change(
+    s: &mut ReplicaState,
+    cfg: &ReplicaCfg,
+    me: Id,
+    src: Id,
+    vc: ViewChange,
+    o: &mut Out<super::PbftActor>,
+) {
+    let current = vc.view > s.view || (vc.view == s.view && s.changing);
+    if !authentic(src, vc.replica, cfg.authenticated()) || !current || vc.replica == me || !valid_view_change(cfg, &vc)
+    {
+        return;
+    }
+    let view = vc.view;
+    let senders = s.view_changes.entry(view).or_default();
+    if senders.contains_key(&vc.replica) {
+        return;
+    }
+    senders.insert(vc.replica, vc);
+    join_view_change(s, cfg, me, o);
+    maybe_new_view(s, cfg, me, view, o);
+}
+
+/// §4.5.2: a replica that holds view changes from f+1 other replicas for views above its own
+/// joins the smallest of those views, without waiting for its timer.
+pub fn join_view_change(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, o: &mut Out<super::PbftActor>) {
+    let above = s.view_changes.range(s.view + 1..);
+    let senders: BTreeSet<Id> = above.clone().flat_map(|(_, vcs)| vcs.keys().copied()).filter(|r| *r != me).collect();
+    if senders.len() < cfg.f + 1 {
+        return;
+    }
+    if let Some((&view, _)) = above.into_iter().find(|(_, vcs)| vcs.keys().any(|r| *r != me)) {
+        start_view_change(s, cfg, me, view, o);
+        maybe_new_view(s, cfg, me, view, o);
+    }
+}
+
+/// §4.4, the new primary's O: for each sequence number up to the highest in a certificate of
+/// `vcs`, a pre-prepare of the request prepared in the highest view, or of the null request.
+pub fn new_view_pre_prepares(cfg: &ReplicaCfg, vcs: &BTreeSet<ViewChange>) -> BTreeMap<SeqNo, Req> {
+    let certs: Vec<&Prepared> = vcs.iter().flat_map(|vc| vc.prepared.iter()).collect();
+    let max_s = certs.iter().map(|p| p.seq).max().unwrap_or(0);
+    (1..=max_s)
+        .map(|n| {
+            let highest = certs.iter().filter(|p| p.seq == n).max_by_key(|p| p.view);
+            let req = match highest {
+                Some(p) if !cfg.bugs.has(Bug::NewViewIgnoresPrepared) => p.req.clone(),
+                _ => Req::Null, // a gap (or, the bug, every number)
+            };
+            (n, req)
+        })
+        .collect()
+}
+
+/// §4.4: the primary of `view`, holding 2f valid view changes for it from others, multicasts
+/// `<NEW-VIEW, v+1, V, O>` and enters the view.
+pub fn maybe_new_view(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, view: View, o: &mut Out<super::PbftActor>) {
+    if primary(cfg, view) != me || s.view > view || (s.view == view && !s.changing) {
+        return;
+    }
+    let others = s.view_changes.get(&view).map_or(0, |vcs| vcs.keys().filter(|r| **r != me).count());
+    if others < quorum(cfg).saturating_sub(1) {
+        return;
+    }
+    if s.view < view {
+        start_view_change(s, cfg, me, view, o);
+    }
+    let vcs: BTreeSet<ViewChange> =
+        s.view_changes.get(&view).map(|m| m.values().cloned().collect()).unwrap_or_default();
+    let pre_prepares = new_view_pre_prepares(cfg, &vcs);
+    let nv = NewView { view, view_changes: vcs, pre_prepares: pre_prepares.clone(), replica: me };
+    multicast(cfg, me, PbftMsg::NewView(nv), o);
+    enter_view(s, cfg, me, view, pre_prepares, o);
+}
+
+/// §4.4: a backup accepts a new-view of the view's primary if its 2f+1 view changes are valid,
+/// for that view and from distinct replicas, and its O is the one they give; then it enters the
+/// view.
+pub fn on_new_view(
+    s: &mut ReplicaState,
+    cfg: &ReplicaCfg,
+    me: Id,
+    src: Id,
+    nv: NewView,
+    o: &mut Out<super::PbftActor>,
+) {
+    let current = nv.view > s.view || (nv.view == s.view && s.changing);
+    if !authentic(src, nv.replica, cfg.authenticated())
+        || !current
+        || nv.replica != primary(cfg, nv.view)
+        || nv.replica == me
+    {
+        return;
+    }
+    let senders: BTreeSet<Id> = nv.view_changes.iter().map(|vc| vc.replica).collect();
+    let valid = senders.len() >= quorum(cfg)
+        && senders.len() == nv.view_changes.len()
+        && nv.view_changes.iter().all(|vc| vc.view == nv.view && valid_view_change(cfg, vc))
+        && new_view_pre_prepares(cfg, &nv.view_changes) == nv.pre_prepares;
+    if valid {
+        enter_view(s, cfg, me, nv.view, nv.pre_prepares, o);
+    }
+}
+
+/// §4.4: entering a view: the pre-prepares of O are accepted (a backup multicasts its prepares
+/// for them), and the new primary assigns numbers to the requests still waiting.
+fn enter_view(
+    s: &mut ReplicaState,
+    cfg: &ReplicaCfg,
+    me: Id,
+    view: View,
+    pre_prepares: BTreeMap<SeqNo, Req>,
+    o: &mut Out<super::PbftActor>,
+) {
+    s.view = view;
+    s.changing = false;
+    s.view_changes = s.view_changes.split_off(&(view + 1)); // of no more use
+    let leader = primary(cfg, view);
+    for (seq, req) in pre_prepares {
+        let slot = s.log.entry((view, seq)).or_default();
+        slot.pre_prepare = Some(req.clone());
+        if me != leader {
+            slot.prepares.insert((req.clone(), me));
+            multicast(cfg, me, PbftMsg::Prepare(Order { view, seq, req, replica: me }), o);
+        }
+    }
+    if me == leader {
+        for op in s.pending.clone() {
+            assign(s, cfg, me, Req::Op(op), o);
+        }
+    }
+    make_progress(s, cfg, me, o);
+}
