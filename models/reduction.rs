@@ -7,6 +7,7 @@
 use quorum::check::{CheckReport, Status};
 use quorum::compare::paxos_mirror::{MirrorCfg, SelfDelivery};
 use quorum::paxos::model::{bug_config as paxos_bug_config, NetworkKind, PaxosModelCfg};
+use quorum::pbft::model::{bug_config as pbft_bug_config, PbftModelCfg};
 use quorum::protocol::Protocol;
 use quorum::raft::model::{bug_config as raft_bug_config, RaftModelCfg};
 use stateright::{Checker, Model};
@@ -40,6 +41,10 @@ fn raft(cfg: RaftModelCfg) -> (usize, usize) {
 
 fn paxos(cfg: PaxosModelCfg) -> (usize, usize) {
     assert_same_verdicts(cfg.clone(), PaxosModelCfg { reduce_dead: false, ..cfg })
+}
+
+fn pbft(cfg: PbftModelCfg) -> (usize, usize, bool) {
+    same_verdicts(cfg.clone(), PbftModelCfg { reduce_dead: false, ..cfg })
 }
 
 /// Correct Raft, 3 servers, terms <= 1, one request, no crash (847 states reduced, 97,081
@@ -201,5 +206,26 @@ fn mirror_dead_message_removal_keeps_every_verdict_of_every_planted_bug() {
             let found = |c: &dyn Checker<_>| c.discovery(p.name).is_some();
             assert_eq!(found(&reduced), found(&full), "{cfg:?}: \"{}\" differs", p.name);
         }
+    }
+}
+
+/// PBFT, n = 4: the normal case with one request and no Byzantine replica in view 0, and a
+/// Byzantine primary with one misbehaviour and no client over views <= 1. (The removal merges no
+/// state here: it removes deliveries that change nothing, which saves time, not states.)
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn pbft_dead_message_removal_keeps_every_verdict() {
+    let normal = PbftModelCfg { byzantine: 0, max_view: 0, ..PbftModelCfg::default() };
+    assert_eq!(pbft(normal), (41_770, 41_770, false));
+    assert_eq!(pbft(PbftModelCfg { clients: 0, ..PbftModelCfg::default() }), (9_754, 9_754, false));
+}
+
+/// The planted PBFT bugs whose bounds finish unreduced: the same properties violated.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn pbft_dead_message_removal_keeps_every_verdict_of_the_planted_bugs() {
+    use quorum::pbft::Bug::*;
+    for (bug, states) in [(ExecutePastGap, (19_507, 19_507)), (NoAuthentication, (23_219, 23_219))] {
+        assert_eq!(pbft(pbft_bug_config(bug)), (states.0, states.1, true), "{bug:?}");
     }
 }

@@ -15,7 +15,7 @@
 //! Replaying an old message needs no item: on the model's duplicating network any message may be
 //! delivered again at any time.
 
-use super::replica::{certificates, primary, ReplicaCfg, ReplicaState};
+use super::replica::{certificates, primary, sent, ReplicaCfg, ReplicaState};
 use super::{OpKind, Order, PbftMsg, Prepared, Reply, Req, ViewChange};
 use crate::byzantine::Move;
 use serde::Serialize;
@@ -63,16 +63,14 @@ pub fn menu(cfg: &ReplicaCfg, bounds: &Menu, s: &ReplicaState, me: Id) -> Vec<Mo
         for req in &reqs {
             let order = Order { view: v, seq, req: req.clone(), replica: me };
             let sent_pp = primary(cfg, v) == me && slot(seq).is_some_and(|sl| sl.pre_prepare.as_ref() == Some(req));
-            let sent = |set: fn(&super::replica::Slot) -> &BTreeSet<(Req, Id)>| {
-                slot(seq).is_some_and(|sl| set(sl).contains(&(req.clone(), me)))
-            };
+            let sent = |commit| slot(seq).is_some_and(|sl| sent(sl, me, req, commit));
             if !sent_pp {
                 moves.push(to_others("equivocates", PbftMsg::PrePrepare(order.clone())));
             }
-            if !sent(|sl| &sl.prepares) {
+            if !sent(false) && primary(cfg, v) != me {
                 moves.push(to_others("equivocates", PbftMsg::Prepare(order.clone())));
             }
-            if !sent(|sl| &sl.commits) {
+            if !sent(true) {
                 moves.push(to_others("equivocates", PbftMsg::Commit(order.clone())));
             }
             if bounds.forge {
@@ -91,10 +89,10 @@ pub fn menu(cfg: &ReplicaCfg, bounds: &Menu, s: &ReplicaState, me: Id) -> Vec<Mo
             moves.push(to_others("hides what it prepared", PbftMsg::ViewChange(vc)));
         }
         if bounds.forge {
-            let prepares: BTreeSet<Id> = cfg.replica_ids().filter(|r| *r != primary(cfg, v)).collect();
+            let prepares = super::replica::prepare_quorum(cfg);
             for seq in 1..=cfg.window {
                 for req in &reqs {
-                    let cert = Prepared { view: v, seq, req: req.clone(), prepares: prepares.clone(), forged: true };
+                    let cert = Prepared { view: v, seq, req: req.clone(), prepares, forged: true };
                     let vc = ViewChange { view, prepared: BTreeSet::from([cert]), replica: me };
                     moves.push(to_others("forges a certificate", PbftMsg::ViewChange(vc)));
                 }

@@ -82,27 +82,28 @@ impl fmt::Debug for Order {
 }
 
 /// A prepared certificate (§4.2, carried in view changes, §4.4): the primary's pre-prepare of
-/// `req` at (`view`, `seq`) and the matching prepares of the backups in `prepares`, each signed.
-/// `forged`: some signature does not verify (a Byzantine replica claims prepares it never got).
+/// `req` at (`view`, `seq`) and `prepares` matching prepares of distinct backups, each signed.
+/// The model carries how many signed, not who: a receiver checks their signatures and their
+/// number, and which backups they are changes neither. `forged`: some signature does not verify
+/// (a Byzantine replica claims prepares it never got).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Prepared {
     pub view: View,
     pub seq: SeqNo,
     pub req: Req,
-    pub prepares: BTreeSet<Id>,
+    pub prepares: usize,
     pub forged: bool,
 }
 
 impl fmt::Debug for Prepared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let by: Vec<String> = self.prepares.iter().map(|r| format!("r{}", usize::from(*r))).collect();
         write!(
             f,
-            "P(v{} #{} {:?} by {}{})",
+            "P(v{} #{} {:?}, {} prepares{})",
             self.view,
             self.seq,
             self.req,
-            by.join(","),
+            self.prepares,
             if self.forged { ", forged" } else { "" }
         )
     }

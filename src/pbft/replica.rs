@@ -80,11 +80,20 @@ pub fn commit_quorum(cfg: &ReplicaCfg) -> usize {
 
 /// A replica's log entry for one (view, sequence number): the pre-prepare it accepted and the
 /// prepares and commits it received (its own included), each (request, sender).
+///
+/// Once the slot is prepared (committed-local), its prepares (commits) are forgotten and only
+/// the fact is kept: more of them change nothing, and which ones came first matters to no rule
+/// ([`settle`]). The paper's log keeps them; the model keeps one state where the paper's has one
+/// per order of arrival.
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Slot {
     pub pre_prepare: Option<Req>,
     pub prepares: BTreeSet<(Req, Id)>,
     pub commits: BTreeSet<(Req, Id)>,
+    /// Prepared: the pre-prepare's request with 2f matching prepares.
+    pub prepared: bool,
+    /// Committed-local: prepared, its own commit sent, and 2f+1 matching commits.
+    pub committed: bool,
 }
 
 /// A replica's state (§4: no checkpoints, see the module of [`super`]).
@@ -121,8 +130,13 @@ impl fmt::Debug for ReplicaState {
                 .collect();
             for r in reqs {
                 let count = |set: &BTreeSet<(Req, Id)>| set.iter().filter(|(q, _)| q == r).count();
-                let pp = if slot.pre_prepare.as_ref() == Some(r) { "pp " } else { "" };
-                write!(f, " | v{v}#{n} {r:?}: {pp}{}p {}c", count(&slot.prepares), count(&slot.commits))?;
+                let ours = slot.pre_prepare.as_ref() == Some(r);
+                let pp = if ours { "pp " } else { "" };
+                let p =
+                    if ours && slot.prepared { "prepared".to_owned() } else { format!("{}p", count(&slot.prepares)) };
+                let c =
+                    if ours && slot.committed { "committed".to_owned() } else { format!("{}c", count(&slot.commits)) };
+                write!(f, " | v{v}#{n} {r:?}: {pp}{p} {c}")?;
             }
         }
         if !self.pending.is_empty() {
@@ -178,6 +192,7 @@ pub fn on_request(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, src: Id, op: O
     s.pending.insert(op.clone());
     if primary(cfg, s.view) == me && !s.changing {
         assign(s, cfg, me, Req::Op(op), o);
+        make_progress(s, cfg, me, o); // prepares may have come before the request
     }
 }
 
@@ -198,7 +213,7 @@ pub fn assign(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, req: Req, o: &mut 
 }
 
 /// Whether `seq` is within the watermarks `h < n <= H` (§4.2).
-fn in_window(cfg: &ReplicaCfg, seq: SeqNo) -> bool {
+pub fn in_window(cfg: &ReplicaCfg, seq: SeqNo) -> bool {
     (1..=cfg.window).contains(&seq)
 }
 
@@ -280,7 +295,7 @@ pub fn on_commit(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, src: Id, c: Ord
 /// pre-prepare names another request, nor once the slot is prepared (committed-local), when
 /// the certificate holds the first 2f prepares (2f+1 commits) and more change nothing. A
 /// replica need keep no more (the paper's logs keep them; nothing reads the rest).
-fn counts(cfg: &ReplicaCfg, view: View, slot: &Slot, req: &Req, commit: bool) -> bool {
+pub fn counts(cfg: &ReplicaCfg, view: View, slot: &Slot, req: &Req, commit: bool) -> bool {
     if slot.pre_prepare.as_ref().is_some_and(|pp| pp != req) {
         return false;
     }
@@ -293,6 +308,9 @@ fn counts(cfg: &ReplicaCfg, view: View, slot: &Slot, req: &Req, commit: bool) ->
 /// §4.2, prepared(m, v, n, i): the pre-prepare and 2f matching prepares from distinct backups.
 pub fn prepared<'a>(cfg: &ReplicaCfg, view: View, slot: &'a Slot) -> Option<&'a Req> {
     let req = slot.pre_prepare.as_ref()?;
+    if slot.prepared {
+        return Some(req);
+    }
     let backups = slot.prepares.iter().filter(|(r, id)| r == req && *id != primary(cfg, view)).count();
     (backups >= prepare_quorum(cfg)).then_some(req)
 }
@@ -300,22 +318,58 @@ pub fn prepared<'a>(cfg: &ReplicaCfg, view: View, slot: &'a Slot) -> Option<&'a 
 /// §4.2, committed-local(m, v, n, i): prepared, and 2f+1 matching commits from distinct replicas.
 pub fn committed_local<'a>(cfg: &ReplicaCfg, view: View, slot: &'a Slot) -> Option<&'a Req> {
     let req = prepared(cfg, view, slot)?;
+    if slot.committed {
+        return Some(req);
+    }
     (slot.commits.iter().filter(|(r, _)| r == req).count() >= commit_quorum(cfg)).then_some(req)
+}
+
+/// Keeps of a slot only what a rule still reads (see [`Slot`]): once prepared, the fact instead
+/// of the prepares; once committed-local with its own commit among them, the fact instead of
+/// the commits.
+fn settle(cfg: &ReplicaCfg, view: View, slot: &mut Slot, me: Id) {
+    if !slot.prepared && prepared(cfg, view, slot).is_some() {
+        slot.prepared = true;
+        slot.prepares.clear();
+    }
+    let own = slot.pre_prepare.as_ref().is_some_and(|r| slot.commits.contains(&(r.clone(), me)));
+    if !slot.committed && own && committed_local(cfg, view, slot).is_some() {
+        slot.committed = true;
+        slot.commits.clear();
+    }
+}
+
+/// Whether the replica sent its commit for the slot's request.
+fn sent_commit(slot: &Slot, me: Id) -> bool {
+    slot.pre_prepare.as_ref().is_some_and(|r| sent(slot, me, r, true))
+}
+
+/// Whether the replica sent its prepare (or commit) of `req` at this slot: it is among those
+/// recorded, or the slot settled on `req` (a replica's own counted before it settled).
+pub fn sent(slot: &Slot, me: Id, req: &Req, commit: bool) -> bool {
+    let (set, settled) = match commit {
+        false => (&slot.prepares, slot.prepared),
+        true => (&slot.commits, slot.committed),
+    };
+    set.contains(&(req.clone(), me)) || (settled && slot.pre_prepare.as_ref() == Some(req))
 }
 
 /// §4.2: once prepared, a replica multicasts `<COMMIT, v, n, D(m), i>`; then it executes what
 /// it can.
 fn make_progress(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, o: &mut Out<super::PbftActor>) {
     let v = s.view;
+    for (_, slot) in s.log.range_mut((v, 0)..=(v, SeqNo::MAX)) {
+        settle(cfg, v, slot, me);
+    }
     let ready: Vec<(SeqNo, Req)> = s
         .log
         .range((v, 0)..=(v, SeqNo::MAX))
-        .filter_map(|((_, n), slot)| {
-            prepared(cfg, v, slot).filter(|r| !slot.commits.contains(&((*r).clone(), me))).map(|r| (*n, r.clone()))
-        })
+        .filter_map(|((_, n), slot)| prepared(cfg, v, slot).filter(|_| !sent_commit(slot, me)).map(|r| (*n, r.clone())))
         .collect();
     for (seq, req) in ready {
-        s.log.entry((v, seq)).or_default().commits.insert((req.clone(), me));
+        let slot = s.log.entry((v, seq)).or_default();
+        slot.commits.insert((req.clone(), me));
+        settle(cfg, v, slot, me);
         multicast(cfg, me, PbftMsg::Commit(Order { view: v, seq, req, replica: me }), o);
     }
     execute(s, cfg, me, o);
@@ -398,8 +452,7 @@ pub fn certificates(s: &ReplicaState, cfg: &ReplicaCfg) -> BTreeSet<Prepared> {
     let mut best: BTreeMap<SeqNo, Prepared> = BTreeMap::new();
     for ((v, n), slot) in &s.log {
         let Some(req) = prepared(cfg, *v, slot) else { continue };
-        let prepares =
-            slot.prepares.iter().filter(|(r, id)| r == req && *id != primary(cfg, *v)).map(|(_, id)| *id).collect();
+        let prepares = prepare_quorum(cfg);
         best.insert(*n, Prepared { view: *v, seq: *n, req: req.clone(), prepares, forged: false });
     }
     best.into_values().collect()
@@ -411,18 +464,30 @@ pub fn start_view_change(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, view: V
     let vc = ViewChange { view, prepared: certificates(s, cfg), replica: me };
     s.view = view;
     s.changing = true;
+    forget_earlier_views(s, view);
     s.view_changes.entry(view).or_default().insert(me, vc.clone());
     multicast(cfg, me, PbftMsg::ViewChange(vc), o);
 }
 
+/// Once a replica moves to `view`, no message of an earlier view is accepted any more: of those
+/// views' slots only the prepared ones are still read (their certificates, for later view
+/// changes, and what committed there, to execute). The rest is dropped, with the commits of a
+/// slot that will now never be committed-local. (A Byzantine replica's menu then no longer
+/// offers a request it knew only from a prepare or commit of such a slot.)
+fn forget_earlier_views(s: &mut ReplicaState, view: View) {
+    s.log.retain(|(v, _), slot| *v >= view || slot.prepared);
+    for (_, slot) in s.log.range_mut(..(view, 0)) {
+        if !slot.committed {
+            slot.commits.clear();
+        }
+    }
+}
+
 /// §4.4: a certificate in a view change for `view` is valid if its signatures verify, it is of
-/// an earlier view, within the watermarks, and holds 2f prepares of distinct backups.
+/// an earlier view, within the watermarks, and holds 2f prepares of distinct backups (the model
+/// carries their number: with signatures that verify, they are the backups' own).
 pub fn valid_certificate(cfg: &ReplicaCfg, view: View, p: &Prepared) -> bool {
-    (!p.forged || !cfg.authenticated())
-        && p.view < view
-        && in_window(cfg, p.seq)
-        && p.prepares.len() >= prepare_quorum(cfg)
-        && p.prepares.iter().all(|r| cfg.is_replica(*r) && *r != primary(cfg, p.view))
+    (!p.forged || !cfg.authenticated()) && p.view < view && in_window(cfg, p.seq) && p.prepares >= prepare_quorum(cfg)
 }
 
 /// §4.4: a view-change message is valid if each of its certificates is.
@@ -507,9 +572,8 @@ pub fn maybe_new_view(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, view: View
     enter_view(s, cfg, me, view, pre_prepares, o);
 }
 
-/// §4.4: a backup accepts a new-view of the view's primary if its 2f+1 view changes are valid,
-/// for that view and from distinct replicas, and its O is the one they give; then it enters the
-/// view.
+/// §4.4: a backup accepts a valid new-view ([`valid_new_view`]) of the view's primary; then it
+/// enters the view.
 pub fn on_new_view(
     s: &mut ReplicaState,
     cfg: &ReplicaCfg,
@@ -526,14 +590,19 @@ pub fn on_new_view(
     {
         return;
     }
-    let senders: BTreeSet<Id> = nv.view_changes.iter().map(|vc| vc.replica).collect();
-    let valid = senders.len() >= quorum(cfg)
-        && senders.len() == nv.view_changes.len()
-        && nv.view_changes.iter().all(|vc| vc.view == nv.view && valid_view_change(cfg, vc))
-        && new_view_pre_prepares(cfg, &nv.view_changes) == nv.pre_prepares;
-    if valid {
+    if valid_new_view(cfg, &nv) {
         enter_view(s, cfg, me, nv.view, nv.pre_prepares, o);
     }
+}
+
+/// §4.4: a new-view is valid if its 2f+1 view changes are valid, for its view and from
+/// distinct replicas, and its O is the one they give.
+pub fn valid_new_view(cfg: &ReplicaCfg, nv: &NewView) -> bool {
+    let senders: BTreeSet<Id> = nv.view_changes.iter().map(|vc| vc.replica).collect();
+    senders.len() >= quorum(cfg)
+        && senders.len() == nv.view_changes.len()
+        && nv.view_changes.iter().all(|vc| vc.view == nv.view && valid_view_change(cfg, vc))
+        && new_view_pre_prepares(cfg, &nv.view_changes) == nv.pre_prepares
 }
 
 /// §4.4: entering a view: the pre-prepares of O are accepted (a backup multicasts its prepares

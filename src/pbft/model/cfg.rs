@@ -40,10 +40,17 @@ pub struct PbftModelCfg {
     pub window: Option<SeqNo>,
     #[serde(serialize_with = "crate::bugs::serialize")]
     pub bugs: BugSet,
+    /// Remove dead messages from the network ([`super::reduction`]); off only to compare.
+    #[serde(skip_serializing_if = "is_true")]
+    pub reduce_dead: bool,
 }
 
 fn is_one(n: &u8) -> bool {
     *n == 1
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl Default for PbftModelCfg {
@@ -63,6 +70,7 @@ impl Default for PbftModelCfg {
             max_view: 1,
             window: None,
             bugs: BugSet::NONE,
+            reduce_dead: true,
         }
     }
 }
@@ -186,7 +194,7 @@ impl PbftModelCfg {
             if self.keys == 1 { String::new() } else { format!(" on {} keys", self.keys) },
             self.window(),
             if bugs.is_empty() { String::new() } else { format!(", bugs: {}", bugs.join(",")) },
-        )
+        ) + if self.reduce_dead { "" } else { ", dead messages kept" }
     }
 
     /// Builds the model. Call [`validate`](Self::validate) first.

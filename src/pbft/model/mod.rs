@@ -12,6 +12,7 @@
 pub mod cfg;
 pub mod history;
 pub mod properties;
+pub mod reduction;
 
 pub use cfg::*;
 pub use history::*;
@@ -64,6 +65,7 @@ impl Model for PbftModel {
     fn next_state(&self, last: &PbftSysState, action: PbftAction) -> Option<PbftSysState> {
         let mut next = self.actors.next_state(last, action.clone())?;
         self.observe(last, &action, &mut next);
+        self.remove_dead_messages(&mut next);
         // The duplicating network remembers the last delivery only to tell apart states that
         // differ in nothing else; nothing reads it.
         forget_last_delivery(&mut next.network);
