@@ -2,25 +2,26 @@
 //! beyond the fault threshold; and the planted bugs each caught by the property it breaks.
 //!
 //! What is not here yet: a finished bound with a client request and a view change (the normal
-//! case with views <= 1 passes 1.8 million states in 5 minutes unfinished); n = 4 with two
-//! Byzantine replicas; counterexamples for `commit-quorum-2f`, `prepared-with-2f-1`,
-//! `pre-prepare-from-anyone` and `new-view-ignores-prepared`. docs/pbft.md says so.
+//! case with views <= 1 passes 1.8 million states in 5 minutes unfinished); counterexamples for
+//! `commit-quorum-2f`, `prepared-with-2f-1` and `pre-prepare-from-anyone`. docs/pbft.md says so.
 
-use quorum::check::{CheckOptions, Status, Strategy};
+use quorum::check::{CheckOptions, PropertyReport, Status, Strategy};
 use quorum::pbft::model::property::*;
 use quorum::pbft::{model::bug_config, Bug, PbftModelCfg};
 use quorum::protocol::Protocol;
 
 use crate::common::{assert_caught, assert_exhaustively_correct};
 
-/// `cfg` violates `property`, with a shortest counterexample of `steps` steps (BFS).
-fn assert_violated(cfg: &PbftModelCfg, property: &str, steps: usize) {
+/// `cfg` violates `property`, with a shortest counterexample of `steps` steps (BFS); returns
+/// the property's report.
+fn assert_violated(cfg: &PbftModelCfg, property: &str, steps: usize) -> PropertyReport {
     let opts =
         CheckOptions { strategy: Strategy::Bfs, threads: 1, stop_at_first_failure: true, ..CheckOptions::default() };
     let report = cfg.check(&opts);
     let p = report.property(property).expect("the property is checked");
     assert_eq!(p.status, Status::Violated, "{}:\n{}", cfg.describe(), quorum::check::render(&report));
     assert_eq!(p.trace.len(), steps, "{}:\n{}", cfg.describe(), quorum::check::render(&report));
+    p.clone()
 }
 
 /// The normal case (§4.2) at n = 4 with no Byzantine replica, in view 0: one Put is
@@ -64,14 +65,54 @@ fn forgeries_are_dropped_when_messages_are_authenticated() {
 }
 
 /// n = 3 cannot tolerate one Byzantine replica: with quorums of n - f = 2 an equivocating
-/// primary gets each of its two requests committed at one correct replica.
+/// primary gets each of its two requests committed at one correct replica. The report names
+/// the culprit, the primary, with the two pre-prepares it signed for number 1 as evidence.
 #[test]
 #[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
 fn three_replicas_with_one_byzantine_break_agreement() {
     let cfg = PbftModelCfg { replicas: 3, moves: 2, max_view: 0, ..PbftModelCfg::default() };
-    assert_violated(&cfg, AGREEMENT, STEPS_N3);
+    let p = assert_violated(&cfg, AGREEMENT, STEPS_N3);
+    assert_eq!(p.evidence.len(), 1, "{:?}", p.evidence);
+    assert!(p.evidence[0].starts_with("r0 signed PrePrepare(v0 #1 "), "{:?}", p.evidence);
 }
 const STEPS_N3: usize = 8;
+
+/// The first counterexample of `property` that a one-thread DFS meets in `cfg` (one thread
+/// makes the search, and so its length, the same on every run; it need not be the shortest).
+fn first_dfs_counterexample(cfg: &PbftModelCfg, property: &str) -> PropertyReport {
+    let opts =
+        CheckOptions { strategy: Strategy::Dfs, threads: 1, stop_at_first_failure: true, ..CheckOptions::default() };
+    let report = cfg.check(&opts);
+    let p = report.property(property).expect("the property is checked");
+    assert_eq!(p.status, Status::Violated, "{}:\n{}", cfg.describe(), quorum::check::render(&report));
+    p.clone()
+}
+
+/// n = 4 cannot tolerate two Byzantine replicas: view 0's primary and a backup, with two
+/// misbehaviours each (a pre-prepare and a commit of a null request; a prepare and a commit of
+/// it), get the client's Put executed at one correct replica and the null request at the other.
+/// The report names both culprits, f + 1 of them, each with two conflicting orders it signed.
+/// (BFS reaches depth 10 of 29 in three minutes: this is the first counterexample DFS meets.)
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn four_replicas_with_two_byzantine_break_agreement_and_both_culprits_are_named() {
+    let cfg = PbftModelCfg { byzantine: 2, moves: 2, max_view: 0, ..PbftModelCfg::default() };
+    let p = first_dfs_counterexample(&cfg, AGREEMENT);
+    assert_eq!(p.trace.len(), 29);
+    let named: Vec<&str> = p.evidence.iter().map(|e| &e[..e.find(' ').unwrap_or(0)]).collect();
+    assert_eq!(named, ["r0", "r1"], "{:?}", p.evidence);
+}
+
+/// `new-view-ignores-prepared`: the primary of view 1 fills number 1 with a null request though
+/// a view change reported the Put prepared there, and the Put, executed in view 0 at one
+/// replica, is lost at the others: agreement breaks without any Byzantine replica. (DFS's first
+/// counterexample; the same bound without the bug, views <= 1 with a request, is not finished.)
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn new_view_ignores_prepared_is_caught() {
+    let p = first_dfs_counterexample(&bug_config(Bug::NewViewIgnoresPrepared), AGREEMENT);
+    assert_eq!(p.trace.len(), 33);
+}
 
 #[test]
 #[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]

@@ -62,6 +62,11 @@ pub trait Protocol: Clone + Default + Serialize + Send + Sync + 'static {
     fn symmetry(s: &Self::State) -> Self::State;
     /// The reduction that is always sound and always on under DFS.
     fn canonical(s: &Self::State) -> Self::State;
+    /// What a counterexample's actions show beyond its steps, one line each, for reports: for
+    /// PBFT, the replicas that signed conflicting messages, with the messages as evidence.
+    fn evidence(&self, _actions: &[Self::Action]) -> Vec<String> {
+        Vec::new()
+    }
 
     /// Model-checks this configuration as `opts` say (see [`crate::check::run`]).
     fn check(&self, opts: &CheckOptions) -> CheckReport {
@@ -72,6 +77,7 @@ pub trait Protocol: Clone + Default + Serialize + Send + Sync + 'static {
             state: &|s| self.describe_state(s),
             symmetry: Self::symmetry,
             canonical: Self::canonical,
+            evidence: &|a| self.evidence(a),
         };
         crate::check::run(self.model(), opts, &describe)
     }

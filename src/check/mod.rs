@@ -99,6 +99,10 @@ pub struct PropertyReport {
     /// The Explorer path of the discovery (`#/steps/...` fingerprints).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub explorer_path: String,
+    /// What a counterexample shows beyond its steps (the protocol's
+    /// [`crate::protocol::Protocol::evidence`]: for PBFT, the culprits).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -152,6 +156,8 @@ pub struct Describe<'a, M: Model> {
     /// The reduction that is always sound and always on under DFS (e.g. forgetting which
     /// message was delivered last).
     pub canonical: fn(&M::State) -> M::State,
+    /// What a counterexample's actions show beyond its steps.
+    pub evidence: &'a dyn Fn(&[M::Action]) -> Vec<String>,
 }
 
 /// Runs `model` as `opts` say and reports every property.
@@ -258,13 +264,21 @@ where
             (_, true) => Status::Violated,
             (_, false) => Status::Holds,
         };
-        let (trace, last_state, explorer_path) = match found {
-            Some(path) => (
-                path.clone().into_actions().iter().map(|a| (describe.action)(a)).collect(),
-                (describe.state)(path.last_state()),
-                path.encode(model),
-            ),
-            None => (Vec::new(), String::new(), String::new()),
+        let (trace, last_state, explorer_path, evidence) = match found {
+            Some(path) => {
+                let actions = path.clone().into_actions();
+                let evidence = match status {
+                    Status::Violated => (describe.evidence)(&actions),
+                    _ => Vec::new(),
+                };
+                (
+                    actions.iter().map(|a| (describe.action)(a)).collect(),
+                    (describe.state)(path.last_state()),
+                    path.encode(model),
+                    evidence,
+                )
+            }
+            None => (Vec::new(), String::new(), String::new(), Vec::new()),
         };
         reports.push(PropertyReport {
             name: p.name.to_string(),
@@ -273,6 +287,7 @@ where
             trace,
             last_state,
             explorer_path,
+            evidence,
         });
     }
     let failed = reports.iter().any(|r| r.status == Status::Violated);
@@ -325,6 +340,9 @@ pub fn render(report: &CheckReport) -> String {
             let _ = writeln!(out, "  {:>3}. {step}", i + 1);
         }
         let _ = writeln!(out, " final state:\n{}", p.last_state);
+        for line in &p.evidence {
+            let _ = writeln!(out, " evidence: {line}");
+        }
     }
     out
 }

@@ -127,6 +127,10 @@ impl Protocol for PbftModelCfg {
     fn canonical(s: &PbftSysState) -> PbftSysState {
         crate::check::network::without_last_delivery(s)
     }
+    /// The culprits: replicas that signed conflicting orders, with the evidence.
+    fn evidence(&self, actions: &[PbftAction]) -> Vec<String> {
+        super::model::culprits::describe(self, &super::model::culprits::culprits(self, actions))
+    }
 
     fn scenarios() -> &'static [Spec<Self>] {
         &[]

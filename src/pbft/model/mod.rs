@@ -10,6 +10,7 @@
 //! the bound, and traces in words.
 
 pub mod cfg;
+pub mod culprits;
 pub mod history;
 pub mod properties;
 pub mod reduction;
