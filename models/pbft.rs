@@ -10,7 +10,7 @@ use quorum::pbft::model::property::*;
 use quorum::pbft::{model::bug_config, Bug, PbftModelCfg};
 use quorum::protocol::Protocol;
 
-use crate::common::{assert_caught, assert_exhaustively_correct};
+use crate::common::{assert_caught, assert_exhaustively_correct, assert_symmetry_keeps_every_verdict};
 
 /// `cfg` violates `property`, with a shortest counterexample of `steps` steps (BFS); returns
 /// the property's report.
@@ -29,7 +29,7 @@ fn assert_violated(cfg: &PbftModelCfg, property: &str, steps: usize) -> Property
 #[test]
 fn four_correct_replicas_execute_a_request_in_view_0() {
     let cfg = PbftModelCfg { byzantine: 0, max_view: 0, ..PbftModelCfg::default() };
-    assert_exhaustively_correct(cfg, 41_770);
+    assert_exhaustively_correct(cfg, 7_270);
 }
 
 /// A Byzantine primary with one misbehaviour and one client request, in view 0: whatever it
@@ -38,7 +38,7 @@ fn four_correct_replicas_execute_a_request_in_view_0() {
 #[test]
 #[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
 fn a_byzantine_primary_cannot_split_the_correct_replicas_on_a_request() {
-    assert_exhaustively_correct(PbftModelCfg { max_view: 0, ..PbftModelCfg::default() }, 477_102);
+    assert_exhaustively_correct(PbftModelCfg { max_view: 0, ..PbftModelCfg::default() }, 82_077);
 }
 
 /// A Byzantine primary with one misbehaviour and no client: whatever null request it
@@ -46,7 +46,7 @@ fn a_byzantine_primary_cannot_split_the_correct_replicas_on_a_request() {
 #[test]
 #[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
 fn a_byzantine_primary_without_clients_cannot_split_the_correct_replicas() {
-    assert_exhaustively_correct(PbftModelCfg { clients: 0, ..PbftModelCfg::default() }, 9_754);
+    assert_exhaustively_correct(PbftModelCfg { clients: 0, ..PbftModelCfg::default() }, 4_990);
 }
 
 /// With a window of two sequence numbers, in view 0: a Byzantine primary's null request at
@@ -54,14 +54,14 @@ fn a_byzantine_primary_without_clients_cannot_split_the_correct_replicas() {
 #[test]
 #[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
 fn a_request_above_a_gap_waits() {
-    assert_exhaustively_correct(bug_config(Bug::ExecutePastGap).without_bugs(), 19_507);
+    assert_exhaustively_correct(bug_config(Bug::ExecutePastGap).without_bugs(), 3_491);
 }
 
 /// A Byzantine backup that forges a client's request and others' prepares and commits: with
 /// authentication every forgery is dropped on arrival.
 #[test]
 fn forgeries_are_dropped_when_messages_are_authenticated() {
-    assert_exhaustively_correct(bug_config(Bug::NoAuthentication).without_bugs(), 18);
+    assert_exhaustively_correct(bug_config(Bug::NoAuthentication).without_bugs(), 14);
 }
 
 /// n = 3 cannot tolerate one Byzantine replica: with quorums of n - f = 2 an equivocating
@@ -77,11 +77,17 @@ fn three_replicas_with_one_byzantine_break_agreement() {
 }
 const STEPS_N3: usize = 8;
 
-/// The first counterexample of `property` that a one-thread DFS meets in `cfg` (one thread
-/// makes the search, and so its length, the same on every run; it need not be the shortest).
+/// The first counterexample of `property` that a one-thread DFS without symmetry meets in `cfg`
+/// (one thread makes the search, and so its length, the same on every run; it need not be the
+/// shortest).
 fn first_dfs_counterexample(cfg: &PbftModelCfg, property: &str) -> PropertyReport {
-    let opts =
-        CheckOptions { strategy: Strategy::Dfs, threads: 1, stop_at_first_failure: true, ..CheckOptions::default() };
+    let opts = CheckOptions {
+        strategy: Strategy::Dfs,
+        threads: 1,
+        stop_at_first_failure: true,
+        symmetry: false,
+        ..CheckOptions::default()
+    };
     let report = cfg.check(&opts);
     let p = report.property(property).expect("the property is checked");
     assert_eq!(p.status, Status::Violated, "{}:\n{}", cfg.describe(), quorum::check::render(&report));
@@ -132,4 +138,15 @@ fn no_authentication_is_caught() {
 #[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
 fn client_trusts_one_reply_is_caught() {
     assert_violated(&bug_config(Bug::ClientTrustsOneReply), LINEARIZABLE, 6);
+}
+
+/// Symmetry keeps every verdict: the normal case in view 0, where the three backups are
+/// interchangeable, and a Byzantine primary without clients over views <= 1, where only the two
+/// replicas that are primary of no view are.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn symmetry_over_interchangeable_replicas_keeps_every_verdict() {
+    let normal = PbftModelCfg { byzantine: 0, max_view: 0, ..PbftModelCfg::default() };
+    assert_symmetry_keeps_every_verdict(normal, 5, (7_270, 41_770));
+    assert_symmetry_keeps_every_verdict(PbftModelCfg { clients: 0, ..PbftModelCfg::default() }, 1, (4_990, 9_754));
 }

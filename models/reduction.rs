@@ -216,8 +216,8 @@ fn mirror_dead_message_removal_keeps_every_verdict_of_every_planted_bug() {
 #[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
 fn pbft_dead_message_removal_keeps_every_verdict() {
     let normal = PbftModelCfg { byzantine: 0, max_view: 0, ..PbftModelCfg::default() };
-    assert_eq!(pbft(normal), (41_770, 41_770, false));
-    assert_eq!(pbft(PbftModelCfg { clients: 0, ..PbftModelCfg::default() }), (9_754, 9_754, false));
+    assert_eq!(pbft(normal), (7_270, 7_270, false));
+    assert_eq!(pbft(PbftModelCfg { clients: 0, ..PbftModelCfg::default() }), (4_990, 4_990, false));
 }
 
 /// The planted PBFT bugs whose bounds finish unreduced: the same properties violated.
@@ -225,7 +225,7 @@ fn pbft_dead_message_removal_keeps_every_verdict() {
 #[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
 fn pbft_dead_message_removal_keeps_every_verdict_of_the_planted_bugs() {
     use quorum::pbft::Bug::*;
-    for (bug, states) in [(ExecutePastGap, (19_507, 19_507)), (NoAuthentication, (23_219, 23_219))] {
+    for (bug, states) in [(ExecutePastGap, (3_491, 3_491)), (NoAuthentication, (11_759, 11_759))] {
         assert_eq!(pbft(pbft_bug_config(bug)), (states.0, states.1, true), "{bug:?}");
     }
 }

@@ -44,3 +44,20 @@ pub fn hasher() -> ahash::AHasher {
     use std::hash::BuildHasher;
     ahash::RandomState::with_seeds(0x7175_6f72, 0x756d_2d73, 0x796d_6d65, 0x7472_7921).build_hasher()
 }
+
+/// Every order of `items`.
+pub fn permutations(items: &[usize]) -> Vec<Vec<usize>> {
+    if items.len() <= 1 {
+        return vec![items.to_vec()];
+    }
+    let mut out = Vec::new();
+    for (k, &first) in items.iter().enumerate() {
+        let mut rest = items.to_vec();
+        rest.remove(k);
+        for mut p in permutations(&rest) {
+            p.insert(0, first);
+            out.push(p);
+        }
+    }
+    out
+}

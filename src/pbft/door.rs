@@ -120,9 +120,8 @@ impl Protocol for PbftModelCfg {
     fn actor_names(&self) -> Vec<String> {
         (0..self.replicas + self.clients).map(|i| self.actor_name(Id::from(i))).collect()
     }
-    /// No symmetry reduction yet: every state is its own representative.
     fn symmetry(s: &PbftSysState) -> PbftSysState {
-        s.clone()
+        super::model::symmetry::representative(s)
     }
     fn canonical(s: &PbftSysState) -> PbftSysState {
         crate::check::network::without_last_delivery(s)

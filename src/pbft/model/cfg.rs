@@ -201,7 +201,7 @@ impl PbftModelCfg {
     pub fn into_model(self) -> PbftModel {
         let replica = self.replica_cfg();
         let menu = Menu { moves: self.moves, max_view: self.max_view, forge: self.forge };
-        let mut history = PbftHistory::new(self.clients);
+        let mut history = PbftHistory::new(&self);
         for c in (0..self.clients).filter(|_| self.requests > 0) {
             invoke(&self, &mut history, c, 1);
         }

@@ -18,14 +18,18 @@ pub struct PbftHistory {
     pub returned: Vec<Seq>,
     /// The clients' operations on the replicated map.
     pub lin: Arc<LinearizabilityTester<Id, KvMap>>,
+    /// The part each replica plays, the same in every state: replicas with equal parts are
+    /// interchangeable ([`super::symmetry`]).
+    pub parts: Arc<Vec<u8>>,
 }
 
 impl PbftHistory {
-    pub(super) fn new(clients: usize) -> Self {
+    pub(super) fn new(cfg: &PbftModelCfg) -> Self {
         PbftHistory {
-            invoked: vec![0; clients],
-            returned: vec![0; clients],
+            invoked: vec![0; cfg.clients],
+            returned: vec![0; cfg.clients],
             lin: Arc::new(LinearizabilityTester::new(KvMap::default())),
+            parts: Arc::new(super::symmetry::parts(cfg)),
         }
     }
 }

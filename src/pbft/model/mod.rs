@@ -14,6 +14,7 @@ pub mod culprits;
 pub mod history;
 pub mod properties;
 pub mod reduction;
+pub mod symmetry;
 
 pub use cfg::*;
 pub use history::*;

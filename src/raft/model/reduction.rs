@@ -369,7 +369,7 @@ pub fn representative(s: &RaftSysState) -> RaftSysState {
         if end - start > 1 {
             let mut grown = Vec::new();
             for c in &candidates {
-                for perm in permutations(&c[start..end]) {
+                for perm in crate::check::symmetry::permutations(&c[start..end]) {
                     let mut c = c.clone();
                     c[start..end].copy_from_slice(&perm);
                     grown.push(c);
@@ -396,23 +396,6 @@ pub fn representative(s: &RaftSysState) -> RaftSysState {
         }
     }
     best.map_or_else(|| without_last_delivery(s), |(_, r)| r)
-}
-
-/// Every order of `items`.
-fn permutations(items: &[usize]) -> Vec<Vec<usize>> {
-    if items.len() <= 1 {
-        return vec![items.to_vec()];
-    }
-    let mut out = Vec::new();
-    for (k, &first) in items.iter().enumerate() {
-        let mut rest = items.to_vec();
-        rest.remove(k);
-        for mut p in permutations(&rest) {
-            p.insert(0, first);
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
