@@ -223,8 +223,11 @@ fn title_case(name: &str) -> String {
 
 /// Every protocol, in the order the CLI and the guide list them (the guide's scenarios start with
 /// Raft's). Adding a protocol adds a line.
-pub static PROTOCOLS: &[&dyn Door] =
-    &[&Entry::<crate::raft::RaftModelCfg>::NEW, &Entry::<crate::paxos::PaxosModelCfg>::NEW];
+pub static PROTOCOLS: &[&dyn Door] = &[
+    &Entry::<crate::raft::RaftModelCfg>::NEW,
+    &Entry::<crate::paxos::PaxosModelCfg>::NEW,
+    &Entry::<crate::pbft::PbftModelCfg>::NEW,
+];
 
 /// The protocol called `name`.
 pub fn find(name: &str) -> Option<&'static dyn Door> {
@@ -316,7 +319,8 @@ mod tests {
     fn a_flag_of_another_protocol_is_named_with_its_protocol() {
         assert_eq!(protocols_with_flag("--acceptors"), ["paxos"]);
         assert_eq!(protocols_with_flag("--max-term=3"), ["raft"]);
-        assert_eq!(protocols_with_flag("--clients"), ["raft", "paxos"]);
+        assert_eq!(protocols_with_flag("--clients"), ["raft", "paxos", "pbft"]);
+        assert_eq!(protocols_with_flag("--max-view"), ["pbft"]);
         assert!(protocols_with_flag("--frobnicate").is_empty());
     }
 }

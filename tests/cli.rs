@@ -269,6 +269,19 @@ fn check_paxos_default_bound_exits_0_complete() {
     assert_all_as_expected(&r);
 }
 
+/// PBFT's default bound (a Byzantine primary with one misbehaviour, one Put, view 0) is checked
+/// completely and everything holds: the count is the one models/pbft.rs asserts.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn check_pbft_default_bound_exits_0_complete() {
+    let out = quorum(&["check", "pbft", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let r = last_json(&out);
+    assert_eq!(r["complete"], true);
+    assert_eq!(r["unique_states"], 82_077);
+    assert_all_as_expected(&r);
+}
+
 /// `--timeout` stops a check on time with one checker thread too (Stateright's lone worker does
 /// not read the deadline itself): a bound far too big to finish reports `complete: false`.
 #[test]

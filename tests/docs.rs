@@ -198,12 +198,17 @@ fn the_extraction_reads_commands_exit_codes_and_markers() {
     assert!(matches!(marker("<!-- not run: slow -->"), Some(Err(_))));
 }
 
-/// README's count of planted bugs ("with N and M planted bugs", Paxos then Raft) is the code's.
+/// README's count of planted bugs ("with N, M and K planted bugs", Paxos, Raft, PBFT) is the code's.
 #[test]
 fn the_readme_counts_the_planted_bugs_the_code_plants() {
     let readme = std::fs::read_to_string("README.md").expect("README.md");
     let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
-    let expected = format!("with {} and {} planted bugs", quorum::paxos::Bug::ALL.len(), quorum::raft::Bug::ALL.len());
+    let expected = format!(
+        "with {}, {} and {} planted bugs",
+        quorum::paxos::Bug::ALL.len(),
+        quorum::raft::Bug::ALL.len(),
+        quorum::pbft::Bug::ALL.len()
+    );
     assert!(flat.contains(&expected), "README.md should say \"{expected}\"");
 }
 

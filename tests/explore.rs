@@ -89,6 +89,22 @@ fn explore_with_a_bug_links_to_the_counterexample() {
     assert!(last.contains("accepted b1.4=B"), "{last}");
 }
 
+/// A bug whose counterexample a scenario replays (a search would take minutes): `explore`
+/// links to the scenario's last state at once, and there the two correct replicas r2 and r3
+/// have executed different requests at #1.
+#[test]
+fn explore_with_a_bug_shown_by_a_scenario_links_to_it_without_a_search() {
+    let addr = free_addr();
+    let (_server, lines) = start(&["explore", "pbft", "--bug", "commit-quorum-2f", "--addr", &addr]);
+    let link = lines
+        .iter()
+        .find(|l| l.starts_with("counterexample (scenario pbft-commit-quorum-2f, 24 steps): "))
+        .unwrap_or_else(|| panic!("no scenario link in {lines:?}"));
+    let steps = link.split("#/steps").nth(1).expect("a #/steps link");
+    let last = get(&addr, &format!("/.states{steps}"));
+    assert!(last.contains("executed [1:get0.2]") && last.contains("executed [1:put0.1=A]"), "{last}");
+}
+
 #[test]
 fn explore_on_a_busy_port_is_a_clear_error() {
     let busy = TcpListener::bind("127.0.0.1:0").expect("a free loopback port");

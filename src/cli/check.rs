@@ -126,7 +126,10 @@ pub fn explore(a: &ExploreArgs) -> Result<ExitCode> {
         Err(e) => return Ok(super::usage(format!("cannot serve on {}: {e}", a.addr))),
     }
     let url = format!("http://{}", a.addr);
-    if bug {
+    if let Some(run) = bug_scenario_run(&a.protocol, cfg.as_ref()) {
+        // A scenario replays this bug's counterexample in this very model: no search needed.
+        println!("counterexample (scenario {}, {} steps): {url}/#/steps/{}", run.name, steps(&run), run.explorer_path);
+    } else if bug {
         let opts = CheckOptions { strategy: Strategy::Bfs, stop_at_first_failure: true, ..CheckOptions::default() };
         let report = cfg.check(&opts);
         for p in report.properties.iter().filter(|p| p.status == check::Status::Violated) {
@@ -140,6 +143,20 @@ pub fn explore(a: &ExploreArgs) -> Result<ExitCode> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     cfg.serve(a.addr.as_str(), threads);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The replay of the scenario that shows the planted bug `chosen` names, if there is one and its
+/// model is `cfg`'s (the flags did not change the bound).
+fn bug_scenario_run(chosen: &Chosen, cfg: &dyn Configured) -> Option<quorum::teach::scenario::Run> {
+    let bug = chosen.matches.get_one::<String>("bug")?;
+    let (_, _, name) = chosen.door().bug_configs().into_iter().find(|(b, _, _)| b.name == bug.as_str())?;
+    let run = quorum::teach::scenario::find(name?)?.run().ok()?;
+    (run.flags == cfg.flags()).then_some(run)
+}
+
+/// The steps a replay took (not those that assert an action impossible).
+fn steps(run: &quorum::teach::scenario::Run) -> usize {
+    run.trace.iter().filter(|l| l.number.is_some()).count()
 }
 
 /// `quorum bugs NAME [--json]`.

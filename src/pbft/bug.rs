@@ -61,8 +61,8 @@ impl PlantedBug for Bug {
             Bug::CommitQuorum2f
             | Bug::PreparedWith2fMinus1
             | Bug::PrePrepareFromAnyone
-            | Bug::NewViewIgnoresPrepared
-            | Bug::NoAuthentication => AGREEMENT,
+            | Bug::NewViewIgnoresPrepared => AGREEMENT,
+            Bug::NoAuthentication => VALIDITY,
             Bug::ClientTrustsOneReply => LINEARIZABLE,
             Bug::ExecutePastGap => IN_ORDER,
         }
@@ -86,7 +86,7 @@ impl PlantedBug for Bug {
                 "one reply may come from the Byzantine replica: f+1 matching replies include a correct one"
             }
             Bug::NoAuthentication => {
-                "PBFT's quorums count distinct replicas: a Byzantine replica that can send in others' names fills a quorum alone"
+                "a request must be its client's and a quorum must be distinct replicas: a Byzantine replica that can send in others' names gets a request no client sent executed, or fills a quorum alone"
             }
             Bug::ExecutePastGap => {
                 "requests execute in sequence-number order: a replica that runs a later one first applies operations in an order no other replica does"

@@ -39,7 +39,7 @@ pub struct PbftFlags {
     /// Keys the clients use [default: 1]
     #[arg(long)]
     keys: Option<u8>,
-    /// Highest view a replica may reach [default: 1]
+    /// Highest view a replica may reach [default: 0]
     #[arg(long)]
     max_view: Option<u64>,
     /// High watermark: sequence numbers 1..=W [default: one per request]
@@ -132,6 +132,11 @@ impl Protocol for PbftModelCfg {
     }
 
     fn scenarios() -> &'static [Spec<Self>] {
-        &[]
+        &crate::teach::scenario::pbft::SCENARIOS
+    }
+    /// The four bugs whose counterexamples need a view change, where a search takes minutes
+    /// or more: their scenarios replay one in milliseconds.
+    fn bug_scenario(bug: Bug) -> Option<&'static str> {
+        crate::teach::scenario::pbft::for_bug(bug)
     }
 }

@@ -55,7 +55,8 @@ fn is_true(b: &bool) -> bool {
 
 impl Default for PbftModelCfg {
     /// The bound of `quorum check pbft`: n = 4, f = 1, view 0's primary Byzantine with one
-    /// misbehaviour, one client with one request, views <= 1 (one view change).
+    /// misbehaviour, one client with one request, in view 0. (With views <= 1, one view change,
+    /// the check does not finish yet: docs/pbft.md.)
     fn default() -> Self {
         PbftModelCfg {
             replicas: 4,
@@ -67,7 +68,7 @@ impl Default for PbftModelCfg {
             clients: 1,
             requests: 1,
             keys: 1,
-            max_view: 1,
+            max_view: 0,
             window: None,
             bugs: BugSet::NONE,
             reduce_dead: true,
@@ -231,21 +232,22 @@ pub fn bug_config(bug: Bug) -> PbftModelCfg {
     let base = PbftModelCfg::default();
     let cfg = match bug {
         // A view change that loses a request committed at one replica: no Byzantine replica needed.
-        Bug::NewViewIgnoresPrepared => PbftModelCfg { byzantine: 0, ..base },
-        // Committed at one replica with its own commit and the Byzantine one's.
-        Bug::CommitQuorum2f => PbftModelCfg { byzantine_backups: true, ..base },
-        // An equivocating primary, each request prepared by fewer backups.
-        Bug::PreparedWith2fMinus1 => PbftModelCfg { moves: 2, ..base },
-        // A Byzantine backup orders a second request at the primary's number.
-        Bug::PrePrepareFromAnyone => PbftModelCfg { byzantine_backups: true, moves: 2, max_view: 0, ..base },
-        // A lie about the Put, then one about the Get.
-        Bug::ClientTrustsOneReply => PbftModelCfg { requests: 2, moves: 2, max_view: 0, ..base },
-        // A client request no client sent, forged by a Byzantine backup, ordered by the primary.
-        Bug::NoAuthentication => {
-            PbftModelCfg { requests: 0, byzantine_backups: true, forge: true, max_view: 0, ..base }
+        Bug::NewViewIgnoresPrepared => PbftModelCfg { byzantine: 0, max_view: 1, ..base },
+        // A Put committed at one replica with its own commit and the Byzantine primary's; the
+        // client's Get then takes its number in view 1.
+        Bug::CommitQuorum2f => PbftModelCfg { requests: 2, max_view: 1, ..base },
+        // An equivocating primary gets two clients' requests prepared at one number.
+        Bug::PreparedWith2fMinus1 => PbftModelCfg { clients: 2, max_view: 1, ..base },
+        // A Byzantine backup orders a second client's request at the primary's number.
+        Bug::PrePrepareFromAnyone => {
+            PbftModelCfg { byzantine_backups: true, moves: 2, clients: 2, max_view: 1, ..base }
         }
+        // A lie about the Put, then one about the Get.
+        Bug::ClientTrustsOneReply => PbftModelCfg { requests: 2, moves: 2, ..base },
+        // A client request no client sent, forged by a Byzantine backup, ordered by the primary.
+        Bug::NoAuthentication => PbftModelCfg { requests: 0, byzantine_backups: true, forge: true, ..base },
         // A Byzantine primary's null request at number 2, with no request at 1.
-        Bug::ExecutePastGap => PbftModelCfg { clients: 0, window: Some(2), max_view: 0, ..base },
+        Bug::ExecutePastGap => PbftModelCfg { clients: 0, window: Some(2), ..base },
     };
     cfg.with_bug(bug)
 }

@@ -10,9 +10,10 @@
 //! `always` properties that must break along the path break, every other one holds, and a
 //! predicate on the states reached is true.
 //!
-//! [`raft`] and [`paxos`] hold the scenarios; [`all`] lists them for the CLI and the tests.
+//! [`raft`], [`paxos`] and [`pbft`] hold the scenarios; [`all`] lists them for the CLI and the tests.
 
 pub mod paxos;
+pub mod pbft;
 pub mod raft;
 
 pub use crate::protocol::Protocol;
