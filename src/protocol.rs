@@ -68,8 +68,8 @@ pub trait Protocol: Clone + Default + Serialize + Send + Sync + 'static {
         Vec::new()
     }
 
-    /// Model-checks this configuration as `opts` say (see [`crate::check::run`]).
-    fn check(&self, opts: &CheckOptions) -> CheckReport {
+    /// Runs `f` with what the checking room needs to report on this configuration.
+    fn with_describe<R>(&self, f: impl FnOnce(&Describe<Self::Model>) -> R) -> R {
         let describe = Describe {
             protocol: Self::NAME,
             config: serde_json::to_value(self).unwrap_or(serde_json::Value::Null),
@@ -79,7 +79,18 @@ pub trait Protocol: Clone + Default + Serialize + Send + Sync + 'static {
             canonical: Self::canonical,
             evidence: &|a| self.evidence(a),
         };
-        crate::check::run(self.model(), opts, &describe)
+        f(&describe)
+    }
+
+    /// Model-checks this configuration as `opts` say (see [`crate::check::run`]).
+    fn check(&self, opts: &CheckOptions) -> CheckReport {
+        self.with_describe(|d| crate::check::run(self.model(), opts, d))
+    }
+
+    /// Judges every property along one path of this configuration's model, as the Explorer
+    /// encodes it (see [`crate::check::replay`]).
+    fn check_path(&self, encoded: &str) -> Option<CheckReport> {
+        self.with_describe(|d| crate::check::replay(self.model(), encoded, d))
     }
 
     // Teaching.
@@ -131,6 +142,8 @@ pub trait Configured {
     /// The flags that build this configuration.
     fn flags(&self) -> Vec<String>;
     fn check(&self, opts: &CheckOptions) -> CheckReport;
+    /// Every property judged along one path (the Explorer's encoding), if it fits the model.
+    fn check_path(&self, encoded: &str) -> Option<CheckReport>;
     /// The diagram of the path the Explorer encodes as `encoded`.
     fn svg(&self, encoded: &str, title: &str) -> Option<String>;
     /// Serves the Explorer; returns only if the server stops.
@@ -149,6 +162,9 @@ impl<P: Protocol> Configured for P {
     }
     fn check(&self, opts: &CheckOptions) -> CheckReport {
         Protocol::check(self, opts)
+    }
+    fn check_path(&self, encoded: &str) -> Option<CheckReport> {
+        Protocol::check_path(self, encoded)
     }
     fn svg(&self, encoded: &str, title: &str) -> Option<String> {
         crate::teach::diagram::from_encoded(self, encoded, title)

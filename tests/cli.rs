@@ -188,7 +188,7 @@ fn client_put_without_a_value_or_get_without_a_key_exits_2() {
     assert_bad_input(&client(&["put", "x", "-1"]), "/nonexistent/key");
     assert_bad_input(&client(&["get", "x"]), "/nonexistent/key");
     assert_bad_input(&["check", "raft", "--keys", "0"], "--keys must be between 1 and 26");
-    assert_bad_input(&["check", "paxos", "--keys", "2"], "--keys applies to raft, not paxos");
+    assert_bad_input(&["check", "paxos", "--keys", "2"], "--keys applies to raft and pbft, not paxos");
 }
 
 #[test]
@@ -280,6 +280,39 @@ fn check_pbft_default_bound_exits_0_complete() {
     assert_eq!(r["complete"], true);
     assert_eq!(r["unique_states"], 82_077);
     assert_all_as_expected(&r);
+}
+
+/// Every planted PBFT bug: `check pbft --bug NAME` exits 1 with the property the bug breaks
+/// violated. The four that need a view change are shown by replaying their scenarios (a search
+/// takes too long: strategy "replay", never complete); the others by BFS.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn check_pbft_with_each_bug_exits_1_with_its_property_violated() {
+    let bugs = last_json(&quorum(&["bugs", "pbft", "--json"]));
+    let bugs = bugs.as_array().expect("a list");
+    assert_eq!(bugs.len(), quorum::pbft::Bug::ALL.len());
+    let mut replayed = Vec::new();
+    for b in bugs {
+        let name = b["name"].as_str().expect("a name");
+        let out = quorum(&["check", "pbft", "--bug", name, "--json"]);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let r = last_json(&out);
+        let broken = r["properties"].as_array().expect("properties").iter().find(|p| p["name"] == b["breaks"]);
+        assert_eq!(broken.map(|p| p["status"].clone()), Some(Value::from("violated")), "{name}: {r}");
+        if r["strategy"] == "replay" {
+            assert_eq!(r["complete"], false, "{name}");
+            replayed.push(name.to_owned());
+        }
+    }
+    let expect = ["commit-quorum-2f", "prepared-with-2f-1", "pre-prepare-from-anyone", "new-view-ignores-prepared"];
+    assert_eq!(replayed, expect);
+}
+
+/// With `--strategy`, `check --bug` searches even where a scenario could be replayed.
+#[test]
+fn an_explicit_strategy_searches_instead_of_replaying_the_scenario() {
+    let out = quorum(&["check", "pbft", "--bug", "commit-quorum-2f", "--strategy", "dfs", "--timeout", "1", "--json"]);
+    assert_ne!(last_json(&out)["strategy"], "replay");
 }
 
 /// `--timeout` stops a check on time with one checker thread too (Stateright's lone worker does

@@ -25,6 +25,10 @@ pub enum Strategy {
     /// Random walks until the timeout: never complete, and `eventually` properties are not
     /// judged.
     Simulation,
+    /// One given path, every property judged along it ([`replay`]): what `quorum check --bug`
+    /// does for a bug whose counterexample a scenario replays. Never complete; `eventually`
+    /// properties are not judged.
+    Replay,
 }
 
 impl Strategy {
@@ -209,7 +213,7 @@ where
     }
     builder = builder.symmetry_fn(if opts.symmetry { describe.symmetry } else { describe.canonical });
     match opts.strategy {
-        Strategy::Dfs => finish(builder.spawn_dfs(), opts, describe, started),
+        Strategy::Dfs | Strategy::Replay => finish(builder.spawn_dfs(), opts, describe, started),
         Strategy::Bfs => finish(builder.spawn_bfs(), opts, describe, started),
         Strategy::Simulation => finish(builder.spawn_simulation(opts.seed, UniformChooser), opts, describe, started),
     }
@@ -313,20 +317,89 @@ where
     }
 }
 
+/// Judges every property along one path of `model`, given as the Explorer encodes it
+/// (`0/3/1/…`): an `always` property is violated at the first state where it fails, a
+/// `sometimes` one discovered at the first where it holds, each with the path up to there as
+/// its trace. None if the path does not fit the model. Nothing beyond the path is explored, so
+/// the report is never complete, and `eventually` properties are left out.
+pub fn replay<M>(model: M, encoded: &str, describe: &Describe<M>) -> Option<CheckReport>
+where
+    M: Model,
+    M::State: Clone + Debug + Hash + PartialEq,
+    M::Action: Clone + Debug + PartialEq,
+{
+    let started = Instant::now();
+    let path = crate::teach::scenario::path_from_encoded(&model, encoded)?;
+    let steps = path.into_vec();
+    let actions: Vec<M::Action> = steps.iter().filter_map(|(_, a)| a.clone()).collect();
+    let prefix = |k: usize| encoded.split('/').take(k + 1).collect::<Vec<_>>().join("/");
+    let mut properties = Vec::new();
+    for p in model.properties() {
+        let (status, first) = match p.expectation {
+            Expectation::Eventually => continue,
+            Expectation::Always => match steps.iter().position(|(s, _)| !(p.condition)(&model, s)) {
+                Some(k) => (Status::Violated, Some(k)),
+                None => (Status::Holds, None),
+            },
+            Expectation::Sometimes => match steps.iter().position(|(s, _)| (p.condition)(&model, s)) {
+                Some(k) => (Status::Discovered, Some(k)),
+                None => (Status::Undiscovered, None),
+            },
+        };
+        let mut report = PropertyReport {
+            name: p.name.to_string(),
+            expectation: expectation_name(&p.expectation),
+            status,
+            trace: Vec::new(),
+            last_state: String::new(),
+            explorer_path: String::new(),
+            evidence: Vec::new(),
+        };
+        if let Some(k) = first {
+            report.trace = actions[..k].iter().map(|a| (describe.action)(a)).collect();
+            report.last_state = (describe.state)(&steps[k].0);
+            report.explorer_path = prefix(k);
+            if status == Status::Violated {
+                report.evidence = (describe.evidence)(&actions[..k]);
+            }
+        }
+        properties.push(report);
+    }
+    Some(CheckReport {
+        protocol: describe.protocol.to_string(),
+        config: describe.config.clone(),
+        strategy: Strategy::Replay,
+        symmetry: false,
+        complete: false,
+        unique_states: steps.len(),
+        max_depth: steps.len(),
+        seconds: started.elapsed().as_secs_f64(),
+        properties,
+    })
+}
+
 /// The report as people read it: the verdict of each property, and every discovery as numbered
 /// steps.
 pub fn render(report: &CheckReport) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{}: {} unique states, max depth {}, {:.2} s, {}",
-        report.protocol,
-        report.unique_states,
-        report.max_depth,
-        report.seconds,
-        if report.complete { "complete (the whole bound was explored)" } else { "NOT complete" }
-    );
+    if report.strategy == Strategy::Replay {
+        let _ = writeln!(
+            out,
+            "{}: one path of {} states replayed, every property judged along it (nothing else explored)",
+            report.protocol, report.unique_states
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "{}: {} unique states, max depth {}, {:.2} s, {}",
+            report.protocol,
+            report.unique_states,
+            report.max_depth,
+            report.seconds,
+            if report.complete { "complete (the whole bound was explored)" } else { "NOT complete" }
+        );
+    }
     for p in &report.properties {
         let _ = writeln!(out, "  {:<10} {:<22} {:?}", p.expectation, p.name, p.status);
     }

@@ -69,6 +69,15 @@ fn run_check(a: &CheckArgs) -> Result<(CheckReport, Box<dyn Configured>), Usage>
     if let Some(n) = a.threads.filter(|n| !(1..=256).contains(n)) {
         return Err(Usage(format!("--threads must be between 1 and 256, got {n}")));
     }
+    if a.strategy.is_none() {
+        if let Some(run) = bug_scenario_run(&a.protocol, cfg.as_ref()) {
+            // A search would take too long; the scenario replays a counterexample in this model.
+            eprintln!("checking {}: {}; replaying scenario {}", cfg.protocol(), cfg.describe(), run.name);
+            if let Some(report) = cfg.check_path(&run.explorer_path) {
+                return Ok((report, cfg));
+            }
+        }
+    }
     let strategy = match (a.strategy, bug) {
         (Some(StrategyArg::Dfs), _) | (None, false) => Strategy::Dfs,
         (Some(StrategyArg::Bfs), _) | (None, true) => Strategy::Bfs,
