@@ -4,6 +4,7 @@
 use stateright::actor::{Actor, ActorModelState, Id};
 use stateright::util::DenseNatMap;
 use stateright::{Rewrite, RewritePlan};
+use std::hash::{Hash, Hasher};
 
 /// The state with actor `order[k]` renumbered as `slots[k]` (the other actors keep their ids),
 /// every id in it rewritten, and the duplicating network's last delivery forgotten.
@@ -34,6 +35,37 @@ where
         history: s.history.rewrite(&plan),
         actor_storages: plan.reindex(&s.actor_storages),
     }
+}
+
+/// Of the renumberings of `s` by each of `orders` (see [`renumber`]), the one whose hash is
+/// lowest: the same for every member of an orbit when `orders` are all the symmetries, so the
+/// representative (and the state count) does not depend on which member a thread met first.
+/// None if there is no order.
+pub fn least_renumbering<A, H>(
+    s: &ActorModelState<A, H>,
+    slots: &[usize],
+    orders: impl IntoIterator<Item = Vec<usize>>,
+) -> Option<ActorModelState<A, H>>
+where
+    A: Actor,
+    A::State: Rewrite<Id> + Hash,
+    A::Storage: Rewrite<Id> + Hash,
+    A::Timer: Rewrite<Id> + Hash,
+    A::Random: Rewrite<Id> + Hash,
+    A::Msg: Rewrite<Id> + Hash,
+    H: Rewrite<Id> + Hash,
+{
+    let mut best: Option<(u64, ActorModelState<A, H>)> = None;
+    for order in orders {
+        let r = renumber(s, slots, &order);
+        let mut h = hasher();
+        r.hash(&mut h);
+        let h = h.finish();
+        if best.as_ref().is_none_or(|(b, _)| h < *b) {
+            best = Some((h, r));
+        }
+    }
+    best.map(|(_, r)| r)
 }
 
 /// The hasher of the symmetry reductions' signatures and tie-breaks: fast, and seeded with

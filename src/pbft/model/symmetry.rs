@@ -49,20 +49,8 @@ pub fn representative(s: &PbftSysState) -> PbftSysState {
     if orders.len() <= 1 {
         return crate::check::network::without_last_delivery(s);
     }
-    let mut best: Option<(u64, PbftSysState)> = None;
-    for order in orders {
-        let r = crate::check::symmetry::renumber(s, &replicas, &order);
-        let h = {
-            use std::hash::{Hash, Hasher};
-            let mut hasher = crate::check::symmetry::hasher();
-            r.hash(&mut hasher);
-            hasher.finish()
-        };
-        if best.as_ref().is_none_or(|(b, _)| h < *b) {
-            best = Some((h, r));
-        }
-    }
-    best.map_or_else(|| crate::check::network::without_last_delivery(s), |(_, r)| r)
+    crate::check::symmetry::least_renumbering(s, &replicas, orders)
+        .unwrap_or_else(|| crate::check::network::without_last_delivery(s))
 }
 
 fn ids<S>(set: &BTreeSet<(Req, Id)>, plan: &RewritePlan<Id, S>) -> BTreeSet<(Req, Id)> {

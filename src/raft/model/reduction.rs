@@ -382,20 +382,7 @@ pub fn representative(s: &RaftSysState) -> RaftSysState {
     if candidates.len() == 1 {
         return crate::check::symmetry::renumber(s, &servers, &order);
     }
-    let mut best: Option<(u64, RaftSysState)> = None;
-    for order in candidates {
-        let r = crate::check::symmetry::renumber(s, &servers, &order);
-        let h = {
-            use std::hash::{Hash, Hasher};
-            let mut hasher = crate::check::symmetry::hasher();
-            r.hash(&mut hasher);
-            hasher.finish()
-        };
-        if best.as_ref().is_none_or(|(b, _)| h < *b) {
-            best = Some((h, r));
-        }
-    }
-    best.map_or_else(|| without_last_delivery(s), |(_, r)| r)
+    crate::check::symmetry::least_renumbering(s, &servers, candidates).unwrap_or_else(|| without_last_delivery(s))
 }
 
 #[cfg(test)]
