@@ -278,7 +278,7 @@ fn check_pbft_default_bound_exits_0_complete() {
     assert_eq!(out.status.code(), Some(0));
     let r = last_json(&out);
     assert_eq!(r["complete"], true);
-    assert_eq!(r["unique_states"], 82_077);
+    assert_eq!(r["unique_states"], 82_567);
     assert_all_as_expected(&r);
 }
 

@@ -25,12 +25,14 @@ pub enum Bug {
     NoAuthentication,
     /// A replica executes a committed request although a lower sequence number is not executed.
     ExecutePastGap,
+    /// Only the primary replies to the client; the backups execute in silence.
+    OnlyPrimaryReplies,
 }
 
 pub type BugSet = crate::bugs::BugSet<Bug>;
 
 impl Bug {
-    pub const ALL: [Bug; 7] = [
+    pub const ALL: [Bug; 8] = [
         Bug::CommitQuorum2f,
         Bug::PreparedWith2fMinus1,
         Bug::PrePrepareFromAnyone,
@@ -38,6 +40,7 @@ impl Bug {
         Bug::ClientTrustsOneReply,
         Bug::NoAuthentication,
         Bug::ExecutePastGap,
+        Bug::OnlyPrimaryReplies,
     ];
 }
 
@@ -53,6 +56,7 @@ impl PlantedBug for Bug {
             Bug::ClientTrustsOneReply => "client-trusts-one-reply",
             Bug::NoAuthentication => "no-authentication",
             Bug::ExecutePastGap => "execute-past-gap",
+            Bug::OnlyPrimaryReplies => "only-primary-replies",
         }
     }
 
@@ -65,6 +69,7 @@ impl PlantedBug for Bug {
             Bug::NoAuthentication => VALIDITY,
             Bug::ClientTrustsOneReply => LINEARIZABLE,
             Bug::ExecutePastGap => IN_ORDER,
+            Bug::OnlyPrimaryReplies => EVENTUALLY_ANSWERED,
         }
     }
 
@@ -87,6 +92,9 @@ impl PlantedBug for Bug {
             }
             Bug::NoAuthentication => {
                 "a request must be its client's and a quorum must be distinct replicas: a Byzantine replica that can send in others' names gets a request no client sent executed, or fills a quorum alone"
+            }
+            Bug::OnlyPrimaryReplies => {
+                "the client needs f+1 matching replies, since one may be a Byzantine replica's: every replica that executes must reply (section 4.1), or no result is ever accepted"
             }
             Bug::ExecutePastGap => {
                 "requests execute in sequence-number order: a replica that runs a later one first applies operations in an order no other replica does"

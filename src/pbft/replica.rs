@@ -182,8 +182,7 @@ pub fn on_request(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, src: Id, op: O
     }
     if let Some((seq, result)) = s.replies.get(&op.client) {
         if *seq == op.seq {
-            let reply = Reply { view: s.view, client: op.client, seq: op.seq, result: result.clone(), replica: me };
-            o.send(cfg.client_id(op.client), PbftMsg::Reply(reply));
+            reply(s, cfg, me, op.client, op.seq, result.clone(), o);
         }
         if *seq >= op.seq {
             return;
@@ -204,7 +203,9 @@ pub fn assign(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, req: Req, o: &mut 
     if in_view().any(|(_, slot)| slot.pre_prepare.as_ref() == Some(&req)) {
         return;
     }
-    let seq = in_view().map(|((_, n), _)| *n).max().unwrap_or(0) + 1;
+    // The next number the primary has not assigned: a slot that holds only prepares or commits
+    // (a Byzantine replica's, sent ahead of any pre-prepare) uses up no number.
+    let seq = in_view().filter(|(_, slot)| slot.pre_prepare.is_some()).map(|((_, n), _)| *n).max().unwrap_or(0) + 1;
     if seq > cfg.window {
         return; // above the high watermark: it waits (no checkpoint moves the window)
     }
@@ -415,8 +416,25 @@ fn apply(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, op: Op, o: &mut Out<sup
         s.replies.insert(op.client, (op.seq, result));
     }
     let result = s.replies.get(&op.client).and_then(|(_, r)| r.clone());
-    let reply = Reply { view: s.view, client: op.client, seq: op.seq, result, replica: me };
-    o.send(cfg.client_id(op.client), PbftMsg::Reply(reply));
+    reply(s, cfg, me, op.client, op.seq, result, o);
+}
+
+/// §4.1: every replica that executes a request replies to its client (the client needs f+1
+/// matching replies).
+fn reply(
+    s: &ReplicaState,
+    cfg: &ReplicaCfg,
+    me: Id,
+    client: u8,
+    seq: Seq,
+    result: Option<Value>,
+    o: &mut Out<super::PbftActor>,
+) {
+    if cfg.bugs.has(Bug::OnlyPrimaryReplies) && primary(cfg, s.view) != me {
+        return; // the bug: the backups stay silent
+    }
+    let reply = Reply { view: s.view, client, seq, result, replica: me };
+    o.send(cfg.client_id(client), PbftMsg::Reply(reply));
 }
 
 /// The map operation of a client's request (clients send no no-op; one reads nothing).

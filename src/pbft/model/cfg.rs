@@ -246,6 +246,8 @@ pub fn bug_config(bug: Bug) -> PbftModelCfg {
         Bug::ClientTrustsOneReply => PbftModelCfg { requests: 2, moves: 2, ..base },
         // A client request no client sent, forged by a Byzantine backup, ordered by the primary.
         Bug::NoAuthentication => PbftModelCfg { requests: 0, byzantine_backups: true, forge: true, ..base },
+        // The normal case with no Byzantine replica: one reply only, where f+1 are needed.
+        Bug::OnlyPrimaryReplies => PbftModelCfg { byzantine: 0, ..base },
         // A Byzantine primary's null request at number 2, with no request at 1.
         Bug::ExecutePastGap => PbftModelCfg { clients: 0, window: Some(2), ..base },
     };

@@ -17,6 +17,7 @@ pub mod property {
     pub const REQUEST_EXECUTED: &str = "a request executed";
     pub const VIEW_CHANGED: &str = "a view change completed";
     pub const PRIMARY_REPLACED: &str = "a Byzantine primary replaced";
+    pub const EVENTUALLY_ANSWERED: &str = "requests eventually answered";
 }
 use property::*;
 
@@ -34,6 +35,9 @@ pub fn all(cfg: &PbftModelCfg) -> Vec<Property<PbftModel>> {
             m.cfg.correct().filter_map(|i| replica_state(s, i)).any(|r| r.executed.values().any(|q| *q != Req::Null))
         }));
     }
+    if cfg.max_view == 0 && !cfg.is_byzantine(primary(&cfg.replica_cfg(), 0)) && cfg.clients > 0 && cfg.requests > 0 {
+        ps.push(Property::eventually(EVENTUALLY_ANSWERED, requests_answered));
+    }
     // A view change needs a request to wait for (§4.4's timer).
     if cfg.max_view >= 1 && cfg.clients > 0 && cfg.requests > 0 {
         ps.push(Property::sometimes(VIEW_CHANGED, |m: &PbftModel, s: &PbftSysState| {
@@ -44,6 +48,16 @@ pub fn all(cfg: &PbftModelCfg) -> Vec<Property<PbftModel>> {
         }
     }
     ps
+}
+
+/// Liveness, as far as a bounded check states it: with a correct primary and no view change
+/// (the bound is view 0; a replica whose timer fires leaves it), every client's operations are
+/// answered. Stateright's `eventually` is judged at terminal states — here, states where no
+/// message is left whose delivery changes anything and no Byzantine move is left — so this says:
+/// once the network has delivered everything, every client has accepted f+1 matching replies
+/// to each of its operations. (A Byzantine backup may act, but cannot stall the normal case.)
+pub fn requests_answered(m: &PbftModel, s: &PbftSysState) -> bool {
+    s.history.returned.iter().all(|n| *n >= crate::pbft::Seq::from(m.cfg.requests))
 }
 
 /// Correct replicas never execute different requests at the same sequence number (in whatever
