@@ -41,6 +41,20 @@ pub const fn cannot(matcher: &'static str, note: &'static str) -> Step {
     Step { matcher, note, impossible: true }
 }
 
+/// For a scenario's check: `Err(why())` unless `ok`.
+pub(crate) fn ensure(ok: bool, why: impl FnOnce() -> String) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(why())
+    }
+}
+
+/// For a scenario's check: the path's last state.
+pub(crate) fn last<S>(states: &[S]) -> Result<&S, String> {
+    states.last().ok_or_else(|| "the path is empty".to_owned())
+}
+
 /// A scenario's own check of its outcome: the config, its model and the states of the path.
 pub type CheckFn<P> = fn(&P, &<P as Protocol>::Model, &[<P as Protocol>::State]) -> Result<(), String>;
 

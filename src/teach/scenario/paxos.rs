@@ -1,6 +1,6 @@
 //! Paxos's scenarios, replayed in the model of [`PaxosModelCfg::into_model`].
 
-use super::{cannot, step, Spec};
+use super::{cannot, ensure, last, step, Spec};
 use crate::paxos::model::{bug_config, chosen_values, property::*, PaxosSysState};
 use crate::paxos::{Ballot, Bug, PaxosModelCfg, PaxosState};
 use stateright::actor::Id;
@@ -10,14 +10,6 @@ type PaxosSpec = Spec<PaxosModelCfg>;
 
 /// The Paxos scenarios, in the guide's order.
 pub static SCENARIOS: [PaxosSpec; 2] = [DUELING_PROPOSERS, ACCEPTOR_RECOVERS_PROMISE];
-
-fn ensure(ok: bool, why: impl FnOnce() -> String) -> Result<(), String> {
-    if ok {
-        Ok(())
-    } else {
-        Err(why())
-    }
-}
 
 fn promise(s: &PaxosSysState, acceptor: usize) -> Option<Ballot> {
     match s.actor_states.get(acceptor).map(|a| &**a) {
@@ -57,7 +49,7 @@ const DUELING_PROPOSERS: PaxosSpec = Spec {
         "every proposer reached phase 2 in both rounds, each ballot but the last was preempted, and nothing is chosen",
     violates: &[],
     check: |cfg, model, states| {
-        let s = states.last().ok_or("the path is empty")?;
+        let s = last(states)?;
         let duel = model.properties().into_iter().find(|p| p.name == DUELING);
         ensure(duel.is_some_and(|p| (p.condition)(model, s)), || "the dueling-proposers witness does not hold".into())?;
         ensure(chosen_values(cfg, &s.history).is_empty(), || "a value was chosen".into())
@@ -92,7 +84,7 @@ const ACCEPTOR_RECOVERS_PROMISE: PaxosSpec = Spec {
         ensure(promise(restarted, 1) == Some(b14), || {
             format!("a1 restarted with promise {:?}", promise(restarted, 1))
         })?;
-        let s = states.last().ok_or("the path is empty")?;
+        let s = last(states)?;
         let chosen = chosen_values(cfg, &s.history);
         ensure(chosen.len() == 1 && chosen.contains(&'B'), || format!("chosen: {chosen:?}, expected only B"))
     },

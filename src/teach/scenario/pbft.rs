@@ -2,7 +2,7 @@
 //! silent primary replaced, and four planted bugs whose counterexamples a search would take
 //! too long to find (each scenario's configuration is the bug's own, [`bug_config`]).
 
-use super::{step, Spec};
+use super::{ensure, last, step, Spec};
 use crate::pbft::model::{bug_config, property::*, replica_state, PbftSysState};
 use crate::pbft::{Bug, PbftModelCfg, Req, SeqNo};
 
@@ -23,21 +23,9 @@ pub fn for_bug(bug: Bug) -> Option<&'static str> {
     SCENARIOS.iter().find(|s| (s.cfg)().bugs == bug_config(bug).bugs && !s.violates.is_empty()).map(|s| s.name)
 }
 
-fn last(states: &[PbftSysState]) -> Result<&PbftSysState, String> {
-    states.last().ok_or_else(|| "the path is empty".to_owned())
-}
-
 /// What replica `i` executed at sequence number `seq`.
 fn executed(s: &PbftSysState, i: usize, seq: SeqNo) -> Option<&Req> {
     replica_state(s, i).and_then(|r| r.executed.get(&seq))
-}
-
-fn ensure(ok: bool, why: impl FnOnce() -> String) -> Result<(), String> {
-    if ok {
-        Ok(())
-    } else {
-        Err(why())
-    }
 }
 
 /// At the end, replicas `a` and `b` (both correct) executed different requests at #1.

@@ -1,7 +1,7 @@
 //! Raft's scenarios: the classic situations of the paper and of RaftScope, replayed in the
 //! model of [`RaftModelCfg::into_model`].
 
-use super::{cannot, step, Spec};
+use super::{cannot, ensure, last, step, Spec};
 use crate::raft::log::{self, Entry, Log};
 use crate::raft::model::{property::*, server_log, server_state, RaftSysState};
 use crate::raft::{Bug, OpKind, RaftModelCfg, Term};
@@ -19,18 +19,6 @@ fn leaders(s: &RaftSysState) -> Vec<(Term, usize)> {
 
 fn at(states: &[RaftSysState], k: usize) -> Result<&RaftSysState, String> {
     states.get(k).ok_or_else(|| format!("the path has no step {k}"))
-}
-
-fn last(states: &[RaftSysState]) -> Result<&RaftSysState, String> {
-    states.last().ok_or_else(|| "the path is empty".to_owned())
-}
-
-fn ensure(ok: bool, why: impl FnOnce() -> String) -> Result<(), String> {
-    if ok {
-        Ok(())
-    } else {
-        Err(why())
-    }
 }
 
 const SPLIT_VOTE: RaftSpec = Spec {
