@@ -446,8 +446,9 @@ fn runtime_commands_take_hosted_protocols_and_refuse_another_protocols_flags() {
     };
     let bad =
         |args: Vec<String>, says: &str| assert_bad_input(&args.iter().map(String::as_str).collect::<Vec<_>>(), says);
-    bad(node("pbft", &[]), "invalid value 'pbft' for '<PROTOCOL>'");
-    assert_bad_input(&["cluster", "pbft"], "[possible values: raft, paxos]");
+    bad(node("frobnicate", &[]), "invalid value 'frobnicate' for '<PROTOCOL>'");
+    assert_bad_input(&["cluster", "frobnicate"], "[possible values: raft, paxos, pbft]");
+    bad(node("pbft", &["--max-batch", "8"]), "error: --max-batch applies to raft, not pbft");
     bad(node("raft", &["--proposers", "2"]), "error: --proposers applies to paxos, not raft");
     bad(
         node("raft", &["--proposers", "2", "--learners", "1"]),
@@ -480,12 +481,16 @@ fn runtime_commands_take_hosted_protocols_and_refuse_another_protocols_flags() {
     );
     assert_bad_input(&with(&["propose", "a"]), "paxos: 1 servers in --peers leave no acceptor");
     assert_bad_input(&with(&["frobnicate"]), "unrecognized subcommand 'frobnicate'");
-    assert_bad_input(&["bench"], "`quorum bench` needs raft, paxos or check");
+    assert_bad_input(&["bench"], "`quorum bench` needs raft, paxos, pbft or check");
     assert_bad_input(
         &["bench", "paxos"],
         "`quorum bench paxos` is not implemented: single-decree Paxos chooses one value",
     );
-    assert_bad_input(&["bench", "cluster", "pbft"], "invalid value 'pbft'");
+    assert_bad_input(
+        &["bench", "pbft"],
+        "`quorum bench pbft` is not implemented: PBFT's runtime orders at most 64 requests per cluster",
+    );
+    assert_bad_input(&["bench", "cluster", "frobnicate"], "invalid value 'frobnicate'");
     assert_bad_input(&["bench", "raft", "--proposers", "2"], "--proposers applies to paxos, not raft");
     assert_bad_input(&["bench", "raft", "--max-batch", "0"], "--max-batch must be between 1 and 1024, got 0");
 }

@@ -944,6 +944,82 @@ fn paxos_learner_killed_with_sigkill_during_the_decision_learns_it_after_restart
     }
 }
 
+/// `quorum client` against a PBFT cluster of 4 replicas (f = 1): a result is printed once f+1
+/// replicas report it. With a backup killed by SIGKILL the other three still order and execute
+/// (a quorum is 2f+1 = 3), and the restarted backup, back with an empty memory, changes nothing
+/// the others agree on.
+#[test]
+fn four_replica_pbft_cluster_serves_puts_and_gets_with_a_backup_killed_with_sigkill() {
+    let mut c = Cluster::started_pbft(4);
+    let put = c.cli(&["pbft-put", "x", "1"]);
+    assert!(put.status.success(), "pbft-put: {}\n{}", String::from_utf8_lossy(&put.stderr), c.logs());
+    assert_eq!(stdout(&put), "ok");
+    assert_eq!(stdout(&c.cli(&["--client", "1", "pbft-get", "x"])), "1");
+    let missing = c.cli(&["pbft-get", "y"]);
+    assert_eq!((missing.status.code(), stdout(&missing).as_str()), (Some(3), ""), "{}", c.logs());
+    c.kill(2);
+    assert_eq!(stdout(&c.cli(&["pbft-put", "x", "2"])), "ok", "{}", c.logs());
+    assert_eq!(stdout(&c.cli(&["pbft-get", "x"])), "2", "{}", c.logs());
+    c.start(2);
+    assert_eq!(stdout(&c.cli(&["pbft-put", "y", "3"])), "ok", "{}", c.logs());
+    assert_eq!(stdout(&c.cli(&["pbft-get", "x"])), "2", "{}", c.logs());
+    assert_eq!(stdout(&c.cli(&["pbft-get", "y"])), "3", "{}", c.logs());
+    // No view change was needed: the primary of view 0 (replica 0) ordered everything. (The
+    // restarted replica 2, which cannot execute past the numbers it missed, may time out and ask
+    // for view changes alone: f+1 replicas must ask before the others join.)
+    let views = c.views();
+    assert_eq!([views[0], views[1], views[3]], [Some(0); 3], "{views:?}\n{}", c.logs());
+}
+
+/// The primary of view 0 killed with SIGKILL: the backups' timers expire on the pending request,
+/// they change to view 1 (§4.4), its primary (replica 1) re-issues what was prepared and orders
+/// the new request, and the client's retries are answered. No executed write is lost: the new
+/// primary's new-view carries it, and a read after the change sees the latest write.
+#[test]
+fn a_pbft_primary_killed_with_sigkill_is_replaced_by_a_view_change_and_no_executed_write_is_lost() {
+    let mut c = Cluster::started_pbft(4);
+    assert_eq!(stdout(&c.cli(&["pbft-put", "x", "1"])), "ok", "{}", c.logs());
+    c.kill(0);
+    let put = c.cli(&["pbft-put", "y", "2"]);
+    assert!(
+        put.status.success(),
+        "pbft-put after the primary's death: {}\n{}",
+        String::from_utf8_lossy(&put.stderr),
+        c.logs()
+    );
+    assert_eq!(stdout(&c.cli(&["pbft-get", "x"])), "1", "{}", c.logs());
+    assert_eq!(stdout(&c.cli(&["pbft-get", "y"])), "2", "{}", c.logs());
+    let moved = wait_for(Duration::from_secs(3), || {
+        let views = c.views();
+        views[1..].iter().all(|v| v.is_some_and(|v| v >= 1)).then_some(views)
+    });
+    assert!(moved.is_some(), "the backups did not all move past view 0: {:?}\n{}", c.views(), c.logs());
+}
+
+/// Without checkpoints (§4.3) the window does not move: a cluster orders 64 requests in its life.
+/// The 65th is refused by every replica with a logged reason (no view change follows: a refused
+/// request never reaches the replica, so no timer waits for it), and the requests already
+/// executed are still answered from the reply caches.
+#[test]
+fn a_pbft_cluster_orders_its_window_of_64_requests_then_refuses_new_ones_with_a_reason() {
+    let c = Cluster::started_pbft(4);
+    let mut client = c.pbft_client(0);
+    for seq in 1..=64u64 {
+        let r = if seq % 2 == 1 {
+            client.put(seq, "k", seq.to_string().as_str()).map(|_| None)
+        } else {
+            client.get(seq, "k")
+        };
+        assert!(r.is_ok(), "request {seq}: {r:?}\n{}", c.logs());
+    }
+    assert_eq!(client.get(64, "k").expect("answered again from the reply cache"), Some(Value::from("63")));
+    client.attempts = 2;
+    assert!(matches!(client.put(65, "k", "late"), Err(ClientError::NoReply { .. })));
+    let refused = wait_for(Duration::from_secs(2), || c.logs().contains("window of 64 sequence numbers").then_some(()));
+    assert!(refused.is_some(), "no replica logged why\n{}", c.logs());
+    assert_eq!(c.views(), [Some(0); 4], "{}", c.logs());
+}
+
 #[test]
 fn partitioned_leader_cannot_commit_while_the_majority_does_and_all_converge_after_healing() {
     let mut c = Cluster::new(3);

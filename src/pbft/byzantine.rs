@@ -105,10 +105,10 @@ pub fn menu(cfg: &ReplicaCfg, bounds: &Menu, s: &ReplicaState, me: Id) -> Vec<Mo
             OpKind::Put(..) => None,
             _ => Some(lie()),
         };
-        if s.replies.get(&op.client).is_some_and(|(seq, r)| *seq == op.seq && *r == result) {
+        if s.replies.get(&(op.client, op.session)).is_some_and(|(seq, r)| *seq == op.seq && *r == result) {
             continue; // what the correct code says
         }
-        let reply = Reply { view: v, client: op.client, seq: op.seq, result, replica: me };
+        let reply = Reply { view: v, client: op.client, session: op.session, seq: op.seq, result, replica: me };
         moves.push(Move { what: "lies to the client", sends: vec![(cfg.client_id(op.client), PbftMsg::Reply(reply))] });
     }
     if bounds.forge && cfg.clients > 0 {

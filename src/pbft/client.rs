@@ -71,7 +71,9 @@ pub fn on_reply(s: &mut ClientState, cfg: &ClientCfg, src: Id, r: &Reply, o: &mu
     if !authentic(src, r.replica, authenticated) || usize::from(r.replica) >= cfg.replicas {
         return;
     }
-    if r.client != cfg.number || r.seq != s.done + 1 || r.seq > Seq::from(cfg.requests) {
+    let in_flight = op(cfg.number, s.done + 1, cfg.keys);
+    if (r.client, r.session, r.seq) != (cfg.number, in_flight.session, in_flight.seq) || r.seq > Seq::from(cfg.requests)
+    {
         return;
     }
     s.replies.entry(r.replica).or_insert_with(|| r.result.clone());

@@ -1,10 +1,11 @@
 //! PBFT's door ([`crate::protocol::Protocol`]): its flags on the command line, its model and its
-//! bugs, for everything else in `quorum`. It runs only in the model so far (no `runtime()`).
+//! bugs, for everything else in `quorum`; its correct replica runs on UDP ([`super::hosting`]).
 
 use super::model::{describe_action, describe_state, PbftAction, PbftModel, PbftSysState};
 use super::{Bug, PbftModelCfg};
 use crate::bugs::PlantedBug;
 use crate::protocol::Protocol;
+use crate::runtime::door::{Host, Runtime};
 use crate::teach::scenario::Spec;
 use stateright::actor::Id;
 
@@ -138,5 +139,10 @@ impl Protocol for PbftModelCfg {
     /// or more: their scenarios replay one in milliseconds.
     fn bug_scenario(bug: Bug) -> Option<&'static str> {
         crate::teach::scenario::pbft::for_bug(bug)
+    }
+
+    /// Runs on UDP: src/pbft/hosting.rs.
+    fn runtime() -> Option<&'static dyn Runtime> {
+        Some(&Host::<PbftModelCfg>::NEW)
     }
 }

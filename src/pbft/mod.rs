@@ -11,7 +11,8 @@
 //!   for the generic mechanism of [`crate::byzantine`];
 //! - [`actor`]: the `Actor` hosting correct replicas, Byzantine replicas and clients;
 //! - [`bug`]: the planted bugs;
-//! - [`door`]: the door to the rest of `quorum` ([`crate::protocol::Protocol`]).
+//! - [`door`]: the door to the rest of `quorum` ([`crate::protocol::Protocol`]);
+//! - [`hosting`]: the runtime's door: the correct replica over UDP (`quorum node pbft`).
 //!
 //! [`model`] is the checking side: the model builder, its properties (first), the ghost history
 //! and the bound. docs/pbft.md walks through the rules.
@@ -29,10 +30,11 @@ pub mod bug;
 pub mod byzantine;
 pub mod client;
 pub mod door;
+pub mod hosting;
 pub mod model;
 pub mod replica;
 
-pub use crate::raft::{Key, Op, OpKind, Seq, Value};
+pub use crate::raft::{Key, Op, OpKind, Seq, Session, Value};
 pub use actor::{PbftActor, PbftState, PbftTimer};
 pub use bug::{Bug, BugSet};
 pub use model::{PbftModel, PbftModelCfg};
@@ -136,11 +138,13 @@ pub struct NewView {
 }
 
 /// `<REPLY, v, t, c, i, r>` (§4.1): replica `replica` executed client `client`'s request `seq`
-/// with result `result` (a Get's value; nothing for a Put).
+/// of session `session` (the paper's timestamp `t` is the pair) with result `result` (a Get's
+/// value; nothing for a Put).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Reply {
     pub view: View,
     pub client: u8,
+    pub session: Session,
     pub seq: Seq,
     pub result: Option<Value>,
     pub replica: Id,

@@ -8,7 +8,8 @@
 //! commits. The model may set `n < 3f + 1` to show what then breaks.
 
 use super::{
-    Bug, BugSet, NewView, Op, OpKind, Order, PbftMsg, Prepared, Reply, Req, Seq, SeqNo, Value, View, ViewChange,
+    Bug, BugSet, NewView, Op, OpKind, Order, PbftMsg, Prepared, Reply, Req, Seq, SeqNo, Session, Value, View,
+    ViewChange,
 };
 use crate::byzantine::authentic;
 use crate::raft::kv::{KvMap, KvOp, KvRet};
@@ -109,9 +110,11 @@ pub struct ReplicaState {
     /// What the replica executed at each sequence number.
     pub executed: BTreeMap<SeqNo, Req>,
     pub kv: KvMap,
-    /// Per client, the last request executed and its result (§4.1: a repeated request is
-    /// answered from here, not executed again).
-    pub replies: BTreeMap<u8, (Seq, Option<Value>)>,
+    /// Per client session, the last request executed and its result (§4.1: a repeated request
+    /// is answered from here, not executed again). The paper keeps one per client, whose
+    /// timestamps only grow; a client here numbers its requests 1, 2, … within a session (one
+    /// per run, [`crate::runtime::client`]), so a new run is never answered from an old one's.
+    pub replies: BTreeMap<(u8, Session), (Seq, Option<Value>)>,
     /// View-change messages received (and its own), per view, first per sender.
     pub view_changes: BTreeMap<View, BTreeMap<Id, ViewChange>>,
 }
@@ -180,9 +183,9 @@ pub fn on_request(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, src: Id, op: O
     if usize::from(op.client) >= cfg.clients || !authentic(src, cfg.client_id(op.client), cfg.authenticated()) {
         return;
     }
-    if let Some((seq, result)) = s.replies.get(&op.client) {
+    if let Some((seq, result)) = s.replies.get(&(op.client, op.session)) {
         if *seq == op.seq {
-            reply(s, cfg, me, op.client, op.seq, result.clone(), o);
+            reply(s, cfg, me, &op, result.clone(), o);
         }
         if *seq >= op.seq {
             return;
@@ -246,7 +249,7 @@ pub fn on_pre_prepare(
     slot.commits.retain(|(r, _)| *r == pp.req);
     slot.prepares.insert((pp.req.clone(), me));
     if let Req::Op(op) = &pp.req {
-        if s.replies.get(&op.client).is_none_or(|(seq, _)| *seq < op.seq) {
+        if s.replies.get(&(op.client, op.session)).is_none_or(|(seq, _)| *seq < op.seq) {
             s.pending.insert(op.clone()); // it too waits for it to execute
         }
     }
@@ -404,7 +407,8 @@ pub fn execute(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, o: &mut Out<super
 /// the reply cache) and replies (§4.1).
 fn apply(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, op: Op, o: &mut Out<super::PbftActor>) {
     s.pending.remove(&op);
-    let last = s.replies.get(&op.client).map_or(0, |(seq, _)| *seq);
+    let session = (op.client, op.session);
+    let last = s.replies.get(&session).map_or(0, |(seq, _)| *seq);
     if op.seq < last {
         return;
     }
@@ -413,28 +417,20 @@ fn apply(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, op: Op, o: &mut Out<sup
             KvRet::PutOk => None,
             KvRet::GetOk(v) => v,
         };
-        s.replies.insert(op.client, (op.seq, result));
+        s.replies.insert(session, (op.seq, result));
     }
-    let result = s.replies.get(&op.client).and_then(|(_, r)| r.clone());
-    reply(s, cfg, me, op.client, op.seq, result, o);
+    let result = s.replies.get(&session).and_then(|(_, r)| r.clone());
+    reply(s, cfg, me, &op, result, o);
 }
 
 /// §4.1: every replica that executes a request replies to its client (the client needs f+1
 /// matching replies).
-fn reply(
-    s: &ReplicaState,
-    cfg: &ReplicaCfg,
-    me: Id,
-    client: u8,
-    seq: Seq,
-    result: Option<Value>,
-    o: &mut Out<super::PbftActor>,
-) {
+fn reply(s: &ReplicaState, cfg: &ReplicaCfg, me: Id, op: &Op, result: Option<Value>, o: &mut Out<super::PbftActor>) {
     if cfg.bugs.has(Bug::OnlyPrimaryReplies) && primary(cfg, s.view) != me {
         return; // the bug: the backups stay silent
     }
-    let reply = Reply { view: s.view, client, seq, result, replica: me };
-    o.send(cfg.client_id(client), PbftMsg::Reply(reply));
+    let reply = Reply { view: s.view, client: op.client, session: op.session, seq: op.seq, result, replica: me };
+    o.send(cfg.client_id(op.client), PbftMsg::Reply(reply));
 }
 
 /// The map operation of a client's request (clients send no no-op; one reads nothing).

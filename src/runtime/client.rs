@@ -1,3 +1,6 @@
+//! Clients over the wire: Raft's ([`RaftClient`]), Paxos's ([`PaxosClient`]) and PBFT's
+//! ([`PbftClient`]).
+//!
 //! A Raft client over the wire, speaking the model client's messages (`src/raft/client.rs`): a
 //! `Request(Op)`, then wait for the leader's `Reply { session, seq, .. }`. On a timeout it sends
 //! the same request again — the leader appends each operation once, so a retry never applies it
@@ -23,9 +26,11 @@
 
 use super::wire::{self, ClusterKey, Header, ReplayGuard};
 use crate::paxos::{Layout, PaxosMsg, Value as PaxosValue};
+use crate::pbft::PbftMsg;
 use crate::raft::{Key, Op, OpKind, RaftMsg, Seq, Session, Value};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -259,6 +264,81 @@ impl PaxosClient {
                     if let Some(v) = answer(m) {
                         return Ok(v);
                     }
+                }
+            }
+        }
+        Err(ClientError::NoReply { attempts: self.attempts, timeout: self.timeout })
+    }
+}
+
+/// A PBFT client over the wire, as the model's (`src/pbft/client.rs`, §4.1): each request goes
+/// to every replica, and its result is accepted once f+1 replicas (`f = (n-1)/3`) report the
+/// same one for it — at least one of them is correct. On a timeout the request goes to every
+/// replica again: one that executed it answers from its reply cache, and the replies already
+/// counted still count. Sessions as [`RaftClient`]'s: a random one per client, requests 1, 2, …
+/// within it, and the replicas keep one reply cache per (client, session).
+pub struct PbftClient {
+    end: Endpoint,
+    number: u8,
+    session: Session,
+    last: Option<Op>,
+    pub timeout: Duration,
+    pub attempts: u32,
+}
+
+impl PbftClient {
+    /// Client `number` (actor id `servers.len() + number`), in a fresh random session.
+    pub fn new(servers: Vec<SocketAddr>, key: ClusterKey, number: u8) -> Result<PbftClient, ClientError> {
+        use rand::TryRngCore;
+        let session = rand::rngs::OsRng.try_next_u64().map_err(|e| ClientError::Random(e.to_string()))?;
+        let id = servers.len() + usize::from(number);
+        Ok(PbftClient {
+            end: Endpoint::new(servers, key, id)?,
+            number,
+            session,
+            last: None,
+            timeout: Duration::from_millis(500),
+            attempts: 10,
+        })
+    }
+
+    /// The replies a result needs: f+1 of n = 3f+1 or more replicas.
+    pub fn replies_needed(&self) -> usize {
+        self.end.servers().saturating_sub(1) / 3 + 1
+    }
+
+    /// Sets `key` to `v`.
+    pub fn put(&mut self, seq: Seq, key: impl Into<Key>, v: impl Into<Value>) -> Result<(), ClientError> {
+        self.call(seq, OpKind::Put(key.into(), v.into())).map(|_| ())
+    }
+
+    /// Reads `key` (`None`: never written).
+    pub fn get(&mut self, seq: Seq, key: impl Into<Key>) -> Result<Option<Value>, ClientError> {
+        self.call(seq, OpKind::Get(key.into()))
+    }
+
+    /// Sends request `seq` of this session to every replica until f+1 replicas report the same
+    /// result for it, at most `attempts` times.
+    fn call(&mut self, seq: Seq, kind: OpKind) -> Result<Option<Value>, ClientError> {
+        let op = Op { client: self.number, session: self.session, seq, kind };
+        if let Some(last) = self.last.as_ref().filter(|last| seq < last.seq || (seq == last.seq && op != **last)) {
+            return Err(ClientError::SeqReused { seq, last: last.seq });
+        }
+        self.last = Some(op.clone());
+        let mut said: BTreeMap<usize, Option<Value>> = BTreeMap::new();
+        for _ in 0..self.attempts {
+            for i in 0..self.end.servers() {
+                self.end.send(i, &PbftMsg::Request(op.clone()))?;
+            }
+            let deadline = Instant::now() + self.timeout;
+            while let Some((from, msg)) = self.end.recv::<PbftMsg>(deadline)? {
+                let PbftMsg::Reply(r) = msg else { continue };
+                if (r.client, r.session, r.seq) != (op.client, op.session, op.seq) || usize::from(r.replica) != from {
+                    continue;
+                }
+                let result = said.entry(from).or_insert(r.result).clone();
+                if said.values().filter(|v| **v == result).count() >= self.replies_needed() {
+                    return Ok(result);
                 }
             }
         }

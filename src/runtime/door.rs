@@ -8,7 +8,8 @@
 //! A protocol brings: the actor each server node runs (a [`Hosted`] actor), the flags its nodes
 //! take beyond the shared ones (Raft's replication, Paxos's role layout), how node `id` of `n`
 //! servers is built from them, the client operations `quorum client` offers for it (Raft: `put`,
-//! `get`; Paxos: `propose`) and how each is sent, and the writes `quorum bench` measures, if any.
+//! `get`; Paxos: `propose`; PBFT: `pbft-put`, `pbft-get`) and how each is sent, and the writes
+//! `quorum bench` measures, if any.
 
 use super::client::ClientError;
 use super::hosted::Hosted;
@@ -245,14 +246,15 @@ mod tests {
         }
         assert_eq!(op.get("put"), Some(&"raft"));
         assert_eq!(op.get("propose"), Some(&"paxos"));
+        assert_eq!(op.get("pbft-put"), Some(&"pbft"));
     }
 
     #[test]
-    fn raft_and_paxos_run_on_the_runtime_and_are_found_by_name_and_operation() {
+    fn raft_paxos_and_pbft_run_on_the_runtime_and_are_found_by_name_and_operation() {
         let names: Vec<_> = hosted().iter().map(|r| r.name()).collect();
-        assert_eq!(names, ["raft", "paxos"]);
+        assert_eq!(names, ["raft", "paxos", "pbft"]);
         assert_eq!(find("paxos").map(|r| r.name()), Some("paxos"));
-        assert!(find("pbft").is_none());
+        assert_eq!(with_op("pbft-get").map(|r| r.name()), Some("pbft"));
         assert_eq!(with_op("get").map(|r| r.name()), Some("raft"));
         assert_eq!(with_op("propose").map(|r| r.name()), Some("paxos"));
         assert!(with_op("frobnicate").is_none());

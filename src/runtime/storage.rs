@@ -673,7 +673,8 @@ impl Durable for crate::raft::RaftStorage {
     }
 }
 
-/// Paxos: each record is the whole (small) state; the last one wins.
+/// Paxos: each record is the whole (small) state; the last one wins. (PBFT's replicas keep
+/// nothing: `()`, never saved.)
 macro_rules! whole_state_durable {
     ($($t:ty),*) => {$(
         impl Durable for $t {
@@ -687,7 +688,7 @@ macro_rules! whole_state_durable {
         }
     )*};
 }
-whole_state_durable!(crate::paxos::actor::PaxosStorage, u8, u64);
+whole_state_durable!(crate::paxos::actor::PaxosStorage, u8, u64, ());
 
 #[cfg(test)]
 mod tests {

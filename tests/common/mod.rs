@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each suite uses a part
 
 use quorum::paxos::Layout;
-use quorum::runtime::client::RaftClient;
+use quorum::runtime::client::{PbftClient, RaftClient};
 use quorum::runtime::wire::ClusterKey;
 use serde_json::Value as Json;
 use std::net::{SocketAddr, UdpSocket};
@@ -115,6 +115,27 @@ impl Cluster {
         (c, layout)
     }
 
+    /// A running PBFT cluster of `n` replicas (f = (n-1)/3), every replica up (its stats file
+    /// written): a primary does not resend a pre-prepare lost to a replica not yet listening, and
+    /// only a view change would recover it.
+    pub fn started_pbft(n: usize) -> Cluster {
+        let mut c = Cluster::new(n);
+        c.protocol = "pbft";
+        for i in 0..n {
+            c.start(i);
+        }
+        let up = wait_for(Duration::from_secs(10), || (0..n).all(|i| c.stats(i).is_some()).then_some(()));
+        assert!(up.is_some(), "the replicas did not all start\n{}", c.logs());
+        c
+    }
+
+    /// Each running node's view (the `term` of its status), once it has written its stats.
+    pub fn views(&self) -> Vec<Option<u64>> {
+        (0..self.peers.len())
+            .map(|i| self.nodes[i].as_ref().and_then(|_| self.stats(i)?["status"]["term"].as_u64()))
+            .collect()
+    }
+
     pub fn key_file(&self) -> PathBuf {
         self.dir.path().join("cluster.key")
     }
@@ -182,6 +203,13 @@ impl Cluster {
 
     pub fn client(&self, number: u8) -> RaftClient {
         let mut c = RaftClient::new(self.peers.clone(), self.key(), number).expect("client socket");
+        c.timeout = Duration::from_millis(300);
+        c.attempts = 20;
+        c
+    }
+
+    pub fn pbft_client(&self, number: u8) -> PbftClient {
+        let mut c = PbftClient::new(self.peers.clone(), self.key(), number).expect("client socket");
         c.timeout = Duration::from_millis(300);
         c.attempts = 20;
         c

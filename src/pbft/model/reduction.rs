@@ -86,7 +86,7 @@ pub fn is_dead(m: &PbftModel, s: &PbftSysState, env: &Envelope<PbftMsg>) -> bool
         // the last one is answered again, which is dead once its client is past it.
         PbftMsg::Request(op) => r
             .replies
-            .get(&op.client)
+            .get(&(op.client, op.session))
             .is_some_and(|(seq, _)| *seq > op.seq || (*seq == op.seq && client_done(m, s, op.client) >= op.seq)),
         PbftMsg::Reply(_) => true, // replicas ignore replies
     }
