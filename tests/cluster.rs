@@ -10,7 +10,7 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
 use quorum::raft::kv::{KvMap, KvOp, KvRet};
 use quorum::raft::{Key, Op, OpKind, RaftMsg, RaftStorage, Value};
-use quorum::runtime::client::{ClientError, RaftClient};
+use quorum::runtime::client::{ClientError, PbftClient, RaftClient};
 use quorum::runtime::storage::RecordLog;
 use quorum::runtime::wire::{self, ClusterKey, Header};
 use serde_json::Value as Json;
@@ -148,11 +148,42 @@ struct Call {
 
 type History = Arc<Mutex<Vec<Call>>>;
 
+/// What the history recorder needs of a client: Raft's and PBFT's.
+trait KvClient {
+    fn number(&self) -> u8;
+    fn put(&mut self, seq: u64, k: Key, v: Value) -> Result<(), ClientError>;
+    fn get(&mut self, seq: u64, k: Key) -> Result<Option<Value>, ClientError>;
+}
+
+impl KvClient for RaftClient {
+    fn number(&self) -> u8 {
+        RaftClient::number(self)
+    }
+    fn put(&mut self, seq: u64, k: Key, v: Value) -> Result<(), ClientError> {
+        RaftClient::put(self, seq, k, v)
+    }
+    fn get(&mut self, seq: u64, k: Key) -> Result<Option<Value>, ClientError> {
+        RaftClient::get(self, seq, k)
+    }
+}
+
+impl KvClient for PbftClient {
+    fn number(&self) -> u8 {
+        PbftClient::number(self)
+    }
+    fn put(&mut self, seq: u64, k: Key, v: Value) -> Result<(), ClientError> {
+        PbftClient::put(self, seq, k, v)
+    }
+    fn get(&mut self, seq: u64, k: Key) -> Result<Option<Value>, ClientError> {
+        PbftClient::get(self, seq, k)
+    }
+}
+
 /// Runs one operation on `key` — a put of `value`, or a get if there is none — and records it.
 /// Returns false if its outcome is unknown (no reply).
 fn record(
     history: &History,
-    client: &mut RaftClient,
+    client: &mut impl KvClient,
     generation: &mut u32,
     seq: u64,
     key: &str,
@@ -1018,6 +1049,69 @@ fn a_pbft_cluster_orders_its_window_of_64_requests_then_refuses_new_ones_with_a_
     let refused = wait_for(Duration::from_secs(2), || c.logs().contains("window of 64 sequence numbers").then_some(()));
     assert!(refused.is_some(), "no replica logged why\n{}", c.logs());
     assert_eq!(c.views(), [Some(0); 4], "{}", c.logs());
+}
+
+/// `--byzantine-mode silent` on view 0's primary: it receives everything and sends nothing. The
+/// backups' timers expire on the first request, they change to view 1, and its primary serves
+/// every request after.
+#[test]
+fn a_silent_byzantine_pbft_primary_is_replaced_by_a_view_change_and_service_resumes() {
+    let mut c = Cluster::new(4);
+    c.protocol = "pbft";
+    c.node_flags = vec!["--byzantine-mode".to_owned(), "silent".to_owned()];
+    let c = c.started_all();
+    let put = c.cli(&["pbft-put", "x", "1"]);
+    assert!(put.status.success(), "{}\n{}", String::from_utf8_lossy(&put.stderr), c.logs());
+    assert_eq!(stdout(&c.cli(&["pbft-get", "x"])), "1", "{}", c.logs());
+    let moved = wait_for(Duration::from_secs(3), || {
+        let views = c.views();
+        views[1..].iter().all(|v| v.is_some_and(|v| v >= 1)).then_some(views)
+    });
+    assert!(moved.is_some(), "the correct replicas did not leave view 0: {:?}\n{}", c.views(), c.logs());
+}
+
+/// `--byzantine-mode equivocate` on view 0's primary: it tells replica 1 the real request and
+/// replicas 2 and 3 the null one for the same number, equivocates its prepares and commits, and
+/// lies to clients about reads. Two clients run puts and gets on three keys meanwhile. Their
+/// history is linearizable, the correct replicas 1–3 end having executed the same sequence (the
+/// same count and digest of everything executed), and the equivocation did bite: the correct
+/// replicas had to change view.
+#[test]
+fn with_an_equivocating_pbft_primary_the_history_is_linearizable_and_the_correct_replicas_execute_the_same_sequence() {
+    let mut c = Cluster::new(4);
+    c.protocol = "pbft";
+    c.node_flags = vec!["--byzantine-mode".to_owned(), "equivocate".to_owned()];
+    let c = c.started_all();
+    let history: History = Arc::default();
+    let loaders: Vec<_> = (0..2u8)
+        .map(|number| {
+            let mut client = c.pbft_client(number);
+            let history = history.clone();
+            std::thread::spawn(move || {
+                let mut generation = 0;
+                for seq in 1..=10 {
+                    let value = (seq % 2 == 1).then(|| unique_value(number, seq));
+                    record(&history, &mut client, &mut generation, seq, load_key(number, seq), value);
+                }
+            })
+        })
+        .collect();
+    for l in loaders {
+        l.join().expect("client thread");
+    }
+    let history = history.lock().expect("history");
+    assert!(history.iter().all(|call| call.returned.is_some()), "an operation was not answered\n{}", c.logs());
+    check_linearizable(&history);
+    let same = wait_for(Duration::from_secs(5), || {
+        let s: Vec<(u64, String)> = (1..4)
+            .map(|i| c.stats(i).map(|s| (s["status"]["commit"].as_u64().unwrap_or(0), s["status"]["last"].to_string())))
+            .collect::<Option<_>>()?;
+        (s[0].0 >= 20 && s.iter().all(|x| *x == s[0])).then_some(s)
+    });
+    let status: Vec<_> = (0..4).map(|i| c.stats(i).map(|s| s["status"].clone())).collect();
+    assert!(same.is_some(), "the correct replicas differ: {status:#?}\n{}", c.logs());
+    // (The stats above are settled, so their views are current.)
+    assert!(c.views()[1..].iter().all(|v| v.is_some_and(|v| v >= 1)), "{:?}\n{}", c.views(), c.logs());
 }
 
 #[test]

@@ -302,6 +302,10 @@ impl PbftClient {
         })
     }
 
+    pub fn number(&self) -> u8 {
+        self.number
+    }
+
     /// The replies a result needs: f+1 of n = 3f+1 or more replicas.
     pub fn replies_needed(&self) -> usize {
         self.end.servers().saturating_sub(1) / 3 + 1

@@ -121,12 +121,18 @@ impl Cluster {
     pub fn started_pbft(n: usize) -> Cluster {
         let mut c = Cluster::new(n);
         c.protocol = "pbft";
+        c.started_all()
+    }
+
+    /// This cluster with every node started and up (its stats file written).
+    pub fn started_all(mut self) -> Cluster {
+        let n = self.peers.len();
         for i in 0..n {
-            c.start(i);
+            self.start(i);
         }
-        let up = wait_for(Duration::from_secs(10), || (0..n).all(|i| c.stats(i).is_some()).then_some(()));
-        assert!(up.is_some(), "the replicas did not all start\n{}", c.logs());
-        c
+        let up = wait_for(Duration::from_secs(10), || (0..n).all(|i| self.stats(i).is_some()).then_some(()));
+        assert!(up.is_some(), "the nodes did not all start\n{}", self.logs());
+        self
     }
 
     /// Each running node's view (the `term` of its status), once it has written its stats.
