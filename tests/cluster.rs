@@ -988,6 +988,11 @@ fn four_replica_pbft_cluster_serves_puts_and_gets_with_a_backup_killed_with_sigk
     assert_eq!(stdout(&c.cli(&["--client", "1", "pbft-get", "x"])), "1");
     let missing = c.cli(&["pbft-get", "y"]);
     assert_eq!((missing.status.code(), stdout(&missing).as_str()), (Some(3), ""), "{}", c.logs());
+    // Each run is a new session: client 1's second `pbft-get x` is its first's request number and
+    // operation again, yet after another client wrote x it reads the new value, not the reply
+    // cached for the first run.
+    assert_eq!(stdout(&c.cli(&["pbft-put", "x", "9"])), "ok");
+    assert_eq!(stdout(&c.cli(&["--client", "1", "pbft-get", "x"])), "9", "{}", c.logs());
     c.kill(2);
     assert_eq!(stdout(&c.cli(&["pbft-put", "x", "2"])), "ok", "{}", c.logs());
     assert_eq!(stdout(&c.cli(&["pbft-get", "x"])), "2", "{}", c.logs());
