@@ -10,7 +10,7 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
 use quorum::raft::kv::{KvMap, KvOp, KvRet};
 use quorum::raft::{Key, Op, OpKind, RaftMsg, RaftStorage, Value};
-use quorum::runtime::client::{ClientError, PbftClient, RaftClient};
+use quorum::runtime::client::{ClientError, KvClient, RaftClient};
 use quorum::runtime::storage::RecordLog;
 use quorum::runtime::wire::{self, ClusterKey, Header};
 use serde_json::Value as Json;
@@ -147,37 +147,6 @@ struct Call {
 }
 
 type History = Arc<Mutex<Vec<Call>>>;
-
-/// What the history recorder needs of a client: Raft's and PBFT's.
-trait KvClient {
-    fn number(&self) -> u8;
-    fn put(&mut self, seq: u64, k: Key, v: Value) -> Result<(), ClientError>;
-    fn get(&mut self, seq: u64, k: Key) -> Result<Option<Value>, ClientError>;
-}
-
-impl KvClient for RaftClient {
-    fn number(&self) -> u8 {
-        RaftClient::number(self)
-    }
-    fn put(&mut self, seq: u64, k: Key, v: Value) -> Result<(), ClientError> {
-        RaftClient::put(self, seq, k, v)
-    }
-    fn get(&mut self, seq: u64, k: Key) -> Result<Option<Value>, ClientError> {
-        RaftClient::get(self, seq, k)
-    }
-}
-
-impl KvClient for PbftClient {
-    fn number(&self) -> u8 {
-        PbftClient::number(self)
-    }
-    fn put(&mut self, seq: u64, k: Key, v: Value) -> Result<(), ClientError> {
-        PbftClient::put(self, seq, k, v)
-    }
-    fn get(&mut self, seq: u64, k: Key) -> Result<Option<Value>, ClientError> {
-        PbftClient::get(self, seq, k)
-    }
-}
 
 /// Runs one operation on `key` — a put of `value`, or a get if there is none — and records it.
 /// Returns false if its outcome is unknown (no reply).
@@ -1042,15 +1011,15 @@ fn a_pbft_cluster_orders_its_window_of_64_requests_then_refuses_new_ones_with_a_
     let mut client = c.pbft_client(0);
     for seq in 1..=64u64 {
         let r = if seq % 2 == 1 {
-            client.put(seq, "k", seq.to_string().as_str()).map(|_| None)
+            client.put(seq, Key::from("k"), Value::from(seq.to_string().as_str())).map(|_| None)
         } else {
-            client.get(seq, "k")
+            client.get(seq, Key::from("k"))
         };
         assert!(r.is_ok(), "request {seq}: {r:?}\n{}", c.logs());
     }
-    assert_eq!(client.get(64, "k").expect("answered again from the reply cache"), Some(Value::from("63")));
+    assert_eq!(client.get(64, Key::from("k")).expect("answered again from the reply cache"), Some(Value::from("63")));
     client.attempts = 2;
-    assert!(matches!(client.put(65, "k", "late"), Err(ClientError::NoReply { .. })));
+    assert!(matches!(client.put(65, Key::from("k"), Value::from("late")), Err(ClientError::NoReply { .. })));
     let refused = wait_for(Duration::from_secs(2), || c.logs().contains("window of 64 sequence numbers").then_some(()));
     assert!(refused.is_some(), "no replica logged why\n{}", c.logs());
     assert_eq!(c.views(), [Some(0); 4], "{}", c.logs());
@@ -1061,10 +1030,7 @@ fn a_pbft_cluster_orders_its_window_of_64_requests_then_refuses_new_ones_with_a_
 /// every request after.
 #[test]
 fn a_silent_byzantine_pbft_primary_is_replaced_by_a_view_change_and_service_resumes() {
-    let mut c = Cluster::new(4);
-    c.protocol = "pbft";
-    c.node_flags = vec!["--byzantine-mode".to_owned(), "silent".to_owned()];
-    let c = c.started_all();
+    let c = Cluster::started_pbft_with(4, &["--byzantine-mode", "silent"]);
     let put = c.cli(&["pbft-put", "x", "1"]);
     assert!(put.status.success(), "{}\n{}", String::from_utf8_lossy(&put.stderr), c.logs());
     assert_eq!(stdout(&c.cli(&["pbft-get", "x"])), "1", "{}", c.logs());
@@ -1083,10 +1049,7 @@ fn a_silent_byzantine_pbft_primary_is_replaced_by_a_view_change_and_service_resu
 /// replicas had to change view.
 #[test]
 fn with_an_equivocating_pbft_primary_the_history_is_linearizable_and_the_correct_replicas_execute_the_same_sequence() {
-    let mut c = Cluster::new(4);
-    c.protocol = "pbft";
-    c.node_flags = vec!["--byzantine-mode".to_owned(), "equivocate".to_owned()];
-    let c = c.started_all();
+    let c = Cluster::started_pbft_with(4, &["--byzantine-mode", "equivocate"]);
     let history: History = Arc::default();
     let loaders: Vec<_> = (0..2u8)
         .map(|number| {

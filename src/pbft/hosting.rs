@@ -30,7 +30,7 @@ use super::replica::{ReplicaCfg, ReplicaState};
 use super::{BugSet, Op, OpKind, Order, PbftModelCfg, PbftMsg, Req, SeqNo, View};
 use crate::byzantine::Move;
 use crate::runtime::client::PbftClient;
-use crate::runtime::door::{BenchWriter, ClientFailure, ClientOpts, Hosting, NoFlags, Reply};
+use crate::runtime::door::{BenchWriter, ClientFailure, ClientOpts, Hosting, KvRequest, NoFlags, Reply};
 use crate::runtime::hosted::{Guard, Hosted, Status};
 use sha2::{Digest, Sha256};
 use stateright::actor::Id;
@@ -281,31 +281,12 @@ pub enum PbftOp {
     },
 }
 
-/// A checked `pbft-put` (with its value) or `pbft-get`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PbftRequest {
-    key: String,
-    value: Option<String>,
-}
-
-/// Exactly the `N` arguments `names` of operation `op`.
-fn data<const N: usize>(op: &str, names: [&str; N], args: &[String]) -> Result<[String; N], String> {
-    let wanted = names.join(" ");
-    if let Some(extra) = args.get(N) {
-        return Err(format!(
-            "`{op}` takes {wanted}; unexpected argument '{extra}' (they are taken verbatim: a `--` goes before the key)"
-        ));
-    }
-    <[String; N]>::try_from(args.to_vec())
-        .map_err(|got| format!("`{op}` needs {wanted}; got {} argument(s)", got.len()))
-}
-
 impl Hosting for PbftModelCfg {
     type Actor = PbftNode;
     type NodeFlags = PbftNodeFlags;
     type ClientFlags = NoFlags;
     type Op = PbftOp;
-    type Request = PbftRequest;
+    type Request = KvRequest;
 
     /// A replica of `servers` (n), sized for f = (n-1)/3 faults, with the runtime's window:
     /// correct, or Byzantine if it is the `--byzantine-node`.
@@ -335,35 +316,19 @@ impl Hosting for PbftModelCfg {
         "pbft-put x 1".to_owned()
     }
 
-    fn request(op: PbftOp) -> Result<PbftRequest, String> {
-        let (key, value) = match &op {
-            PbftOp::Put { args } => data("pbft-put", ["<KEY>", "<VALUE>"], args).map(|[k, v]| (k, Some(v)))?,
-            PbftOp::Get { args } => data("pbft-get", ["<KEY>"], args).map(|[k]| (k, None))?,
-        };
-        if key.len() > MAX_KEY {
-            return Err(format!("the key is {} bytes; PBFT's nodes take keys of at most {MAX_KEY}", key.len()));
+    fn request(op: PbftOp) -> Result<KvRequest, String> {
+        match &op {
+            PbftOp::Put { args } => KvRequest::parse("pbft-put", true, args, MAX_KEY, MAX_VALUE),
+            PbftOp::Get { args } => KvRequest::parse("pbft-get", false, args, MAX_KEY, MAX_VALUE),
         }
-        if let Some(value) = value.as_ref().filter(|v| v.len() > MAX_VALUE) {
-            return Err(format!("the value is {} bytes; PBFT's nodes take at most {MAX_VALUE}", value.len()));
-        }
-        Ok(PbftRequest { key, value })
     }
 
     /// A fresh session per run: its one request is request 1.
-    fn send(r: PbftRequest, _: &NoFlags, to: ClientOpts) -> Result<Reply, ClientFailure> {
+    fn send(r: KvRequest, _: &NoFlags, to: ClientOpts) -> Result<Reply, ClientFailure> {
         let mut c = PbftClient::new(to.servers, to.key, to.number)?;
         c.attempts = to.attempts;
         c.timeout = to.timeout;
-        match r.value {
-            Some(value) => {
-                c.put(1, r.key.as_str(), value.as_str())?;
-                Ok(Reply::Value(b"ok".to_vec()))
-            }
-            None => Ok(match c.get(1, r.key.as_str())? {
-                Some(v) => Reply::Value(v.as_bytes().to_vec()),
-                None => Reply::Absent(format!("(none): the key {:?} was never written", r.key)),
-            }),
-        }
+        r.send(&mut c)
     }
 
     fn bench() -> Result<BenchWriter, &'static str> {
@@ -451,7 +416,7 @@ mod tests {
         assert_eq!(runtime_cfg(3, 1).f, 0);
         let put =
             |args: &[&str]| PbftModelCfg::request(PbftOp::Put { args: args.iter().map(|s| s.to_string()).collect() });
-        assert_eq!(put(&["k", "-h"]), Ok(PbftRequest { key: "k".into(), value: Some("-h".into()) }));
+        assert_eq!(put(&["k", "-h"]), Ok(KvRequest { key: "k".into(), value: Some("-h".into()) }));
         assert!(put(&["k", &"v".repeat(MAX_VALUE + 1)]).unwrap_err().contains("at most 64"));
         let host = crate::runtime::door::Host::<PbftModelCfg>::NEW;
         assert_eq!(crate::runtime::door::ops(&host), ["pbft-put", "pbft-get"]);

@@ -6,7 +6,7 @@
 use super::server::{Elections, Replication, Role, ServerCfg};
 use super::{BugSet, Key, Op, OpKind, RaftActor, RaftModelCfg, RaftMsg, RaftState, RaftTimer, Value};
 use crate::runtime::client::{ClientError, RaftClient};
-use crate::runtime::door::{BenchWriter, ClientFailure, ClientOpts, Hosting, NoFlags, Reply, Writer};
+use crate::runtime::door::{BenchWriter, ClientFailure, ClientOpts, Hosting, KvRequest, NoFlags, Reply, Writer};
 use crate::runtime::hosted::{Guard, Hosted, Status};
 use stateright::actor::Id;
 
@@ -123,32 +123,12 @@ pub enum RaftOp {
     },
 }
 
-/// A checked `put` (with its value) or `get`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RaftRequest {
-    key: String,
-    value: Option<String>,
-}
-
-/// The data of `put`/`get` (a first `--` is already gone: clap drops it, and keeps those after
-/// the first data argument): exactly the `N` arguments `names`.
-fn data<const N: usize>(op: &str, names: [&str; N], args: &[String]) -> Result<[String; N], String> {
-    let wanted = names.join(" ");
-    if let Some(extra) = args.get(N) {
-        return Err(format!(
-            "`{op}` takes {wanted}; unexpected argument '{extra}' (they are taken verbatim: a `--` goes before the key)"
-        ));
-    }
-    <[String; N]>::try_from(args.to_vec())
-        .map_err(|got| format!("`{op}` needs {wanted}; got {} argument(s)", got.len()))
-}
-
 impl Hosting for RaftModelCfg {
     type Actor = RaftActor;
     type NodeFlags = ReplicationFlags;
     type ClientFlags = NoFlags;
     type Op = RaftOp;
-    type Request = RaftRequest;
+    type Request = KvRequest;
 
     /// A server with the runtime's replication and elections (pre-vote, check-quorum).
     fn node(_id: usize, servers: usize, clients: usize, flags: &ReplicationFlags) -> Result<RaftActor, String> {
@@ -172,35 +152,19 @@ impl Hosting for RaftModelCfg {
         "put x 1".to_owned()
     }
 
-    fn request(op: RaftOp) -> Result<RaftRequest, String> {
-        let (key, value) = match &op {
-            RaftOp::Put { args } => data("put", ["<KEY>", "<VALUE>"], args).map(|[k, v]| (k, Some(v)))?,
-            RaftOp::Get { args } => data("get", ["<KEY>"], args).map(|[k]| (k, None))?,
-        };
-        if key.len() > MAX_KEY {
-            return Err(format!("the key is {} bytes; the nodes take keys of at most {MAX_KEY}", key.len()));
+    fn request(op: RaftOp) -> Result<KvRequest, String> {
+        match &op {
+            RaftOp::Put { args } => KvRequest::parse("put", true, args, MAX_KEY, MAX_VALUE),
+            RaftOp::Get { args } => KvRequest::parse("get", false, args, MAX_KEY, MAX_VALUE),
         }
-        if let Some(value) = value.as_ref().filter(|v| v.len() > MAX_VALUE) {
-            return Err(format!("the value is {} bytes; the nodes take at most {MAX_VALUE}", value.len()));
-        }
-        Ok(RaftRequest { key, value })
     }
 
     /// A fresh session per run: its one request is request 1 (src/runtime/client.rs, "Sessions").
-    fn send(r: RaftRequest, _: &NoFlags, to: ClientOpts) -> Result<Reply, ClientFailure> {
+    fn send(r: KvRequest, _: &NoFlags, to: ClientOpts) -> Result<Reply, ClientFailure> {
         let mut c = RaftClient::new(to.servers, to.key, to.number)?;
         c.attempts = to.attempts;
         c.timeout = to.timeout;
-        match r.value {
-            Some(value) => {
-                c.put(1, r.key.as_str(), value.as_str())?;
-                Ok(Reply::Value(b"ok".to_vec()))
-            }
-            None => Ok(match c.get(1, r.key.as_str())? {
-                Some(v) => Reply::Value(v.as_bytes().to_vec()),
-                None => Reply::Absent(format!("(none): the key {:?} was never written", r.key)),
-            }),
-        }
+        r.send(&mut c)
     }
 
     /// Puts, each client to its own key (`bench-N`).
@@ -273,8 +237,8 @@ mod tests {
             |args: &[&str]| RaftModelCfg::request(RaftOp::Put { args: args.iter().map(|s| s.to_string()).collect() });
         let get =
             |args: &[&str]| RaftModelCfg::request(RaftOp::Get { args: args.iter().map(|s| s.to_string()).collect() });
-        assert_eq!(put(&["k", "-h"]), Ok(RaftRequest { key: "k".into(), value: Some("-h".into()) }));
-        assert_eq!(get(&["k"]), Ok(RaftRequest { key: "k".into(), value: None }));
+        assert_eq!(put(&["k", "-h"]), Ok(KvRequest { key: "k".into(), value: Some("-h".into()) }));
+        assert_eq!(get(&["k"]), Ok(KvRequest { key: "k".into(), value: None }));
         assert_eq!(put(&["k"]).unwrap_err(), "`put` needs <KEY> <VALUE>; got 1 argument(s)");
         assert!(get(&["k", "v"]).unwrap_err().contains("unexpected argument 'v'"));
         assert!(get(&[&"k".repeat(MAX_KEY + 1)]).unwrap_err().contains("keys of at most 1024"));

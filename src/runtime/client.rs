@@ -126,6 +126,20 @@ impl Endpoint {
     }
 }
 
+/// A client of a replicated key-value map (Raft's, PBFT's): request `seq` of its session puts or
+/// gets a key.
+pub trait KvClient {
+    fn number(&self) -> u8;
+    fn put(&mut self, seq: Seq, key: Key, v: Value) -> Result<(), ClientError>;
+    fn get(&mut self, seq: Seq, key: Key) -> Result<Option<Value>, ClientError>;
+}
+
+/// A fresh session: a random `u64` from the operating system's generator.
+fn draw_session() -> Result<Session, ClientError> {
+    use rand::TryRngCore;
+    rand::rngs::OsRng.try_next_u64().map_err(|e| ClientError::Random(e.to_string()))
+}
+
 pub struct RaftClient {
     end: Endpoint,
     number: u8,
@@ -143,8 +157,7 @@ impl RaftClient {
     /// Client `number` (actor id `servers.len() + number`, as in the model's layout), in a fresh
     /// random session.
     pub fn new(servers: Vec<SocketAddr>, key: ClusterKey, number: u8) -> Result<RaftClient, ClientError> {
-        use rand::TryRngCore;
-        let session = rand::rngs::OsRng.try_next_u64().map_err(|e| ClientError::Random(e.to_string()))?;
+        let session = draw_session()?;
         let id = servers.len() + usize::from(number);
         Ok(RaftClient {
             end: Endpoint::new(servers, key, id)?,
@@ -205,6 +218,18 @@ impl RaftClient {
             self.leader = None;
         }
         Err(ClientError::NoReply { attempts: self.attempts, timeout: self.timeout })
+    }
+}
+
+impl KvClient for RaftClient {
+    fn number(&self) -> u8 {
+        self.number
+    }
+    fn put(&mut self, seq: Seq, key: Key, v: Value) -> Result<(), ClientError> {
+        RaftClient::put(self, seq, key, v)
+    }
+    fn get(&mut self, seq: Seq, key: Key) -> Result<Option<Value>, ClientError> {
+        RaftClient::get(self, seq, key)
     }
 }
 
@@ -289,8 +314,7 @@ pub struct PbftClient {
 impl PbftClient {
     /// Client `number` (actor id `servers.len() + number`), in a fresh random session.
     pub fn new(servers: Vec<SocketAddr>, key: ClusterKey, number: u8) -> Result<PbftClient, ClientError> {
-        use rand::TryRngCore;
-        let session = rand::rngs::OsRng.try_next_u64().map_err(|e| ClientError::Random(e.to_string()))?;
+        let session = draw_session()?;
         let id = servers.len() + usize::from(number);
         Ok(PbftClient {
             end: Endpoint::new(servers, key, id)?,
@@ -302,23 +326,9 @@ impl PbftClient {
         })
     }
 
-    pub fn number(&self) -> u8 {
-        self.number
-    }
-
     /// The replies a result needs: f+1 of n = 3f+1 or more replicas.
     pub fn replies_needed(&self) -> usize {
         self.end.servers().saturating_sub(1) / 3 + 1
-    }
-
-    /// Sets `key` to `v`.
-    pub fn put(&mut self, seq: Seq, key: impl Into<Key>, v: impl Into<Value>) -> Result<(), ClientError> {
-        self.call(seq, OpKind::Put(key.into(), v.into())).map(|_| ())
-    }
-
-    /// Reads `key` (`None`: never written).
-    pub fn get(&mut self, seq: Seq, key: impl Into<Key>) -> Result<Option<Value>, ClientError> {
-        self.call(seq, OpKind::Get(key.into()))
     }
 
     /// Sends request `seq` of this session to every replica until f+1 replicas report the same
@@ -347,6 +357,20 @@ impl PbftClient {
             }
         }
         Err(ClientError::NoReply { attempts: self.attempts, timeout: self.timeout })
+    }
+}
+
+impl KvClient for PbftClient {
+    fn number(&self) -> u8 {
+        self.number
+    }
+    /// Sets `key` to `v`.
+    fn put(&mut self, seq: Seq, key: Key, v: Value) -> Result<(), ClientError> {
+        self.call(seq, OpKind::Put(key, v)).map(|_| ())
+    }
+    /// Reads `key` (`None`: never written).
+    fn get(&mut self, seq: Seq, key: Key) -> Result<Option<Value>, ClientError> {
+        self.call(seq, OpKind::Get(key))
     }
 }
 

@@ -11,13 +11,14 @@
 //! `get`; Paxos: `propose`; PBFT: `pbft-put`, `pbft-get`) and how each is sent, and the writes
 //! `quorum bench` measures, if any.
 
-use super::client::ClientError;
+use super::client::{ClientError, KvClient};
 use super::hosted::Hosted;
 use super::node::{run_node, NodeCfg, NodeError};
 use super::stop::Stop;
 use super::storage::Durable;
 use super::wire::ClusterKey;
 use crate::protocol::Protocol;
+use crate::raft::{Key, Value};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::marker::PhantomData;
@@ -118,6 +119,58 @@ pub type Writer = Box<dyn FnMut(u64) -> Result<(), ClientError> + Send>;
 
 /// Makes the writer of client `to.number`, writing values of `value_size` bytes.
 pub type BenchWriter = fn(to: ClientOpts, value_size: usize) -> Result<Writer, ClientError>;
+
+/// A checked operation on a replicated key-value map (Raft's and PBFT's): a put (with its value)
+/// or a get of `key`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KvRequest {
+    pub key: String,
+    pub value: Option<String>,
+}
+
+impl KvRequest {
+    /// The put (`args` = KEY VALUE) or get (`args` = KEY) called `op` on the command line, with
+    /// a first `--` already gone (clap drops it), checked against the nodes' limits in bytes.
+    pub fn parse(op: &str, put: bool, args: &[String], max_key: usize, max_value: usize) -> Result<KvRequest, String> {
+        let (key, value) = match put {
+            true => data(op, ["<KEY>", "<VALUE>"], args).map(|[k, v]| (k, Some(v)))?,
+            false => data(op, ["<KEY>"], args).map(|[k]| (k, None))?,
+        };
+        if key.len() > max_key {
+            return Err(format!("the key is {} bytes; the nodes take keys of at most {max_key}", key.len()));
+        }
+        if let Some(value) = value.as_ref().filter(|v| v.len() > max_value) {
+            return Err(format!("the value is {} bytes; the nodes take at most {max_value}", value.len()));
+        }
+        Ok(KvRequest { key, value })
+    }
+
+    /// Sends it as request 1 of `client`'s fresh session: "ok" for a put, the value for a get.
+    pub fn send(self, client: &mut impl KvClient) -> Result<Reply, ClientFailure> {
+        match self.value {
+            Some(value) => {
+                client.put(1, Key::from(self.key.as_str()), Value::from(value.as_str()))?;
+                Ok(Reply::Value(b"ok".to_vec()))
+            }
+            None => Ok(match client.get(1, Key::from(self.key.as_str()))? {
+                Some(v) => Reply::Value(v.as_bytes().to_vec()),
+                None => Reply::Absent(format!("(none): the key {:?} was never written", self.key)),
+            }),
+        }
+    }
+}
+
+/// Exactly the `N` arguments `names` of operation `op`.
+fn data<const N: usize>(op: &str, names: [&str; N], args: &[String]) -> Result<[String; N], String> {
+    let wanted = names.join(" ");
+    if let Some(extra) = args.get(N) {
+        return Err(format!(
+            "`{op}` takes {wanted}; unexpected argument '{extra}' (they are taken verbatim: a `--` goes before the key)"
+        ));
+    }
+    <[String; N]>::try_from(args.to_vec())
+        .map_err(|got| format!("`{op}` needs {wanted}; got {} argument(s)", got.len()))
+}
 
 /// A hosted protocol with its types erased: what the command line holds.
 pub trait Runtime: Sync {

@@ -119,20 +119,20 @@ impl Cluster {
     /// written): a primary does not resend a pre-prepare lost to a replica not yet listening, and
     /// only a view change would recover it.
     pub fn started_pbft(n: usize) -> Cluster {
-        let mut c = Cluster::new(n);
-        c.protocol = "pbft";
-        c.started_all()
+        Cluster::started_pbft_with(n, &[])
     }
 
-    /// This cluster with every node started and up (its stats file written).
-    pub fn started_all(mut self) -> Cluster {
-        let n = self.peers.len();
+    /// The same, every node started with `flags` (`--byzantine-mode silent`).
+    pub fn started_pbft_with(n: usize, flags: &[&str]) -> Cluster {
+        let mut c = Cluster::new(n);
+        c.protocol = "pbft";
+        c.node_flags = flags.iter().map(|f| f.to_string()).collect();
         for i in 0..n {
-            self.start(i);
+            c.start(i);
         }
-        let up = wait_for(Duration::from_secs(10), || (0..n).all(|i| self.stats(i).is_some()).then_some(()));
-        assert!(up.is_some(), "the nodes did not all start\n{}", self.logs());
-        self
+        let up = wait_for(Duration::from_secs(10), || (0..n).all(|i| c.stats(i).is_some()).then_some(()));
+        assert!(up.is_some(), "the replicas did not all start\n{}", c.logs());
+        c
     }
 
     /// Each running node's view (the `term` of its status), once it has written its stats.
