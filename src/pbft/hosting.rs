@@ -21,9 +21,9 @@
 //! model's Byzantine replica may do — only without the model's bound on how often.
 //!
 //! Replicas keep their state in memory only (`Storage = ()`): a replica killed and restarted
-//! comes back empty, behind the others, and counts against the f faults the quorums tolerate
-//! until a view change (with no state transfer, not even then) brings it back. That is PBFT's
-//! fault model: at most f replicas faulty at once, whatever the fault.
+//! comes back empty and, with no state transfer, stays behind the others: it counts against the
+//! f faults the quorums tolerate. That is PBFT's fault model: at most f replicas faulty at once,
+//! whatever the fault.
 
 use super::actor::{PbftActor, PbftState, PbftTimer};
 use super::replica::{ReplicaCfg, ReplicaState};
@@ -33,8 +33,7 @@ use crate::runtime::client::PbftClient;
 use crate::runtime::door::{BenchWriter, ClientFailure, ClientOpts, Hosting, KvRequest, NoFlags, Reply};
 use crate::runtime::hosted::{Guard, Hosted, Status};
 use sha2::{Digest, Sha256};
-use stateright::actor::Id;
-use stateright::actor::{Actor, Command, Out};
+use stateright::actor::{Actor, Command, Id, Out};
 use std::borrow::Cow;
 
 /// Sequence numbers a cluster can assign in its life (the high watermark `H`, with `h = 0`).

@@ -516,4 +516,55 @@ mod tests {
         let sent: Vec<Seq> = fakes.requests(0).into_iter().map(|(op, _)| op.seq).collect();
         assert_eq!(sent, vec![2, 2, 3]);
     }
+    /// PBFT's client takes a result only once f+1 = 2 of 4 replicas report it for its request: a
+    /// lone lie, a reply to another session, and a reply naming another replica than its sender
+    /// are not answers (if any of them counted, the client would print "lie" or wait in vain).
+    #[test]
+    fn the_pbft_client_takes_a_result_only_from_f_plus_1_matching_replies_to_its_request() {
+        let sockets: Vec<UdpSocket> = (0..4).map(|_| UdpSocket::bind("127.0.0.1:0").expect("bind")).collect();
+        for s in &sockets {
+            s.set_read_timeout(Some(Duration::from_millis(20))).expect("timeout");
+        }
+        let key = ClusterKey::from_bytes([5; KEY_LEN]);
+        let addrs: Vec<SocketAddr> = sockets.iter().map(|s| s.local_addr().expect("addr")).collect();
+        let mut client = PbftClient::new(addrs, key.clone(), 0).expect("client");
+        client.timeout = Duration::from_secs(3);
+        client.attempts = 1;
+        assert_eq!(client.replies_needed(), 2);
+        let got = std::thread::scope(|s| {
+            let call = s.spawn(|| client.get(1, Key::from("x")));
+            let mut buf = vec![0u8; wire::MAX_DATAGRAM + 1];
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let (op, from) = loop {
+                assert!(Instant::now() < deadline, "no request reached replica 0");
+                if let Ok((len, src)) = sockets[0].recv_from(&mut buf) {
+                    if let Ok((_, PbftMsg::Request(op))) = wire::open::<PbftMsg>(&key, &buf[..len]) {
+                        break (op, src);
+                    }
+                }
+            };
+            let mut seq = 0;
+            let mut reply = |i: usize, replica: usize, session: Session, result: &str| {
+                seq += 1;
+                let header = Header { cluster: key.cluster_id(), sender: i as u64, receiver: 4, epoch: 1, seq };
+                let r = crate::pbft::Reply {
+                    view: 0,
+                    client: 0,
+                    session,
+                    seq: 1,
+                    result: Some(Value::from(result)),
+                    replica: stateright::actor::Id::from(replica),
+                };
+                let bytes = wire::seal(&key, &header, &PbftMsg::Reply(r)).expect("seal");
+                sockets[i].send_to(&bytes, from).expect("send");
+            };
+            reply(0, 0, op.session, "lie");
+            reply(1, 1, op.session ^ 1, "old");
+            reply(2, 1, op.session, "lie");
+            reply(1, 1, op.session, "new");
+            reply(3, 3, op.session, "new");
+            call.join().expect("client thread")
+        });
+        assert_eq!(got.expect("a result"), Some(Value::from("new")));
+    }
 }
