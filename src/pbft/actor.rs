@@ -87,6 +87,7 @@ impl PbftActor {
                     *state.to_mut() = PbftState::Replica(s);
                 }
             }
+            (PbftActor::Byzantine(_, bounds), _) if bounds.silent => {}
             (PbftActor::Byzantine(cfg, bounds), PbftState::Byzantine(before)) => {
                 let mut s = before.clone();
                 replica_step(cfg, id, &mut s.honest, fired, o, |s, o| rule(cfg, s, o));
@@ -121,6 +122,9 @@ impl Actor for PbftActor {
             PbftActor::Replica(_) => PbftState::Replica(ReplicaState::default()),
             PbftActor::Byzantine(cfg, bounds) => {
                 let s = Faulty { honest: ReplicaState::default(), moves_left: bounds.moves };
+                if bounds.silent {
+                    return PbftState::Byzantine(s);
+                }
                 byzantine::offer(menu::menu(cfg, bounds, &s.honest, id), s.moves_left, o);
                 PbftState::Byzantine(s)
             }

@@ -31,6 +31,9 @@ pub struct Menu {
     pub max_view: super::View,
     /// Whether the menu holds forgeries (messages in another's name, forged certificates).
     pub forge: bool,
+    /// The replica does nothing at all, not even the correct code: the notes' "Bob doesn't
+    /// respond", a crash before its first step (the runtime's `--byzantine-mode silent`).
+    pub silent: bool,
 }
 
 /// A value no client writes: what a lying reply reports.

@@ -31,6 +31,10 @@ pub struct PbftFlags {
     /// signatures do not verify
     #[arg(long)]
     forge: bool,
+    /// The Byzantine replicas do nothing at all, a crash before their first step (as `quorum
+    /// node pbft --byzantine-mode silent`); --moves and --forge then change nothing
+    #[arg(long)]
+    silent: bool,
     /// Number of clients [default: 1]
     #[arg(long)]
     clients: Option<usize>,
@@ -65,6 +69,7 @@ impl Protocol for PbftModelCfg {
         cfg.byzantine_backups |= a.byzantine_backups;
         cfg.moves = a.moves.unwrap_or(cfg.moves);
         cfg.forge |= a.forge;
+        cfg.silent |= a.silent;
         cfg.clients = a.clients.unwrap_or(cfg.clients);
         cfg.requests = a.requests.unwrap_or(cfg.requests);
         cfg.keys = a.keys.unwrap_or(cfg.keys);
@@ -90,7 +95,9 @@ impl Protocol for PbftModelCfg {
         if let Some(w) = self.window {
             f.push(format!("--window {w}"));
         }
-        for (on, flag) in [(self.byzantine_backups, "--byzantine-backups"), (self.forge, "--forge")] {
+        let on_off =
+            [(self.byzantine_backups, "--byzantine-backups"), (self.forge, "--forge"), (self.silent, "--silent")];
+        for (on, flag) in on_off {
             if on {
                 f.push(flag.to_owned());
             }

@@ -28,6 +28,9 @@ pub struct PbftModelCfg {
     /// certificates whose signatures do not verify.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub forge: bool,
+    /// The Byzantine replicas do nothing at all (a crash before their first step).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub silent: bool,
     pub clients: usize,
     /// Operations per client: Put, then Get, … one after the other.
     pub requests: u8,
@@ -65,6 +68,7 @@ impl Default for PbftModelCfg {
             byzantine_backups: false,
             moves: 1,
             forge: false,
+            silent: false,
             clients: 1,
             requests: 1,
             keys: 1,
@@ -180,13 +184,19 @@ impl PbftModelCfg {
             (b, false) => format!("{b} Byzantine (the first, view 0's primary among them)"),
             (b, true) => format!("{b} Byzantine (the last, backups)"),
         };
+        let acts = match self.silent {
+            true => "silent".to_owned(),
+            false => format!(
+                "with {} misbehaviour{}{}",
+                self.moves,
+                if self.moves == 1 { "" } else { "s" },
+                if self.forge { " and forgeries" } else { "" }
+            ),
+        };
         format!(
-            "{} replicas, f = {}, {who} with {} misbehaviour{}{}, views <= {}, {} client{} x {} request{}{}, window {}, reordering duplicating network{}",
+            "{} replicas, f = {}, {who} {acts}, views <= {}, {} client{} x {} request{}{}, window {}, reordering duplicating network{}",
             self.replicas,
             self.f,
-            self.moves,
-            if self.moves == 1 { "" } else { "s" },
-            if self.forge { " and forgeries" } else { "" },
             self.max_view,
             self.clients,
             if self.clients == 1 { "" } else { "s" },
@@ -201,7 +211,7 @@ impl PbftModelCfg {
     /// Builds the model. Call [`validate`](Self::validate) first.
     pub fn into_model(self) -> PbftModel {
         let replica = self.replica_cfg();
-        let menu = Menu { moves: self.moves, max_view: self.max_view, forge: self.forge };
+        let menu = Menu { moves: self.moves, max_view: self.max_view, forge: self.forge, silent: self.silent };
         let mut history = PbftHistory::new(&self);
         for c in (0..self.clients).filter(|_| self.requests > 0) {
             invoke(&self, &mut history, c, 1);
