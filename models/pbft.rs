@@ -1,9 +1,10 @@
 //! PBFT (src/pbft/): the bounds the checker finishes, their state counts asserted; what breaks
 //! beyond the fault threshold; and the planted bugs each caught by the property it breaks.
 //!
-//! What is not here yet: a finished bound with a client request and a view change after the
-//! primary acted (the normal case with views <= 1 passes 1.8 million states in 5 minutes
-//! unfinished; a silent primary's view change is finished below), and searches that find
+//! What is not here yet: a finished bound with a client request and a view change where the
+//! replicas may suspect a correct primary (the normal case with views <= 1 passes 1.8 million
+//! states in 5 minutes unfinished; a silent primary's and a crashing primary's view changes are
+//! finished below), and searches that find
 //! `commit-quorum-2f`, `prepared-with-2f-1` and `pre-prepare-from-anyone` (their scenarios show
 //! them). docs/pbft.md says so.
 
@@ -160,6 +161,22 @@ fn four_replicas_with_two_byzantine_break_agreement_and_both_culprits_are_named(
 fn new_view_ignores_prepared_is_caught() {
     let p = first_dfs_counterexample(&bug_config(Bug::NewViewIgnoresPrepared), AGREEMENT);
     assert_eq!(p.trace.len(), 33);
+}
+
+/// A primary that runs the correct code until it crashes, at any point, with one Put, views <= 1
+/// (no timer fires before the crash: a correct primary is not suspected): a finished bound with
+/// a view change after a primary that acted, where a request prepared in view 0 must reach view 1
+/// in the view changes' certificates. Every property holds, "requests eventually answered"
+/// too. With `new-view-ignores-prepared` agreement breaks in 22 steps (BFS, shortest): the Put
+/// commits at one replica, the primary crashes, and the new primary fills number 1 with a null
+/// request.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn a_crashing_primarys_prepared_request_survives_the_view_change_and_new_view_ignores_prepared_is_caught() {
+    let cfg = PbftModelCfg { crash: true, max_view: 1, ..PbftModelCfg::default() };
+    let report = assert_exhaustively_correct(cfg.clone(), 220_074);
+    assert_eq!(report.property(EVENTUALLY_ANSWERED).map(|p| p.status), Some(Status::Holds));
+    assert_violated(&cfg.with_bug(Bug::NewViewIgnoresPrepared), AGREEMENT, 22);
 }
 
 /// The bugs whose counterexamples need a view change and two requests (or, for

@@ -88,6 +88,7 @@ impl PbftActor {
                 }
             }
             (PbftActor::Byzantine(_, bounds), _) if bounds.silent => {}
+            (PbftActor::Byzantine(_, bounds), PbftState::Byzantine(s)) if menu::crashed(bounds, s) => {}
             (PbftActor::Byzantine(cfg, bounds), PbftState::Byzantine(before)) => {
                 let mut s = before.clone();
                 replica_step(cfg, id, &mut s.honest, fired, o, |s, o| rule(cfg, s, o));
@@ -154,7 +155,11 @@ impl Actor for PbftActor {
         let (PbftActor::Byzantine(cfg, bounds), PbftState::Byzantine(before)) = (self, &**state) else { return };
         let mut s = before.clone();
         byzantine::perform(&mut s, m, o);
-        byzantine::offer(menu::menu(cfg, bounds, &s.honest, id), s.moves_left, o);
+        if !menu::crashed(bounds, &s) {
+            byzantine::offer(menu::menu(cfg, bounds, &s.honest, id), s.moves_left, o);
+        } else {
+            o.remove_random(byzantine::MENU);
+        }
         *state.to_mut() = PbftState::Byzantine(s);
     }
 }

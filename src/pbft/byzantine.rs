@@ -34,6 +34,19 @@ pub struct Menu {
     /// The replica does nothing at all, not even the correct code: the notes' "Bob doesn't
     /// respond", a crash before its first step (the runtime's `--byzantine-mode silent`).
     pub silent: bool,
+    /// The replica runs the correct code until it crashes, its one misbehaviour ([`crash`]),
+    /// and does nothing after.
+    pub crash: bool,
+}
+
+/// Whether a replica that crashes has crashed: its one move is spent.
+pub fn crashed(bounds: &Menu, s: &crate::byzantine::Faulty<ReplicaState>) -> bool {
+    bounds.crash && s.moves_left == 0
+}
+
+/// The one move of a replica that crashes: it sends nothing, and its budget is spent.
+pub fn crash() -> Move<PbftMsg> {
+    Move { what: "crashes", sends: Vec::new() }
 }
 
 /// A value no client writes: what a lying reply reports.
@@ -53,8 +66,12 @@ fn known(s: &ReplicaState) -> BTreeSet<Req> {
     reqs
 }
 
-/// Every misbehaviour open to Byzantine replica `me` in state `s`.
+/// Every misbehaviour open to Byzantine replica `me` in state `s` (for one that crashes: the
+/// crash).
 pub fn menu(cfg: &ReplicaCfg, bounds: &Menu, s: &ReplicaState, me: Id) -> Vec<Move<PbftMsg>> {
+    if bounds.crash {
+        return vec![crash()];
+    }
     let others: Vec<Id> = cfg.replica_ids().filter(|r| *r != me).collect();
     let to_others =
         |what: &'static str, msg: PbftMsg| Move { what, sends: others.iter().map(|r| (*r, msg.clone())).collect() };

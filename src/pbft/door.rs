@@ -35,6 +35,10 @@ pub struct PbftFlags {
     /// node pbft --byzantine-mode silent`); --moves and --forge then change nothing
     #[arg(long)]
     silent: bool,
+    /// The Byzantine replicas run the correct code until each crashes, at any point (its one
+    /// move); no correct replica's timer fires before a crash
+    #[arg(long)]
+    crash: bool,
     /// Number of clients [default: 1]
     #[arg(long)]
     clients: Option<usize>,
@@ -70,6 +74,7 @@ impl Protocol for PbftModelCfg {
         cfg.moves = a.moves.unwrap_or(cfg.moves);
         cfg.forge |= a.forge;
         cfg.silent |= a.silent;
+        cfg.crash |= a.crash;
         cfg.clients = a.clients.unwrap_or(cfg.clients);
         cfg.requests = a.requests.unwrap_or(cfg.requests);
         cfg.keys = a.keys.unwrap_or(cfg.keys);
@@ -95,8 +100,12 @@ impl Protocol for PbftModelCfg {
         if let Some(w) = self.window {
             f.push(format!("--window {w}"));
         }
-        let on_off =
-            [(self.byzantine_backups, "--byzantine-backups"), (self.forge, "--forge"), (self.silent, "--silent")];
+        let on_off = [
+            (self.byzantine_backups, "--byzantine-backups"),
+            (self.forge, "--forge"),
+            (self.silent, "--silent"),
+            (self.crash, "--crash"),
+        ];
         for (on, flag) in on_off {
             if on {
                 f.push(flag.to_owned());

@@ -453,7 +453,7 @@ mod tests {
     #[test]
     fn every_message_an_equivocating_node_sends_is_the_correct_codes_or_on_the_models_menu() {
         let cfg = runtime_cfg(4, 1);
-        let bounds = super::super::byzantine::Menu { moves: 1, max_view: 0, forge: false, silent: false };
+        let bounds = super::super::byzantine::Menu { moves: 1, max_view: 0, forge: false, silent: false, crash: false };
         let check = |node: &PbftNode, me: usize, state: &mut Cow<PbftState>, src: usize, msg: PbftMsg| {
             let (me, src) = (Id::from(me), Id::from(src));
             let mut honest = Out::new();

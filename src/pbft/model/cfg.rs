@@ -31,6 +31,10 @@ pub struct PbftModelCfg {
     /// The Byzantine replicas do nothing at all (a crash before their first step).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub silent: bool,
+    /// The Byzantine replicas run the correct code until each crashes, at any point, and no
+    /// correct replica's timer fires before a crash: a correct primary is never suspected.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub crash: bool,
     pub clients: usize,
     /// Operations per client: Put, then Get, … one after the other.
     pub requests: u8,
@@ -69,6 +73,7 @@ impl Default for PbftModelCfg {
             moves: 1,
             forge: false,
             silent: false,
+            crash: false,
             clients: 1,
             requests: 1,
             keys: 1,
@@ -184,9 +189,10 @@ impl PbftModelCfg {
             (b, false) => format!("{b} Byzantine (the first, view 0's primary among them)"),
             (b, true) => format!("{b} Byzantine (the last, backups)"),
         };
-        let acts = match self.silent {
-            true => "silent".to_owned(),
-            false => format!(
+        let acts = match (self.silent, self.crash) {
+            (true, _) => "silent".to_owned(),
+            (false, true) => "crashing at any point (no timer fires before)".to_owned(),
+            (false, false) => format!(
                 "with {} misbehaviour{}{}",
                 self.moves,
                 if self.moves == 1 { "" } else { "s" },
@@ -211,7 +217,8 @@ impl PbftModelCfg {
     /// Builds the model. Call [`validate`](Self::validate) first.
     pub fn into_model(self) -> PbftModel {
         let replica = self.replica_cfg();
-        let menu = Menu { moves: self.moves, max_view: self.max_view, forge: self.forge, silent: self.silent };
+        let moves = if self.crash { 1 } else { self.moves };
+        let menu = Menu { moves, max_view: self.max_view, forge: self.forge, silent: self.silent, crash: self.crash };
         let mut history = PbftHistory::new(&self);
         for c in (0..self.clients).filter(|_| self.requests > 0) {
             invoke(&self, &mut history, c, 1);

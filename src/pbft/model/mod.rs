@@ -49,6 +49,13 @@ pub fn replica_state(s: &PbftSysState, i: usize) -> Option<&ReplicaState> {
     }
 }
 
+impl PbftModel {
+    /// Whether some Byzantine replica has crashed (`--crash`).
+    pub fn crashed(&self, s: &PbftSysState) -> bool {
+        s.actor_states.iter().any(|a| matches!(&**a, PbftState::Byzantine(b) if b.moves_left == 0))
+    }
+}
+
 impl Model for PbftModel {
     type State = PbftSysState;
     type Action = PbftAction;
@@ -62,6 +69,11 @@ impl Model for PbftModel {
         // No crashes (a Byzantine replica is the fault), and no loss: the network may already
         // hold any message back forever, which is all a safety property can see of a loss.
         actions.retain(|a| !matches!(a, ActorModelAction::Crash(_) | ActorModelAction::Drop(_)));
+        // With crashing replicas, a correct primary is never suspected: no timer fires before a
+        // crash.
+        if self.cfg.crash && !self.crashed(state) {
+            actions.retain(|a| !matches!(a, ActorModelAction::Timeout(..)));
+        }
     }
 
     fn next_state(&self, last: &PbftSysState, action: PbftAction) -> Option<PbftSysState> {

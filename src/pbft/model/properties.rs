@@ -36,7 +36,7 @@ pub fn all(cfg: &PbftModelCfg) -> Vec<Property<PbftModel>> {
         }));
     }
     let correct_primary = !cfg.is_byzantine(primary(&cfg.replica_cfg(), 0));
-    let replaced = cfg.silent && cfg.max_view == 1 && !cfg.is_byzantine(primary(&cfg.replica_cfg(), 1));
+    let replaced = (cfg.silent || cfg.crash) && cfg.max_view == 1 && !cfg.is_byzantine(primary(&cfg.replica_cfg(), 1));
     if ((cfg.max_view == 0 && correct_primary) || replaced) && cfg.clients > 0 && cfg.requests > 0 {
         ps.push(Property::eventually(EVENTUALLY_ANSWERED, requests_answered));
     }
@@ -53,8 +53,9 @@ pub fn all(cfg: &PbftModelCfg) -> Vec<Property<PbftModel>> {
 }
 
 /// Liveness, as far as a bounded check states it: with a correct primary and no view change
-/// (the bound is view 0; a replica whose timer fires leaves it), or with a silent primary and
-/// one view change to a correct one (views <= 1), every client's operations are answered. Stateright's `eventually` is judged at terminal states — here, states where no
+/// (the bound is view 0; a replica whose timer fires leaves it), or with a silent or crashing
+/// primary and one view change to a correct one (views <= 1), every client's operations are
+/// answered. Stateright's `eventually` is judged at terminal states — here, states where no
 /// message is left whose delivery changes anything and no Byzantine move is left — so this says:
 /// once the network has delivered everything, every client has accepted f+1 matching replies
 /// to each of its operations. (A Byzantine backup may act, but cannot stall the normal case.)
