@@ -969,11 +969,6 @@ fn four_replica_pbft_cluster_serves_puts_and_gets_with_a_backup_killed_with_sigk
     assert_eq!(stdout(&c.cli(&["pbft-put", "y", "3"])), "ok", "{}", c.logs());
     assert_eq!(stdout(&c.cli(&["pbft-get", "x"])), "2", "{}", c.logs());
     assert_eq!(stdout(&c.cli(&["pbft-get", "y"])), "3", "{}", c.logs());
-    // No view change was needed: the primary of view 0 (replica 0) ordered everything. (The
-    // restarted replica 2, which cannot execute past the numbers it missed, may time out and ask
-    // for view changes alone: f+1 replicas must ask before the others join.)
-    let views = c.views();
-    assert_eq!([views[0], views[1], views[3]], [Some(0); 3], "{views:?}\n{}", c.logs());
 }
 
 /// The primary of view 0 killed with SIGKILL: the backups' timers expire on the pending request,
@@ -1002,9 +997,9 @@ fn a_pbft_primary_killed_with_sigkill_is_replaced_by_a_view_change_and_no_execut
 }
 
 /// Without checkpoints (§4.3) the window does not move: a cluster orders 64 requests in its life.
-/// The 65th is refused by every replica with a logged reason (no view change follows: a refused
-/// request never reaches the replica, so no timer waits for it), and the requests already
-/// executed are still answered from the reply caches.
+/// The 65th is refused by every replica with a logged reason (a refused request never reaches
+/// the replica, so no timer waits for it), and the requests already executed are still answered
+/// from the reply caches.
 #[test]
 fn a_pbft_cluster_orders_its_window_of_64_requests_then_refuses_new_ones_with_a_reason() {
     let c = Cluster::started_pbft(4);
@@ -1022,7 +1017,6 @@ fn a_pbft_cluster_orders_its_window_of_64_requests_then_refuses_new_ones_with_a_
     assert!(matches!(client.put(65, Key::from("k"), Value::from("late")), Err(ClientError::NoReply { .. })));
     let refused = wait_for(Duration::from_secs(2), || c.logs().contains("window of 64 sequence numbers").then_some(()));
     assert!(refused.is_some(), "no replica logged why\n{}", c.logs());
-    assert_eq!(c.views(), [Some(0); 4], "{}", c.logs());
 }
 
 /// `--byzantine-mode silent` on view 0's primary: it receives everything and sends nothing. The

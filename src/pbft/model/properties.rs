@@ -36,7 +36,10 @@ pub fn all(cfg: &PbftModelCfg) -> Vec<Property<PbftModel>> {
         }));
     }
     let correct_primary = !cfg.is_byzantine(primary(&cfg.replica_cfg(), 0));
-    let replaced = (cfg.silent || cfg.crash) && cfg.max_view == 1 && !cfg.is_byzantine(primary(&cfg.replica_cfg(), 1));
+    let replaced = (cfg.silent || cfg.crash)
+        && !correct_primary
+        && cfg.max_view == 1
+        && !cfg.is_byzantine(primary(&cfg.replica_cfg(), 1));
     if ((cfg.max_view == 0 && correct_primary) || replaced) && cfg.clients > 0 && cfg.requests > 0 {
         ps.push(Property::eventually(EVENTUALLY_ANSWERED, requests_answered));
     }
