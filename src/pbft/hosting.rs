@@ -331,7 +331,7 @@ impl Hosting for PbftModelCfg {
     }
 
     fn bench() -> Result<BenchWriter, &'static str> {
-        Err("PBFT's runtime orders at most 64 requests per cluster (no checkpoints, section 4.3)")
+        Err("PBFT's runtime orders at most 64 requests per cluster: no checkpoints (section 4.3)")
     }
 }
 
