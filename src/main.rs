@@ -43,8 +43,15 @@ enum Command {
     /// text, taken verbatim): `put K V` sets K to V, `get K` prints K's value or exits 3 if K was
     /// never written. Paxos: `propose V` prints the single chosen value.
     Client(cli::client::ClientArgs),
-    /// Write a fresh random cluster key (64 hex digits) to FILE, which must not exist.
-    Keygen { file: std::path::PathBuf },
+    /// Write a fresh random cluster key (64 hex digits) to FILE, which must not exist; with
+    /// --pbft-replicas N, PBFT replicas' signing keys into the directory FILE instead.
+    Keygen {
+        file: std::path::PathBuf,
+        /// Write N PBFT replicas' Ed25519 keys: FILE/replicas.pub (every public key) and
+        /// FILE/replica-I.key (each secret), for `quorum node pbft --replica-keys FILE`
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=9))]
+        pbft_replicas: Option<u8>,
+    },
     /// Closed-loop puts against a fresh local 3-node cluster (fsync on): writes/s, p50, p99;
     /// `bench check`: model-checking speed against Stateright's own examples.
     Bench(cli::bench::BenchCli),
@@ -70,7 +77,7 @@ fn main() -> Result<ExitCode> {
         Command::Node(a) => cli::node::node(a),
         Command::Cluster(a) => cli::node::cluster(a),
         Command::Client(a) => cli::client::client(a),
-        Command::Keygen { file } => cli::node::keygen(&file),
+        Command::Keygen { file, pbft_replicas } => cli::node::keygen(&file, pbft_replicas),
         Command::Bench(a) => cli::bench::dispatch(a),
         Command::BenchHttpPut(a) => cli::loadgen::bench_http_put(a),
         Command::Scenario(a) => cli::teach::scenario(a),

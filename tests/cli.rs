@@ -430,6 +430,44 @@ fn a_data_dir_that_is_a_file_exits_2() {
     assert_bad_input(&node, "cannot create --data-dir");
 }
 
+/// A PBFT node signs what it sends: it will not start without its replica keys, and keys that
+/// are missing, of another cluster size, or another replica's are bad input naming the file.
+/// `keygen --pbft-replicas` never replaces keys, and a cluster's nodes are given the keys it
+/// writes.
+#[test]
+fn pbft_nodes_need_their_signing_keys_and_bad_key_files_are_clear_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = key_in(&dir);
+    let keys = dir.path().join("replica-keys");
+    let keys = keys.to_str().expect("utf-8 path");
+    let data = dir.path().join("d");
+    let data = data.to_str().expect("utf-8 path");
+    let peers = "127.0.0.1:1,127.0.0.1:2,127.0.0.1:3,127.0.0.1:4";
+    let node = |id: &str, extra: &[&str]| -> Vec<String> {
+        let base = ["node", "pbft", "--id", id, "--peers", peers, "--data-dir", data, "--key-file", &key];
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let bad =
+        |args: Vec<String>, says: &str| assert_bad_input(&args.iter().map(String::as_str).collect::<Vec<_>>(), says);
+    bad(node("0", &[]), "a PBFT replica signs what it sends: give --replica-keys DIR");
+    bad(node("0", &["--replica-keys", keys]), "replicas.pub: No such file");
+    let out = quorum(&["keygen", "--pbft-replicas", "3", keys]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("wrote 3 PBFT replicas' signing keys"));
+    assert_bad_input(&["keygen", "--pbft-replicas", "4", keys], "already exists");
+    assert_bad_input(&["keygen", "--pbft-replicas", "0", keys], "0 is not in 1..=9");
+    bad(node("0", &["--replica-keys", keys]), "lists 3 public keys; the cluster has 4 replicas");
+    let three = "127.0.0.1:1,127.0.0.1:2,127.0.0.1:3";
+    std::fs::copy(format!("{keys}/replica-1.key"), format!("{keys}/replica-0.key")).expect("copy");
+    let args = ["node", "pbft", "--id", "0", "--peers", three, "--data-dir", data, "--key-file", &key];
+    let mut args = args.to_vec();
+    args.extend(["--replica-keys", keys]);
+    assert_bad_input(&args, "does not belong to replica 0");
+    let five = format!("{peers},127.0.0.1:5");
+    let args = ["node", "pbft", "--id", "0", "--peers", &five, "--data-dir", data, "--key-file", &key];
+    assert_bad_input(&args, "PBFT's runtime runs at most 4 replicas");
+}
+
 /// The runtime commands find the protocol among those the runtime hosts (`runtime::door`): an
 /// unknown one is clap's error naming the hosted ones, and a flag of another protocol's nodes or
 /// client is refused with the protocol it belongs to, before anything is read or started.
@@ -488,7 +526,7 @@ fn runtime_commands_take_hosted_protocols_and_refuse_another_protocols_flags() {
     );
     assert_bad_input(
         &["bench", "pbft"],
-        "`quorum bench pbft` is not implemented: PBFT's runtime orders at most 64 requests per cluster",
+        "`quorum bench pbft` is not implemented: PBFT's runtime orders at most 32 requests per cluster",
     );
     assert_bad_input(&["bench", "cluster", "frobnicate"], "invalid value 'frobnicate'");
     assert_bad_input(&["bench", "raft", "--proposers", "2"], "--proposers applies to paxos, not raft");

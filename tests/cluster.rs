@@ -996,15 +996,15 @@ fn a_pbft_primary_killed_with_sigkill_is_replaced_by_a_view_change_and_no_execut
     assert!(moved.is_some(), "the backups did not all move past view 0: {:?}\n{}", c.views(), c.logs());
 }
 
-/// Without checkpoints (§4.3) the window does not move: a cluster orders 64 requests in its life.
-/// The 65th is refused by every replica with a logged reason (a refused request never reaches
+/// Without checkpoints (§4.3) the window does not move: a cluster orders 32 requests in its life.
+/// The 33rd is refused by every replica with a logged reason (a refused request never reaches
 /// the replica, so no timer waits for it), and the requests already executed are still answered
 /// from the reply caches.
 #[test]
-fn a_pbft_cluster_orders_its_window_of_64_requests_then_refuses_new_ones_with_a_reason() {
+fn a_pbft_cluster_orders_its_window_of_32_requests_then_refuses_new_ones_with_a_reason() {
     let c = Cluster::started_pbft(4);
     let mut client = c.pbft_client(0);
-    for seq in 1..=64u64 {
+    for seq in 1..=32u64 {
         let r = if seq % 2 == 1 {
             client.put(seq, Key::from("k"), Value::from(seq.to_string().as_str())).map(|_| None)
         } else {
@@ -1012,11 +1012,59 @@ fn a_pbft_cluster_orders_its_window_of_64_requests_then_refuses_new_ones_with_a_
         };
         assert!(r.is_ok(), "request {seq}: {r:?}\n{}", c.logs());
     }
-    assert_eq!(client.get(64, Key::from("k")).expect("answered again from the reply cache"), Some(Value::from("63")));
+    assert_eq!(client.get(32, Key::from("k")).expect("answered again from the reply cache"), Some(Value::from("31")));
     client.attempts = 2;
-    assert!(matches!(client.put(65, Key::from("k"), Value::from("late")), Err(ClientError::NoReply { .. })));
-    let refused = wait_for(Duration::from_secs(2), || c.logs().contains("window of 64 sequence numbers").then_some(()));
+    assert!(matches!(client.put(33, Key::from("k"), Value::from("late")), Err(ClientError::NoReply { .. })));
+    let refused = wait_for(Duration::from_secs(2), || c.logs().contains("window of 32 sequence numbers").then_some(()));
     assert!(refused.is_some(), "no replica logged why\n{}", c.logs());
+}
+
+/// `--byzantine-mode forge-view-change` on replica 1, the primary of view 1. x is written; then
+/// replica 0 is cut off and y is asked for, so the others change to view 1. Replica 1's view
+/// change claims the null request prepared at x's number, with prepares it signs in the
+/// others' names, and as view 1's primary its new-view relays the others' view changes with
+/// their certificates removed, again signed in their names: on the wire both look valid to the
+/// model's replica, and the new-view would re-assign x's number. The correct replicas refuse
+/// both (the signatures do not verify: logged), the view moves on once replica 0 is back, y is
+/// written, x is still 1, and the correct replicas execute the same sequence.
+#[test]
+fn a_pbft_replica_forging_view_changes_is_refused_by_the_signatures_and_no_executed_write_is_lost() {
+    let files = tempfile::tempdir().expect("temp dir");
+    let partition = files.path().join("partition");
+    let partition_arg = partition.display().to_string();
+    let flags = ["--byzantine-mode", "forge-view-change", "--byzantine-node", "1", "--fault-partition-file"];
+    let mut flags = flags.to_vec();
+    flags.push(&partition_arg);
+    let c = Cluster::started_pbft_with(4, &flags);
+    assert_eq!(stdout(&c.cli(&["pbft-put", "x", "1"])), "ok", "{}", c.logs());
+    std::fs::write(&partition, "0|1,2,3").expect("cut replica 0 off");
+    std::thread::sleep(Duration::from_millis(300)); // every node re-reads it within 100 ms
+    let mut client = c.pbft_client(1);
+    client.attempts = 100;
+    let put = std::thread::spawn(move || client.put(1, Key::from("y"), Value::from("2")));
+    let refused = wait_for(Duration::from_secs(20), || {
+        let logs = c.logs();
+        (logs.contains("a view change in the new-view is not signed by its sender")
+            && logs.contains("a prepared certificate in the view change does not verify"))
+        .then_some(())
+    });
+    assert!(refused.is_some(), "the forgeries were not refused\n{}", c.logs());
+    std::fs::write(&partition, "").expect("heal");
+    let put = put.join().expect("client thread");
+    assert!(put.is_ok(), "y after the forged view change: {put:?}\n{}", c.logs());
+    assert_eq!(stdout(&c.cli(&["pbft-get", "x"])), "1", "{}", c.logs());
+    assert_eq!(stdout(&c.cli(&["pbft-get", "y"])), "2", "{}", c.logs());
+    let same = wait_for(Duration::from_secs(5), || {
+        let s: Vec<(u64, String)> = [0, 2, 3]
+            .iter()
+            .map(|&i| {
+                c.stats(i).map(|s| (s["status"]["commit"].as_u64().unwrap_or(0), s["status"]["last"].to_string()))
+            })
+            .collect::<Option<_>>()?;
+        (s[0].0 >= 4 && s.iter().all(|x| *x == s[0])).then_some(s)
+    });
+    let status: Vec<_> = (0..4).map(|i| c.stats(i).map(|s| s["status"].clone())).collect();
+    assert!(same.is_some(), "the correct replicas differ: {status:#?}\n{}", c.logs());
 }
 
 /// `--byzantine-mode silent` on view 0's primary: it receives everything and sends nothing. The

@@ -140,7 +140,8 @@ fn run_bench(a: &BenchArgs, runtime: &dyn Runtime, writer: BenchWriter) -> Resul
     let servers: Vec<SocketAddr> = (0..NODES).map(|i| SocketAddr::from(([127, 0, 0, 1], a.base_port + i))).collect();
     let peers = servers.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
     let exe = std::env::current_exe().context("cannot find the quorum executable")?;
-    let node_args = runtime.node_args(&a.flags.matches).map_err(|e| anyhow!(e))?;
+    let node_args =
+        runtime.cluster_args(&a.flags.matches, &dir, usize::from(NODES), clients_of(a)).map_err(|e| anyhow!(e))?;
     let mut children = Children::default();
     for i in 0..usize::from(NODES) {
         let stats = dir.join(format!("stats-{i}.json"));
@@ -266,7 +267,7 @@ mod tests {
         assert_eq!(
             protocol_help(),
             "raft (paxos has no bench: single-decree Paxos chooses one value) (pbft has no bench: PBFT's runtime \
-             orders at most 64 requests per cluster: no checkpoints (section 4.3))"
+             orders at most 32 requests per cluster: no checkpoints (section 4.3))"
         );
     }
 }

@@ -293,7 +293,16 @@ pub fn node(a: NodeArgs) -> ExitCode {
     }
 }
 
-pub fn keygen(file: &Path) -> ExitCode {
+pub fn keygen(file: &Path, pbft_replicas: Option<u8>) -> ExitCode {
+    if let Some(n) = pbft_replicas {
+        return match quorum::runtime::signing::ReplicaKeys::write_new(file, usize::from(n)) {
+            Ok(()) => {
+                println!("wrote {n} PBFT replicas' signing keys to {}", file.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => usage(e),
+        };
+    }
     match ClusterKey::write_new(file) {
         Ok(_) => {
             println!("wrote a new cluster key to {}", file.display());
@@ -332,10 +341,6 @@ pub fn cluster(a: ClusterArgs) -> ExitCode {
     if let Err(e) = refuse_foreign(runtime, &a.flags.matches) {
         return usage(e);
     }
-    // The protocol's flags must fit `n` servers (Paxos: room for an acceptor) before any starts.
-    if let Err(e) = runtime.node(&a.flags.matches, 0, a.n, DEFAULT_CLIENTS) {
-        return usage(e);
-    }
     if !(1..=9).contains(&a.n) {
         return usage(format!("-n must be between 1 and 9, got {}", a.n));
     }
@@ -349,13 +354,25 @@ pub fn cluster(a: ClusterArgs) -> ExitCode {
     if let Err(e) = make_data_dir(&a.data_dir) {
         return usage(format!("{e:#}"));
     }
-    match run_cluster(&a, runtime, last_port, &fault) {
+    // The files the nodes need (PBFT: signing keys) are written, and the protocol's flags must
+    // fit `n` servers (Paxos: room for an acceptor), before any node starts.
+    let node_args = match runtime.cluster_args(&a.flags.matches, &a.data_dir, a.n, DEFAULT_CLIENTS) {
+        Ok(args) => args,
+        Err(e) => return usage(e),
+    };
+    match run_cluster(&a, runtime, last_port, &fault, &node_args) {
         Ok(code) => code,
         Err(e) => failed(format!("{e:#}")),
     }
 }
 
-fn run_cluster(a: &ClusterArgs, runtime: &dyn Runtime, last_port: u16, f: &FaultArgs) -> Result<ExitCode> {
+fn run_cluster(
+    a: &ClusterArgs,
+    runtime: &dyn Runtime,
+    last_port: u16,
+    f: &FaultArgs,
+    node_args: &[String],
+) -> Result<ExitCode> {
     let key_file = a.data_dir.join("cluster.key");
     if !key_file.exists() {
         ClusterKey::write_new(&key_file)?;
@@ -363,14 +380,13 @@ fn run_cluster(a: &ClusterArgs, runtime: &dyn Runtime, last_port: u16, f: &Fault
     let peers: Vec<String> = (a.base_port..=last_port).map(|p| format!("127.0.0.1:{p}")).collect();
     let peers = peers.join(",");
     let exe = std::env::current_exe().context("cannot find the quorum executable")?;
-    let node_args = runtime.node_args(&a.flags.matches).map_err(|e| anyhow!(e))?;
     let example = runtime.example(&a.flags.matches).map_err(|e| anyhow!(e))?;
     let stop = stop_flag()?;
     let mut children = Children::default();
     for i in 0..a.n {
         let dir = a.data_dir.join(format!("node-{i}"));
         let mut cmd = node_command(&exe, runtime.name(), i, &peers, &dir, &key_file, &dir.join("stats.json"));
-        cmd.args(&node_args)
+        cmd.args(node_args)
             .args(["--fault-drop", &f.fault_drop.to_string()])
             .args(["--fault-duplicate", &f.fault_duplicate.to_string()])
             .args(["--fault-max-delay-ms", &f.fault_max_delay_ms.to_string()])

@@ -26,24 +26,38 @@
 //! whatever the fault.
 
 use super::actor::{PbftActor, PbftState, PbftTimer};
-use super::replica::{ReplicaCfg, ReplicaState};
-use super::{BugSet, Op, OpKind, Order, PbftModelCfg, PbftMsg, Req, SeqNo, View};
+use super::replica::{new_view_pre_prepares, prepare_quorum, primary, ReplicaCfg, ReplicaState};
+use super::signed::{self, CertProof, Evidence, Proofs, VcProof, Wire};
+use super::{BugSet, NewView, Op, OpKind, Order, PbftModelCfg, PbftMsg, Prepared, Req, SeqNo, View, ViewChange};
 use crate::byzantine::Move;
 use crate::runtime::client::PbftClient;
 use crate::runtime::door::{BenchWriter, ClientFailure, ClientOpts, Hosting, KvRequest, NoFlags, Reply};
 use crate::runtime::hosted::{Guard, Hosted, Status};
+use crate::runtime::signing::ReplicaKeys;
 use sha2::{Digest, Sha256};
 use stateright::actor::{Actor, Command, Id, Out};
 use std::borrow::Cow;
+use std::path::{Path, PathBuf};
 
 /// Sequence numbers a cluster can assign in its life (the high watermark `H`, with `h = 0`).
-pub const WINDOW: SeqNo = 64;
+pub const WINDOW: SeqNo = 32;
 /// The longest key a client may name (bytes).
 pub const MAX_KEY: usize = 32;
 /// The largest value a client may write (bytes).
 pub const MAX_VALUE: usize = 64;
 /// Views above this are refused, so that no view number overflows (`view + 1`).
 pub const MAX_VIEW: View = View::MAX / 2;
+/// The most replicas a cluster may have (f = 1): a new-view holds a view change of each, so with
+/// more the largest would not fit in one datagram.
+pub const MAX_REPLICAS: usize = 4;
+
+/// A runtime replica's state: the model's replica state, and the signatures it has seen and
+/// made ([`signed::Proofs`]), to prove what it relays.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NodeState {
+    pub replica: PbftState,
+    pub proofs: Proofs,
+}
 
 /// The replica's view of a state, correct or Byzantine.
 fn replica_state(state: &PbftState) -> Option<&ReplicaState> {
@@ -65,8 +79,10 @@ pub fn executed_digest(s: &ReplicaState) -> String {
 impl Hosted for PbftNode {
     /// term: the view; commit: requests executed; log_len: log slots held; last: the last
     /// executed and the digest of all executed ([`executed_digest`]).
-    fn status(state: &PbftState) -> Status {
-        let Some(s) = replica_state(state) else { return Status { role: "client".into(), ..Status::default() } };
+    fn status(state: &NodeState) -> Status {
+        let Some(s) = replica_state(&state.replica) else {
+            return Status { role: "client".into(), ..Status::default() };
+        };
         let role = match s.changing {
             true => "changing view",
             false => "replica",
@@ -84,11 +100,17 @@ impl Hosted for PbftNode {
         }
     }
 
-    /// A client's request within the runtime's limits and the window; views below [`MAX_VIEW`].
-    /// (A request naming another client's number is already ignored by `replica::on_request`.)
-    fn admit_msg(&self, state: &PbftState, _src: Id, msg: &PbftMsg) -> Guard {
-        let Some(s) = replica_state(state) else { return Guard::Deliver };
-        match msg {
+    /// A message whose signatures verify ([`signed::check`]); a client's request within the
+    /// runtime's limits and the window; views below [`MAX_VIEW`]. (A request naming another
+    /// client's number is already ignored by `replica::on_request`.)
+    fn admit_msg(&self, state: &NodeState, src: Id, wire: &Wire) -> Guard {
+        let Some(s) = replica_state(&state.replica) else { return Guard::Deliver };
+        if let Some(cfg) = self.cfg() {
+            if let Err(why) = signed::check(&self.keys, cfg, src, wire) {
+                return Guard::Refuse(why);
+            }
+        }
+        match wire.msg() {
             PbftMsg::Request(op) => admit_request(s, op),
             PbftMsg::PrePrepare(o) | PbftMsg::Prepare(o) | PbftMsg::Commit(o) if o.view > MAX_VIEW => {
                 Guard::Refuse("view number too large")
@@ -99,8 +121,8 @@ impl Hosted for PbftNode {
         }
     }
 
-    fn admit_timeout(state: &PbftState, _timer: &PbftTimer) -> Guard {
-        match replica_state(state) {
+    fn admit_timeout(state: &NodeState, _timer: &PbftTimer) -> Guard {
+        match replica_state(&state.replica) {
             Some(s) if s.view >= MAX_VIEW => Guard::Refuse("view space exhausted"),
             _ => Guard::Deliver,
         }
@@ -115,10 +137,14 @@ pub enum ByzantineMode {
     /// Tells some replicas one request and the others the null request for the same number,
     /// and lies to clients about what it read.
     Equivocate,
+    /// Lies in view changes: reports the null request prepared, in the latest view, at every
+    /// number it prepared, with certificates it signs in the others' names; as a new primary,
+    /// relays the others' view changes with their certificates removed, signed in their names.
+    ForgeViewChange,
 }
 
 /// (pbft) The flags of `quorum node pbft` and `quorum cluster pbft`: one misbehaving replica.
-#[derive(clap::Args, Clone, Copy, Debug, Default)]
+#[derive(clap::Args, Clone, Debug, Default)]
 pub struct PbftNodeFlags {
     /// (pbft) Make one replica Byzantine: `silent` sends nothing; `equivocate` sends the null
     /// request instead of the real one to some replicas and lies to clients
@@ -127,14 +153,19 @@ pub struct PbftNodeFlags {
     /// (pbft) The replica --byzantine-mode applies to [default: 0, view 0's primary]
     #[arg(long, requires = "byzantine_mode")]
     byzantine_node: Option<usize>,
+    /// (pbft) The replicas' signing keys: replicas.pub and this replica's replica-ID.key (from
+    /// `quorum keygen --pbft-replicas N DIR`; `quorum cluster` writes them)
+    #[arg(long, value_name = "DIR")]
+    replica_keys: Option<PathBuf>,
 }
 
-/// A runtime replica: the model-checked correct replica, and, on the one Byzantine node, how it
-/// misbehaves ([`misbehave`]).
+/// A runtime replica: the model-checked correct replica, its signing keys, and, on the one
+/// Byzantine node, how it misbehaves ([`misbehave`], [`forge`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PbftNode {
     pub actor: PbftActor,
     pub mode: Option<ByzantineMode>,
+    pub keys: ReplicaKeys,
 }
 
 impl PbftNode {
@@ -145,31 +176,145 @@ impl PbftNode {
         }
     }
 
-    /// Passes the correct code's commands on, the sends changed as the mode says.
-    fn relay(&self, me: Id, inner: Out<PbftActor>, o: &mut Out<Self>) {
-        let (Some(mode), Some(cfg)) = (self.mode, self.cfg()) else {
-            for c in inner {
-                pass(c, o);
+    /// Passes the correct code's commands on, each message signed ([`signed::seal`]) with the
+    /// proofs of what it relays, the sends changed as the mode says.
+    fn relay(&self, me: Id, inner: Out<PbftActor>, proofs: &mut Proofs, o: &mut Out<Self>) {
+        let Some(cfg) = self.cfg() else { return };
+        // A multicast sends one message to each replica: it is signed once.
+        let mut last: Option<(PbftMsg, Wire)> = None;
+        let mut seal = |msg: PbftMsg, proofs: &mut Proofs| match &last {
+            Some((m, w)) if *m == msg => w.clone(),
+            _ => {
+                let w = match self.mode {
+                    Some(ByzantineMode::ForgeViewChange) => forge(&self.keys, cfg, proofs, msg.clone()),
+                    _ => signed::seal(&self.keys, cfg, proofs, msg.clone()),
+                };
+                last = Some((msg, w.clone()));
+                w
             }
-            return;
         };
         for c in inner {
             match c {
-                Command::Send(to, msg) => {
-                    for (to, msg) in misbehave(mode, cfg, me, to, msg) {
-                        o.send(to, msg);
+                Command::Send(to, msg) => match self.mode {
+                    Some(mode @ (ByzantineMode::Silent | ByzantineMode::Equivocate)) => {
+                        for (to, msg) in misbehave(mode, cfg, me, to, msg) {
+                            o.send(to, seal(msg, proofs));
+                        }
                     }
-                }
+                    _ => o.send(to, seal(msg, proofs)),
+                },
                 c => pass(c, o),
             }
         }
     }
+
+    /// Runs the correct code's `step` on the replica's state, then relays what it sends.
+    fn step(
+        &self,
+        id: Id,
+        state: &mut Cow<NodeState>,
+        o: &mut Out<Self>,
+        step: impl FnOnce(&mut Cow<PbftState>, &mut Out<PbftActor>),
+    ) {
+        let mut inner = Out::new();
+        let next = {
+            let mut replica = Cow::Borrowed(&state.replica);
+            step(&mut replica, &mut inner);
+            match replica {
+                Cow::Owned(s) => Some(s),
+                Cow::Borrowed(_) => None,
+            }
+        };
+        if let Some(s) = next {
+            state.to_mut().replica = s;
+        }
+        let sends = inner.iter().any(|c| matches!(c, Command::Send(..)));
+        if sends {
+            self.relay(id, inner, &mut state.to_mut().proofs, o);
+        } else {
+            self.relay(id, inner, &mut Proofs::default(), o);
+        }
+    }
 }
 
-/// One command of the correct code, unchanged.
+/// What a replica in mode `forge-view-change` sends instead of the correct code's `msg`: a view
+/// change reports, at each number it prepared (or number 1 if none), the null request prepared
+/// in the view before it, with a certificate signed by this replica in the primary's and the
+/// backups' names; a new-view relays that lie and the others' view changes with no
+/// certificates, signed in their names, and the O they give. Everything else is the correct code's, signed. The lie in
+/// the view change is on the model's menu (a certificate it does not have, `forged`); the
+/// model's Byzantine replica sends no new-view, so that lie is the runtime's alone to refuse.
+pub fn forge(keys: &ReplicaKeys, cfg: &ReplicaCfg, proofs: &mut Proofs, msg: PbftMsg) -> Wire {
+    let in_their_name = |p: &Prepared| {
+        let leader = primary(cfg, p.view);
+        let order = |replica| Order { view: p.view, seq: p.seq, req: p.req.clone(), replica };
+        let backups = cfg.replica_ids().filter(|b| *b != leader).take(prepare_quorum(cfg));
+        CertProof {
+            pre_prepare: keys.sign(&signed::signed_bytes(&PbftMsg::PrePrepare(order(leader)))),
+            prepares: backups
+                .map(|b| (usize::from(b), keys.sign(&signed::signed_bytes(&PbftMsg::Prepare(order(b))))))
+                .collect(),
+        }
+    };
+    match msg {
+        PbftMsg::ViewChange(vc) => {
+            let mut seqs: Vec<SeqNo> = vc.prepared.iter().map(|p| p.seq).collect();
+            if seqs.is_empty() {
+                seqs.push(1);
+            }
+            let lie = |seq| Prepared {
+                view: vc.view.saturating_sub(1),
+                seq,
+                req: Req::Null,
+                prepares: prepare_quorum(cfg),
+                forged: false,
+            };
+            let vc = ViewChange { prepared: seqs.into_iter().map(lie).collect(), ..vc };
+            let certs: Vec<CertProof> = vc.prepared.iter().map(in_their_name).collect();
+            let msg = PbftMsg::ViewChange(vc.clone());
+            let sig = keys.sign(&signed::signed_bytes(&msg));
+            proofs.view_changes.insert(vc, VcProof { sig, certs: certs.clone() });
+            Wire::Signed { msg, sig, evidence: Evidence::ViewChange(certs) }
+        }
+        PbftMsg::NewView(nv) => {
+            let me = Id::from(keys.me());
+            let mut view_changes = Vec::new();
+            let mut vcs = std::collections::BTreeSet::new();
+            for vc in nv.view_changes {
+                let own_lie = proofs.view_changes.keys().find(|k| k.replica == me && k.view == vc.view).cloned();
+                let vc = match vc.replica == me {
+                    true => own_lie.unwrap_or(vc),
+                    false => ViewChange { prepared: Default::default(), ..vc },
+                };
+                vcs.insert(vc);
+            }
+            for vc in &vcs {
+                let proof = match proofs.view_changes.get(vc) {
+                    Some(p) => p.clone(),
+                    None => VcProof {
+                        sig: keys.sign(&signed::signed_bytes(&PbftMsg::ViewChange(vc.clone()))),
+                        certs: Vec::new(),
+                    },
+                };
+                view_changes.push(proof);
+            }
+            let pre_prepares = new_view_pre_prepares(cfg, &vcs);
+            let nv = NewView { view_changes: vcs, pre_prepares, ..nv };
+            let Wire::Signed { msg, sig, evidence: Evidence::NewView { pre_prepares, .. } } =
+                signed::seal(keys, cfg, proofs, PbftMsg::NewView(nv))
+            else {
+                unreachable!("a new-view is signed")
+            };
+            Wire::Signed { msg, sig, evidence: Evidence::NewView { view_changes, pre_prepares } }
+        }
+        msg => signed::seal(keys, cfg, proofs, msg),
+    }
+}
+
+/// One command of the correct code, unchanged but for its message, signed by `relay`.
 fn pass(c: Command<PbftMsg, PbftTimer, Move<PbftMsg>, ()>, o: &mut Out<PbftNode>) {
     match c {
-        Command::Send(to, msg) => o.send(to, msg),
+        Command::Send(..) => {}
         Command::SetTimer(t, d) => o.set_timer(t, d),
         Command::CancelTimer(t) => o.cancel_timer(t),
         Command::ChooseRandom(k, r) => o.choose_random(k, r),
@@ -203,8 +348,8 @@ pub fn misbehave(mode: ByzantineMode, cfg: &ReplicaCfg, me: Id, to: Id, msg: Pbf
 }
 
 impl Actor for PbftNode {
-    type Msg = PbftMsg;
-    type State = PbftState;
+    type Msg = Wire;
+    type State = NodeState;
     type Timer = PbftTimer;
     type Random = Move<PbftMsg>;
     type Storage = ();
@@ -213,23 +358,28 @@ impl Actor for PbftNode {
         self.actor.name()
     }
 
-    fn on_start(&self, id: Id, storage: &Option<()>, o: &mut Out<Self>) -> PbftState {
+    fn on_start(&self, id: Id, storage: &Option<()>, o: &mut Out<Self>) -> NodeState {
         let mut inner = Out::new();
-        let state = self.actor.on_start(id, storage, &mut inner);
-        self.relay(id, inner, o);
-        state
+        let replica = self.actor.on_start(id, storage, &mut inner);
+        let mut proofs = Proofs::default();
+        self.relay(id, inner, &mut proofs, o);
+        NodeState { replica, proofs }
     }
 
-    fn on_msg(&self, id: Id, state: &mut Cow<PbftState>, src: Id, msg: PbftMsg, o: &mut Out<Self>) {
-        let mut inner = Out::new();
-        self.actor.on_msg(id, state, src, msg, &mut inner);
-        self.relay(id, inner, o);
+    /// Keeps the signatures `wire` carries (it was admitted: they verify), then runs the
+    /// correct code on its message.
+    fn on_msg(&self, id: Id, state: &mut Cow<NodeState>, src: Id, wire: Wire, o: &mut Out<Self>) {
+        if let (Some(cfg), Wire::Signed { .. }) = (self.cfg(), &wire) {
+            signed::record(cfg, &mut state.to_mut().proofs, &wire);
+        }
+        let msg = match wire {
+            Wire::Plain(m) | Wire::Signed { msg: m, .. } => m,
+        };
+        self.step(id, state, o, |s, inner| self.actor.on_msg(id, s, src, msg, inner));
     }
 
-    fn on_timeout(&self, id: Id, state: &mut Cow<PbftState>, timer: &PbftTimer, o: &mut Out<Self>) {
-        let mut inner = Out::new();
-        self.actor.on_timeout(id, state, timer, &mut inner);
-        self.relay(id, inner, o);
+    fn on_timeout(&self, id: Id, state: &mut Cow<NodeState>, timer: &PbftTimer, o: &mut Out<Self>) {
+        self.step(id, state, o, |s, inner| self.actor.on_timeout(id, s, timer, inner));
     }
 }
 
@@ -254,7 +404,7 @@ fn admit_request(s: &ReplicaState, op: &Op) -> Guard {
     let used = s.executed.len() as u64 + s.pending.len() as u64;
     if !answered && !known && used >= WINDOW {
         return Guard::Refuse(
-            "the window of 64 sequence numbers is used up: checkpoints (section 4.3) are not implemented",
+            "the window of 32 sequence numbers is used up: checkpoints (section 4.3) are not implemented",
         );
     }
     Guard::Deliver
@@ -296,19 +446,48 @@ impl Hosting for PbftModelCfg {
                 "--byzantine-node {byzantine} is not a replica: the {servers} replicas are 0..{servers}"
             ));
         }
+        if servers > MAX_REPLICAS {
+            return Err(format!(
+                "PBFT's runtime runs at most {MAX_REPLICAS} replicas (f = 1): a new-view carries a view change of \
+                 each, and with more the largest would not fit in one datagram"
+            ));
+        }
         let mode = flags.byzantine_mode.filter(|_| id == byzantine);
-        Ok(PbftNode { actor: PbftActor::Replica(runtime_cfg(servers, clients)), mode })
+        let Some(dir) = &flags.replica_keys else {
+            return Err("a PBFT replica signs what it sends: give --replica-keys DIR (from `quorum keygen \
+                        --pbft-replicas N DIR`)"
+                .to_owned());
+        };
+        let keys = ReplicaKeys::read(dir, id, servers).map_err(|e| format!("--replica-keys: {e}"))?;
+        Ok(PbftNode { actor: PbftActor::Replica(runtime_cfg(servers, clients)), mode, keys })
+    }
+
+    /// The replicas' signing keys, written under `dir`/replica-keys unless already there.
+    fn cluster_files(dir: &Path, servers: usize, flags: &mut PbftNodeFlags) -> Result<(), String> {
+        if flags.replica_keys.is_none() {
+            let keys = dir.join("replica-keys");
+            if !ReplicaKeys::exist(&keys) {
+                ReplicaKeys::write_new(&keys, servers).map_err(|e| e.to_string())?;
+            }
+            flags.replica_keys = Some(keys);
+        }
+        Ok(())
     }
 
     fn node_args(flags: &PbftNodeFlags) -> Vec<String> {
-        let Some(mode) = flags.byzantine_mode else { return Vec::new() };
+        let mut args = Vec::new();
+        if let Some(dir) = &flags.replica_keys {
+            args.extend(["--replica-keys".to_owned(), dir.display().to_string()]);
+        }
+        let Some(mode) = flags.byzantine_mode else { return args };
         let mode = clap::ValueEnum::to_possible_value(&mode).map(|v| v.get_name().to_owned()).unwrap_or_default();
-        vec![
+        args.extend([
             "--byzantine-mode".to_owned(),
             mode,
             "--byzantine-node".to_owned(),
             flags.byzantine_node.unwrap_or(0).to_string(),
-        ]
+        ]);
+        args
     }
 
     fn example(_flags: &PbftNodeFlags) -> String {
@@ -331,7 +510,7 @@ impl Hosting for PbftModelCfg {
     }
 
     fn bench() -> Result<BenchWriter, &'static str> {
-        Err("PBFT's runtime orders at most 64 requests per cluster: no checkpoints (section 4.3)")
+        Err("PBFT's runtime orders at most 32 requests per cluster: no checkpoints (section 4.3)")
     }
 }
 
@@ -359,23 +538,31 @@ mod tests {
         }
     }
 
-    /// The largest new-view of a 4-replica cluster: view changes from all four replicas, each
-    /// with a certificate for every sequence number of the window, and the re-issued
-    /// pre-prepares — sealed, it fits in one datagram.
+    /// The largest new-view of a cluster of [`MAX_REPLICAS`]: view changes from every replica,
+    /// each with a certificate for every sequence number of the window and its proof (a
+    /// pre-prepare and 2f prepares, signed), and the re-issued pre-prepares with their
+    /// signatures — sealed, it fits in one datagram.
     #[test]
     fn the_largest_new_view_fits_in_one_datagram() {
+        let cfg = runtime_cfg(MAX_REPLICAS, 1);
         let cert =
             |n: SeqNo| Prepared { view: MAX_VIEW - 1, seq: n, req: Req::Op(largest_op(n)), prepares: 2, forged: false };
-        let vcs: BTreeSet<ViewChange> = (0..4)
+        let vcs: BTreeSet<ViewChange> = (0..MAX_REPLICAS)
             .map(|r| ViewChange { view: MAX_VIEW, prepared: (1..=WINDOW).map(cert).collect(), replica: Id::from(r) })
             .collect();
         let pre_prepares: BTreeMap<SeqNo, Req> = (1..=WINDOW).map(|n| (n, Req::Op(largest_op(n)))).collect();
+        let sig = crate::runtime::signing::Sig([0xff; 32], [0xff; 32]);
+        let proof = CertProof { pre_prepare: sig, prepares: vec![(usize::MAX, sig); prepare_quorum(&cfg)] };
+        let view_changes = vec![VcProof { sig, certs: vec![proof; WINDOW as usize] }; MAX_REPLICAS];
+        let evidence = Evidence::NewView { view_changes, pre_prepares: vec![sig; WINDOW as usize] };
         let nv = PbftMsg::NewView(NewView { view: MAX_VIEW, view_changes: vcs, pre_prepares, replica: Id::from(0) });
+        let wire = Wire::Signed { msg: nv, sig, evidence };
         let key = ClusterKey::from_bytes([1; KEY_LEN]);
         let header =
             Header { cluster: key.cluster_id(), sender: u64::MAX, receiver: u64::MAX, epoch: u64::MAX, seq: u64::MAX };
-        let sealed = wire::seal(&key, &header, &nv).expect("encodes");
+        let sealed = wire::seal(&key, &header, &wire).expect("encodes");
         assert!(sealed.len() <= wire::MAX_DATAGRAM, "{} bytes", sealed.len());
+        assert!(PbftModelCfg::node(0, MAX_REPLICAS + 1, 1, &flags(&[]).unwrap()).unwrap_err().contains("at most 4"));
     }
 
     fn admit(s: &ReplicaState, kind: OpKind) -> Guard {
@@ -398,10 +585,25 @@ mod tests {
         assert_eq!(admit(&s, OpKind::Get(key(1))), Guard::Deliver);
     }
 
+    /// A directory of signing keys for 4 replicas, written once for the tests of this module.
+    fn keys_dir() -> &'static Path {
+        static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+        DIR.get_or_init(|| {
+            let dir = tempfile::tempdir().expect("a temp dir");
+            ReplicaKeys::write_new(dir.path(), 4).expect("keys");
+            dir
+        })
+        .path()
+    }
+
+    /// The node flags `args`, with `--replica-keys` (4 replicas' keys) unless `args` name it.
     fn flags(args: &[&str]) -> Result<PbftNodeFlags, String> {
         let cmd = <PbftNodeFlags as clap::Args>::augment_args(clap::Command::new("node"));
-        let m =
-            cmd.try_get_matches_from(std::iter::once("node").chain(args.iter().copied())).map_err(|e| e.to_string())?;
+        let dir = keys_dir().display().to_string();
+        let keys = ["--replica-keys", dir.as_str()];
+        let keys = if args.contains(&"--replica-keys") { &[][..] } else { &keys[..] };
+        let all = std::iter::once("node").chain(args.iter().copied()).chain(keys.iter().copied());
+        let m = cmd.try_get_matches_from(all).map_err(|e| e.to_string())?;
         <PbftNodeFlags as clap::FromArgMatches>::from_arg_matches(&m).map_err(|e| e.to_string())
     }
 
@@ -434,10 +636,20 @@ mod tests {
         let modes: Vec<_> = (0..4).map(|i| PbftModelCfg::node(i, 4, 1, &f).unwrap().mode).collect();
         assert_eq!(modes, [None, None, Some(ByzantineMode::Silent), None]);
         let args = PbftModelCfg::node_args(&f);
-        assert_eq!(args, ["--byzantine-mode", "silent", "--byzantine-node", "2"]);
+        let dir = keys_dir().display().to_string();
+        assert_eq!(args, ["--replica-keys", &dir, "--byzantine-mode", "silent", "--byzantine-node", "2"]);
         let again = flags(&args.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
         assert_eq!(PbftModelCfg::node_args(&again), args);
-        assert!(PbftModelCfg::node_args(&flags(&[]).unwrap()).is_empty());
+        assert_eq!(PbftModelCfg::node_args(&flags(&[]).unwrap()), ["--replica-keys", &dir]);
+        // No keys: the node will not start; a local cluster writes them and names them.
+        let mut none = PbftNodeFlags::default();
+        assert!(PbftModelCfg::node(0, 4, 1, &none).unwrap_err().contains("give --replica-keys DIR"));
+        let cluster = tempfile::tempdir().unwrap();
+        PbftModelCfg::cluster_files(cluster.path(), 4, &mut none).unwrap();
+        assert_eq!(none.replica_keys.as_deref(), Some(cluster.path().join("replica-keys").as_path()));
+        assert_eq!(PbftModelCfg::node(3, 4, 1, &none).unwrap().keys.me(), 3);
+        // Keys for 4 replicas do not fit a cluster of 3.
+        assert!(PbftModelCfg::node(0, 3, 1, &none).unwrap_err().contains("lists 4 public keys; the cluster has 3"));
         let far = flags(&["--byzantine-mode", "silent", "--byzantine-node", "4"]).unwrap();
         assert_eq!(
             PbftModelCfg::node(0, 4, 1, &far).err().as_deref(),
@@ -447,6 +659,23 @@ mod tests {
         assert!(flags(&["--byzantine-mode", "forge"]).is_err());
     }
 
+    /// A fresh replica's state.
+    fn fresh() -> Cow<'static, NodeState> {
+        Cow::Owned(NodeState { replica: PbftState::Replica(ReplicaState::default()), proofs: Proofs::default() })
+    }
+
+    /// `msg` as its sender puts it on the wire: a request plain, a replica's message signed.
+    fn wire_from(msg: PbftMsg) -> Wire {
+        let cfg = runtime_cfg(4, 1);
+        match msg.claimed_replica() {
+            Some(r) if cfg.is_replica(r) => {
+                let keys = ReplicaKeys::read(keys_dir(), usize::from(r), 4).expect("keys");
+                signed::seal(&keys, &cfg, &mut Proofs::default(), msg)
+            }
+            _ => Wire::Plain(msg),
+        }
+    }
+
     /// Every message the equivocating node sends is either what the correct code sent or a move
     /// of the model's Byzantine menu (`pbft::byzantine::menu`) in its state after the step: as
     /// a primary ordering a request, as a backup preparing it, and replying to a read.
@@ -454,22 +683,22 @@ mod tests {
     fn every_message_an_equivocating_node_sends_is_the_correct_codes_or_on_the_models_menu() {
         let cfg = runtime_cfg(4, 1);
         let bounds = super::super::byzantine::Menu { moves: 1, max_view: 0, forge: false, silent: false, crash: false };
-        let check = |node: &PbftNode, me: usize, state: &mut Cow<PbftState>, src: usize, msg: PbftMsg| {
+        let check = |node: &PbftNode, me: usize, state: &mut Cow<NodeState>, src: usize, msg: PbftMsg| {
             let (me, src) = (Id::from(me), Id::from(src));
             let mut honest = Out::new();
-            let mut before = state.clone();
+            let mut before = Cow::Owned(state.replica.clone());
             node.actor.on_msg(me, &mut before, src, msg.clone(), &mut honest);
             let honest: Vec<(Id, PbftMsg)> = honest
                 .iter()
                 .filter_map(|c| if let Command::Send(to, m) = c { Some((*to, m.clone())) } else { None })
                 .collect();
             let mut out = Out::new();
-            node.on_msg(me, state, src, msg, &mut out);
-            let Some(s) = replica_state(state) else { panic!("a replica") };
+            node.on_msg(me, state, src, wire_from(msg), &mut out);
+            let Some(s) = replica_state(&state.replica) else { panic!("a replica") };
             let menu = super::super::byzantine::menu(&cfg, &bounds, s, me);
             let sent: Vec<(Id, PbftMsg)> = out
                 .iter()
-                .filter_map(|c| if let Command::Send(to, m) = c { Some((*to, m.clone())) } else { None })
+                .filter_map(|c| if let Command::Send(to, w) = c { Some((*to, w.msg().clone())) } else { None })
                 .collect();
             let lies: Vec<&(Id, PbftMsg)> = sent.iter().filter(|x| !honest.contains(x)).collect();
             for lie in &lies {
@@ -488,24 +717,229 @@ mod tests {
         };
         let op = Op { client: 0, session: 9, seq: 1, kind: OpKind::Get(super::super::Key::from("x")) };
         // Primary 0 orders the request: replica 1 hears it, replicas 2 and 3 the null request.
-        let mut primary = Cow::Owned(PbftState::Replica(ReplicaState::default()));
+        let mut primary = fresh();
         assert_eq!(check(&node(0), 0, &mut primary, 4, PbftMsg::Request(op.clone())), (3, 2));
         // Backup 3 prepares the real request for replica 1 and the null one for replica 2.
-        let mut backup = Cow::Owned(PbftState::Replica(ReplicaState::default()));
+        let mut backup = fresh();
         let pp = Order { view: 0, seq: 1, req: Req::Op(op.clone()), replica: Id::from(0) };
         assert_eq!(check(&node(3), 3, &mut backup, 0, PbftMsg::PrePrepare(pp)), (3, 2));
         // Asked again for a read it executed, it lies about the value.
         let mut done = ReplicaState::default();
         done.executed.insert(1, Req::Op(op.clone()));
         done.replies.insert((0, 9), (1, Some(super::super::Value::from("1"))));
-        let mut done = Cow::Owned(PbftState::Replica(done));
+        let mut done = Cow::Owned(NodeState { replica: PbftState::Replica(done), proofs: Proofs::default() });
         assert_eq!(check(&node(3), 3, &mut done, 4, PbftMsg::Request(op)), (1, 1));
         // Silent sends nothing.
         let silent = PbftModelCfg::node(0, 4, 1, &flags(&["--byzantine-mode", "silent"]).unwrap()).unwrap();
         let mut out = Out::new();
-        let mut state = Cow::Owned(PbftState::Replica(ReplicaState::default()));
+        let mut state = fresh();
         let op = Op { client: 0, session: 9, seq: 1, kind: OpKind::Get(super::super::Key::from("x")) };
-        silent.on_msg(Id::from(0), &mut state, Id::from(4), PbftMsg::Request(op), &mut out);
+        silent.on_msg(Id::from(0), &mut state, Id::from(4), Wire::Plain(PbftMsg::Request(op)), &mut out);
         assert!(!out.iter().any(|c| matches!(c, Command::Send(..))));
+    }
+
+    /// Four replicas in one process, exchanging their wire messages through a queue, each
+    /// admitted by the runtime's guard first (as `runtime::node` does): what the UDP runtime
+    /// does, without sockets or clocks.
+    struct Sim {
+        nodes: Vec<PbftNode>,
+        states: Vec<NodeState>,
+        queue: std::collections::VecDeque<(usize, usize, Wire)>,
+        /// A replica cut off from the others (its messages, both ways, are lost).
+        cut: Option<usize>,
+        /// (receiver, why) of every message refused.
+        refused: Vec<(usize, &'static str)>,
+        /// Messages a replica sent that were then refused, unwrapped: the forgeries.
+        refused_msgs: Vec<PbftMsg>,
+    }
+
+    impl Sim {
+        fn new(forger: Option<usize>) -> Sim {
+            let mut nodes = Vec::new();
+            let mut states = Vec::new();
+            let mut queue = std::collections::VecDeque::new();
+            for i in 0..4 {
+                let mut args = vec![];
+                let id = i.to_string();
+                if forger == Some(i) {
+                    args = vec!["--byzantine-mode", "forge-view-change", "--byzantine-node", &id];
+                }
+                let node = PbftModelCfg::node(i, 4, 1, &flags(&args).unwrap()).unwrap();
+                let mut out = Out::new();
+                states.push(node.on_start(Id::from(i), &None, &mut out));
+                for c in out {
+                    if let Command::Send(to, w) = c {
+                        queue.push_back((i, usize::from(to), w));
+                    }
+                }
+                nodes.push(node);
+            }
+            Sim { nodes, states, queue, cut: None, refused: Vec::new(), refused_msgs: Vec::new() }
+        }
+
+        fn step(&mut self, i: usize, run: impl FnOnce(&PbftNode, &mut Cow<NodeState>, &mut Out<PbftNode>)) {
+            let mut out = Out::new();
+            let mut state = Cow::Borrowed(&self.states[i]);
+            run(&self.nodes[i], &mut state, &mut out);
+            self.states[i] = state.into_owned();
+            for c in out {
+                if let Command::Send(to, w) = c {
+                    self.queue.push_back((i, usize::from(to), w));
+                }
+            }
+        }
+
+        /// Delivers every message in flight (and what they cause) to the replicas.
+        fn run(&mut self) {
+            let mut budget = 10_000;
+            while let Some((from, to, w)) = self.queue.pop_front() {
+                budget -= 1;
+                assert!(budget > 0, "the replicas never quiesce");
+                if to >= 4 || self.cut.is_some_and(|c| c == from || c == to) {
+                    continue;
+                }
+                if let Guard::Refuse(why) = self.nodes[to].admit_msg(&self.states[to], Id::from(from), &w) {
+                    self.refused.push((to, why));
+                    self.refused_msgs.push(w.msg().clone());
+                    continue;
+                }
+                self.step(to, |n, s, o| n.on_msg(Id::from(to), s, Id::from(from), w, o));
+            }
+        }
+
+        /// Client 0's request `seq` to the replicas (the client's actor id is 4).
+        fn request(&mut self, seq: u64, key: &str, value: &str) {
+            let kind = OpKind::Put(Key::from(key), Value::from(value));
+            let op = Op { client: 0, session: 1, seq, kind };
+            for r in 0..4 {
+                self.queue.push_back((4, r, Wire::Plain(PbftMsg::Request(op.clone()))));
+            }
+            self.run();
+        }
+
+        /// The view-change timer of each replica but the cut one goes off.
+        fn timeouts(&mut self) {
+            let cut = self.cut;
+            for i in (0..4).filter(|i| Some(*i) != cut) {
+                self.step(i, |n, s, o| n.on_timeout(Id::from(i), s, &PbftTimer::ViewChange, o));
+            }
+            self.run();
+        }
+
+        fn replica(&self, i: usize) -> &ReplicaState {
+            replica_state(&self.states[i].replica).expect("a replica")
+        }
+    }
+
+    /// The replicas sign what they send and prove what they relay: a request is ordered and
+    /// executed with signed messages; after a view change the new primary's new-view, carrying
+    /// the view changes and their prepared certificates with every signature, verifies at each
+    /// backup; nothing is refused.
+    #[test]
+    fn signed_messages_and_relayed_certificates_verify_across_a_view_change() {
+        let mut sim = Sim::new(None);
+        sim.request(1, "x", "1");
+        assert!((0..4).all(|i| sim.replica(i).executed.len() == 1));
+        sim.cut = Some(0);
+        sim.request(2, "y", "2");
+        sim.timeouts();
+        assert_eq!(sim.refused, []);
+        for i in 1..4 {
+            let s = sim.replica(i);
+            assert_eq!((s.view, s.changing, s.executed.len()), (1, false, 2), "replica {i}");
+        }
+        // The certificate of x (number 1, view 0) was relayed in view changes and in the
+        // new-view, and verified.
+        assert!(sim.states[1].proofs.view_changes.keys().any(|vc| vc.prepared.iter().any(|p| p.seq == 1)));
+    }
+
+    /// A forger that would be the new primary: its view change claims the null request
+    /// prepared at number 1 (where x executed), and its new-view relays the others' view
+    /// changes stripped of their certificates. Both are valid to the model's replica as they
+    /// stand on the wire (nothing there says "forged"), and its new-view would re-assign number
+    /// 1: the runtime refuses both because the signatures do not verify. Its view change with
+    /// the certificate marked `forged` (what the signatures show) is invalid to the model's
+    /// replica too. Then the view moves on to a correct primary and service resumes, x kept.
+    #[test]
+    fn forged_certificates_and_view_changes_are_refused_and_the_next_primary_takes_over() {
+        let cfg = runtime_cfg(4, 1);
+        let mut sim = Sim::new(Some(1));
+        sim.request(1, "x", "1");
+        sim.cut = Some(0);
+        sim.request(2, "y", "2");
+        sim.timeouts();
+        let whys: BTreeSet<&str> = sim.refused.iter().map(|(_, why)| *why).collect();
+        assert_eq!(
+            whys,
+            BTreeSet::from([
+                "a prepared certificate in the view change does not verify",
+                "a view change in the new-view is not signed by its sender",
+            ])
+        );
+        let forged_vc = sim.refused_msgs.iter().find_map(|m| match m {
+            PbftMsg::ViewChange(vc) => Some(vc.clone()),
+            _ => None,
+        });
+        let forged_vc = forged_vc.expect("a forged view change");
+        assert!(super::super::replica::valid_view_change(&cfg, &forged_vc), "valid as it stands on the wire");
+        let marked = ViewChange {
+            prepared: forged_vc.prepared.iter().map(|p| Prepared { forged: true, ..p.clone() }).collect(),
+            ..forged_vc
+        };
+        assert!(!super::super::replica::valid_view_change(&cfg, &marked), "invalid once marked forged");
+        let nv = sim.refused_msgs.iter().find_map(|m| match m {
+            PbftMsg::NewView(nv) => Some(nv.clone()),
+            _ => None,
+        });
+        let nv = nv.expect("a forged new-view");
+        assert!(super::super::replica::valid_new_view(&cfg, &nv), "valid as it stands on the wire");
+        assert_eq!(nv.pre_prepares.get(&1), Some(&Req::Null), "it would re-assign number 1");
+        for i in 2..4 {
+            assert_eq!((sim.replica(i).view, sim.replica(i).changing), (1, true), "replica {i} waits");
+        }
+        // View 2 needs three valid view changes: replica 0 is back.
+        sim.cut = None;
+        sim.refused.clear();
+        sim.timeouts();
+        for i in [0, 2, 3] {
+            let s = sim.replica(i);
+            assert_eq!((s.view, s.changing), (2, false), "replica {i}");
+            assert_eq!(
+                s.executed.get(&1).map(|r| format!("{r:?}")),
+                sim.replica(2).executed.get(&1).map(|r| format!("{r:?}"))
+            );
+            assert_eq!(s.executed.len(), 2, "replica {i}: x and y");
+        }
+        assert!(sim.refused.iter().all(|(_, why)| why.contains("does not verify")), "{:?}", sim.refused);
+    }
+
+    /// What a replica signs cannot be changed, sent unsigned, or sent in another's name.
+    #[test]
+    fn tampered_unsigned_and_misattributed_messages_are_refused() {
+        let cfg = runtime_cfg(4, 1);
+        let node = PbftModelCfg::node(2, 4, 1, &flags(&[]).unwrap()).unwrap();
+        let state = fresh();
+        let op = Op { client: 0, session: 1, seq: 1, kind: OpKind::Put(Key::from("x"), Value::from("1")) };
+        let order = Order { view: 0, seq: 1, req: Req::Op(op), replica: Id::from(0) };
+        let good = wire_from(PbftMsg::PrePrepare(order.clone()));
+        assert_eq!(node.admit_msg(&state, Id::from(0), &good), Guard::Deliver);
+        let Wire::Signed { sig, evidence, .. } = good else { panic!("signed") };
+        let other = Order { req: Req::Null, ..order.clone() };
+        let tampered = Wire::Signed { msg: PbftMsg::PrePrepare(other), sig, evidence };
+        assert_eq!(
+            node.admit_msg(&state, Id::from(0), &tampered),
+            Guard::Refuse("the sender's signature does not verify")
+        );
+        let plain = Wire::Plain(PbftMsg::PrePrepare(order.clone()));
+        assert_eq!(
+            node.admit_msg(&state, Id::from(0), &plain),
+            Guard::Refuse("a replica's message without its signature")
+        );
+        let relayed = wire_from(PbftMsg::Prepare(Order { replica: Id::from(1), ..order }));
+        assert_eq!(
+            node.admit_msg(&state, Id::from(3), &relayed),
+            Guard::Refuse("a message that names another replica than its sender")
+        );
+        let _ = cfg;
     }
 }

@@ -12,7 +12,8 @@
 //! - [`actor`]: the `Actor` hosting correct replicas, Byzantine replicas and clients;
 //! - [`bug`]: the planted bugs;
 //! - [`door`]: the door to the rest of `quorum` ([`crate::protocol::Protocol`]);
-//! - [`hosting`]: the runtime's door: the correct replica over UDP (`quorum node pbft`).
+//! - [`hosting`]: the runtime's door: the correct replica over UDP (`quorum node pbft`);
+//! - [`signed`]: its messages on the wire, signed, with the signed messages they relay.
 //!
 //! [`model`] is the checking side: the model builder, its properties (first), the ghost history
 //! and the bound. docs/pbft.md walks through the rules.
@@ -33,6 +34,7 @@ pub mod door;
 pub mod hosting;
 pub mod model;
 pub mod replica;
+pub mod signed;
 
 pub use crate::raft::{Key, Op, OpKind, Seq, Session, Value};
 pub use actor::{PbftActor, PbftState, PbftTimer};

@@ -26,6 +26,7 @@
 
 use super::wire::{self, ClusterKey, Header, ReplayGuard};
 use crate::paxos::{Layout, PaxosMsg, Value as PaxosValue};
+use crate::pbft::signed::Wire;
 use crate::pbft::PbftMsg;
 use crate::raft::{Key, Op, OpKind, RaftMsg, Seq, Session, Value};
 use serde::de::DeserializeOwned;
@@ -342,11 +343,11 @@ impl PbftClient {
         let mut said: BTreeMap<usize, Option<Value>> = BTreeMap::new();
         for _ in 0..self.attempts {
             for i in 0..self.end.servers() {
-                self.end.send(i, &PbftMsg::Request(op.clone()))?;
+                self.end.send(i, &Wire::Plain(PbftMsg::Request(op.clone())))?;
             }
             let deadline = Instant::now() + self.timeout;
-            while let Some((from, msg)) = self.end.recv::<PbftMsg>(deadline)? {
-                let PbftMsg::Reply(r) = msg else { continue };
+            while let Some((from, msg)) = self.end.recv::<Wire>(deadline)? {
+                let Wire::Plain(PbftMsg::Reply(r)) = msg else { continue };
                 if (r.client, r.session, r.seq) != (op.client, op.session, op.seq) || usize::from(r.replica) != from {
                     continue;
                 }
@@ -538,7 +539,7 @@ mod tests {
             let (op, from) = loop {
                 assert!(Instant::now() < deadline, "no request reached replica 0");
                 if let Ok((len, src)) = sockets[0].recv_from(&mut buf) {
-                    if let Ok((_, PbftMsg::Request(op))) = wire::open::<PbftMsg>(&key, &buf[..len]) {
+                    if let Ok((_, Wire::Plain(PbftMsg::Request(op)))) = wire::open::<Wire>(&key, &buf[..len]) {
                         break (op, src);
                     }
                 }
@@ -555,7 +556,7 @@ mod tests {
                     result: Some(Value::from(result)),
                     replica: stateright::actor::Id::from(replica),
                 };
-                let bytes = wire::seal(&key, &header, &PbftMsg::Reply(r)).expect("seal");
+                let bytes = wire::seal(&key, &header, &Wire::Plain(PbftMsg::Reply(r))).expect("seal");
                 sockets[i].send_to(&bytes, from).expect("send");
             };
             reply(0, 0, op.session, "lie");

@@ -23,6 +23,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 /// How a protocol runs on the UDP runtime. Implemented by the protocol's [`Protocol`] type and
@@ -48,6 +49,12 @@ pub trait Hosting: Protocol {
     /// them. An error is bad input (exit 2): `quorum cluster` and `quorum bench` ask with id 0
     /// before starting any node.
     fn node(id: usize, servers: usize, clients: usize, flags: &Self::NodeFlags) -> Result<Self::Actor, String>;
+    /// For `quorum cluster`, before any node starts: writes under the cluster's data directory
+    /// `dir` what its `servers` nodes need besides the cluster key (PBFT: the replicas' signing
+    /// keys), unless already there, and names it in `flags`. Nothing by default.
+    fn cluster_files(_dir: &Path, _servers: usize, _flags: &mut Self::NodeFlags) -> Result<(), String> {
+        Ok(())
+    }
     /// The command-line flags that give a child `quorum node` the same `flags`.
     fn node_args(flags: &Self::NodeFlags) -> Vec<String>;
     /// A `quorum client` command line (after `--key-file FILE`) to try on a cluster of nodes
@@ -183,8 +190,16 @@ pub trait Runtime: Sync {
     fn client_ops(&self, cmd: clap::Command) -> clap::Command;
     /// Node `id` of `servers`, built from the node flags in `flags`: a closure that runs it.
     fn node(&self, flags: &clap::ArgMatches, id: usize, servers: usize, clients: usize) -> Result<Node, String>;
-    /// The flags in `flags` for a child `quorum node`.
-    fn node_args(&self, flags: &clap::ArgMatches) -> Result<Vec<String>, String>;
+    /// For a local cluster of `servers` nodes whose data is under `dir`: writes the files its
+    /// nodes need ([`Hosting::cluster_files`]), checks that node 0 can be built from `flags`
+    /// with `clients` clients, and returns the flags for every child `quorum node`.
+    fn cluster_args(
+        &self,
+        flags: &clap::ArgMatches,
+        dir: &Path,
+        servers: usize,
+        clients: usize,
+    ) -> Result<Vec<String>, String>;
     /// A client command line to try on a cluster started with `flags`.
     fn example(&self, flags: &clap::ArgMatches) -> Result<String, String>;
     /// The operation `matches` (of `quorum client`, with the operation as its subcommand) asks
@@ -226,8 +241,17 @@ impl<P: Hosting> Runtime for Host<P> {
         let actor = P::node(id, servers, clients, &parse(flags)?)?;
         Ok(Box::new(move |cfg: &NodeCfg, stop: &Stop| run_node(actor, cfg, stop)))
     }
-    fn node_args(&self, flags: &clap::ArgMatches) -> Result<Vec<String>, String> {
-        Ok(P::node_args(&parse(flags)?))
+    fn cluster_args(
+        &self,
+        flags: &clap::ArgMatches,
+        dir: &Path,
+        servers: usize,
+        clients: usize,
+    ) -> Result<Vec<String>, String> {
+        let mut flags: P::NodeFlags = parse(flags)?;
+        P::cluster_files(dir, servers, &mut flags)?;
+        P::node(0, servers, clients, &flags)?;
+        Ok(P::node_args(&flags))
     }
     fn example(&self, flags: &clap::ArgMatches) -> Result<String, String> {
         Ok(P::example(&parse(flags)?))

@@ -10,6 +10,7 @@
 //!   client's operations, the benchmark's writes — what `quorum node|cluster|client|bench` need;
 //! - [`hosted`]: what the runtime needs to know of each protocol's actor beyond the `Actor` trait
 //!   (status for logs, and guards for the limits of the model's small integer types);
+//! - [`signing`]: per-replica Ed25519 keys, for what a protocol relays (PBFT's certificates);
 //! - [`faults`]: a seeded fault shim on the send path;
 //! - [`stop`]: the stop flag a signal handler sets and the loop polls — the only state shared
 //!   between threads (its orderings are checked by loom in proofs/loom.rs).
@@ -24,6 +25,7 @@ pub mod door;
 pub mod faults;
 pub mod hosted;
 pub mod node;
+pub mod signing;
 pub mod stop;
 pub mod storage;
 pub mod wire;

@@ -122,11 +122,17 @@ impl Cluster {
         Cluster::started_pbft_with(n, &[])
     }
 
-    /// The same, every node started with `flags` (`--byzantine-mode silent`).
+    /// The same, every node started with `flags` (`--byzantine-mode silent`) and the replicas'
+    /// signing keys (`quorum keygen --pbft-replicas`, in `replica-keys/`).
     pub fn started_pbft_with(n: usize, flags: &[&str]) -> Cluster {
         let mut c = Cluster::new(n);
         c.protocol = "pbft";
+        let keys = c.dir.path().join("replica-keys");
+        let out =
+            Command::new(EXE).args(["keygen", "--pbft-replicas", &n.to_string()]).arg(&keys).output().expect("keygen");
+        assert!(out.status.success(), "keygen: {}", String::from_utf8_lossy(&out.stderr));
         c.node_flags = flags.iter().map(|f| f.to_string()).collect();
+        c.node_flags.extend(["--replica-keys".to_owned(), keys.display().to_string()]);
         for i in 0..n {
             c.start(i);
         }
