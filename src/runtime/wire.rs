@@ -26,7 +26,9 @@
 //!
 //! What the shared key does not give: any holder of the key can speak for any id (it is one key
 //! per cluster, not one per node); the address check only stops a key holder elsewhere from
-//! posing as a server. Per-node keys would close that and are left for later.
+//! posing as a server. PBFT, where a node may be Byzantine and so holds the key while lying,
+//! closes that with per-replica signatures inside the message ([`super::signing`],
+//! `pbft::signed`); Raft and Paxos trust every key holder, as their fault model does.
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde::de::DeserializeOwned;
