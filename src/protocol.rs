@@ -67,6 +67,12 @@ pub trait Protocol: Clone + Default + Serialize + Send + Sync + 'static {
     fn evidence(&self, _actions: &[Self::Action]) -> Vec<String> {
         Vec::new()
     }
+    /// Whether this configuration is beyond what the protocol tolerates, so that a safety
+    /// property must fail (PBFT: more Byzantine replicas than f, or fewer than 3f+1 replicas):
+    /// `quorum check` then stops at the first counterexample, as with a planted bug.
+    fn beyond_tolerance(&self) -> bool {
+        false
+    }
 
     /// Runs `f` with what the checking room needs to report on this configuration.
     fn with_describe<R>(&self, f: impl FnOnce(&Describe<Self::Model>) -> R) -> R {
@@ -148,6 +154,8 @@ pub trait Configured {
     fn svg(&self, encoded: &str, title: &str) -> Option<String>;
     /// Serves the Explorer; returns only if the server stops.
     fn serve(&self, addr: &str, threads: usize);
+    /// [`Protocol::beyond_tolerance`].
+    fn beyond_tolerance(&self) -> bool;
 }
 
 impl<P: Protocol> Configured for P {
@@ -171,6 +179,9 @@ impl<P: Protocol> Configured for P {
     }
     fn serve(&self, addr: &str, threads: usize) {
         self.model().checker().threads(threads).serve(addr);
+    }
+    fn beyond_tolerance(&self) -> bool {
+        Protocol::beyond_tolerance(self)
     }
 }
 

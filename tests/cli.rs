@@ -308,6 +308,35 @@ fn check_pbft_with_each_bug_exits_1_with_its_property_violated() {
     assert_eq!(replayed, expect);
 }
 
+/// Beyond PBFT's tolerance — n = 3 with one Byzantine replica, n = 4 with two — `check pbft`
+/// gives them the two misbehaviours a counterexample needs, stops at the first one (agreement
+/// violated, exit 1), and names the culprits: every replica named signed two conflicting orders,
+/// and with two Byzantine replicas both are named (f + 1). Within the tolerance (n = 3 with a
+/// silent replica: a crash, replaced by a view change) everything holds.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
+fn check_pbft_beyond_its_tolerance_exits_1_and_names_the_culprits() {
+    let culprits = |args: &[&str]| -> Vec<String> {
+        let out = quorum(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let r = last_json(&out);
+        assert_eq!(r["config"]["moves"], 2, "{args:?}: {}", r["config"]);
+        let agreement = r["properties"].as_array().expect("properties").iter().find(|p| p["name"] == "agreement");
+        let agreement = agreement.expect("agreement is checked");
+        assert_eq!(agreement["status"], "violated", "{args:?}");
+        let evidence = agreement["evidence"].as_array().expect("evidence");
+        let mut named: Vec<String> =
+            evidence.iter().filter_map(|e| e.as_str()?.split(' ').next().map(str::to_owned)).collect();
+        assert!(evidence.iter().all(|e| e.as_str().is_some_and(|e| e.contains(" signed "))), "{evidence:?}");
+        named.sort();
+        named
+    };
+    assert_eq!(culprits(&["check", "pbft", "--replicas", "3", "--json"]), ["r0"]);
+    assert_eq!(culprits(&["check", "pbft", "--byzantine", "2", "--json"]), ["r0", "r1"]);
+    let silent = quorum(&["check", "pbft", "--replicas", "3", "--silent", "--max-view", "1", "--json"]);
+    assert_eq!(silent.status.code(), Some(0), "{}", String::from_utf8_lossy(&silent.stderr));
+}
+
 /// With `--strategy`, `check --bug` searches even where a scenario could be replayed.
 #[test]
 fn an_explicit_strategy_searches_instead_of_replaying_the_scenario() {

@@ -92,7 +92,9 @@ fn run_check(a: &CheckArgs) -> Result<(CheckReport, Box<dyn Configured>), Usage>
         strategy,
         threads: a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         symmetry: !a.no_symmetry,
-        stop_at_first_failure: bug,
+        // A planted bug, or a configuration beyond the protocol's tolerance: a counterexample
+        // is what is looked for.
+        stop_at_first_failure: bug || cfg.beyond_tolerance(),
         timeout,
         seed: a.seed,
         progress: Some(Duration::from_secs(2)),

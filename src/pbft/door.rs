@@ -24,7 +24,9 @@ pub struct PbftFlags {
     /// The Byzantine replicas are the last ones (backups) instead of the first
     #[arg(long)]
     byzantine_backups: bool,
-    /// Misbehaviours each Byzantine replica may choose, in total [default: 1]
+    /// Misbehaviours each Byzantine replica may choose, in total [default: 1; 2 beyond the
+    /// tolerance, more Byzantine replicas than f or fewer than 3f+1 replicas, where a
+    /// counterexample needs two]
     #[arg(long)]
     moves: Option<u8>,
     /// The Byzantine menu also holds forgeries: messages in another's name, certificates whose
@@ -80,6 +82,9 @@ impl Protocol for PbftModelCfg {
         cfg.keys = a.keys.unwrap_or(cfg.keys);
         cfg.max_view = a.max_view.unwrap_or(cfg.max_view);
         cfg.window = a.window.or(cfg.window);
+        if a.moves.is_none() && Protocol::beyond_tolerance(&cfg) {
+            cfg.moves = cfg.moves.max(2); // what agreement needs to break there
+        }
         cfg.validate().map_err(|e| format!("invalid configuration: {e}"))?;
         Ok(cfg)
     }
@@ -146,6 +151,12 @@ impl Protocol for PbftModelCfg {
     /// The culprits: replicas that signed conflicting orders, with the evidence.
     fn evidence(&self, actions: &[PbftAction]) -> Vec<String> {
         super::model::culprits::describe(self, &super::model::culprits::culprits(self, actions))
+    }
+    /// Byzantine replicas that may lie (not only stay silent or crash), more of them than f or
+    /// fewer than 3f+1 replicas in all: §4's bound is broken and agreement must fail.
+    fn beyond_tolerance(&self) -> bool {
+        let lying = self.byzantine > 0 && !self.silent && !self.crash;
+        lying && (self.byzantine > self.f || self.replicas < 3 * self.f + 1)
     }
 
     fn scenarios() -> &'static [Spec<Self>] {
