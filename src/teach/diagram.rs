@@ -4,7 +4,7 @@
 //! that sent a message to the step that delivered it, a circle for a timeout, crash or restart).
 //! Its SVG relies on the Explorer's stylesheet, so lines would be invisible in a file of their
 //! own; this module adds a stylesheet, a white background, a title, step numbers and the actors'
-//! trace names (s0, c3, a0, p3, …), and writes the diagrams the guide embeds.
+//! trace names (s0, c3, a0, p3, r0, …), and writes the diagrams the guide embeds.
 
 use crate::check::{CheckOptions, Status, Strategy};
 use crate::protocol::{Configured, Protocol, PROTOCOLS};
@@ -44,12 +44,14 @@ where
     let header_end = raw.find('>')? + 1;
     let (width, height) = (attribute(&raw, "width")?, attribute(&raw, "height")?);
     let mut body = raw[header_end..].to_owned();
-    // Stateright labels actors "<id> <role>"; traces call them s0, c3, a0, p3, ….
+    // Stateright labels actors "<id> <role>"; traces call them s0, c3, a0, p3, r0, …, and mark a
+    // Byzantine replica "r0 (Byzantine)".
     for (i, name) in names.iter().enumerate() {
-        for role in ["Server", "Client", "Acceptor", "Proposer", "Learner"] {
+        for role in ["Server", "Client", "Acceptor", "Proposer", "Learner", "Replica", "Byzantine replica"] {
+            let label = if role == "Byzantine replica" { format!("{name} (Byzantine)") } else { name.clone() };
             body = body.replace(
                 &format!("class='svg-actor-label'>{i} {role}</text>"),
-                &format!("class='svg-actor-label'>{name}</text>"),
+                &format!("class='svg-actor-label'>{}</text>", xml_escape(&label)),
             );
         }
     }
