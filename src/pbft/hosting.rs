@@ -226,7 +226,14 @@ impl PbftNode {
             }
         };
         if let Some(s) = next {
-            state.to_mut().replica = s;
+            let moved = replica_state(&s).map(|r| r.view) != replica_state(&state.replica).map(|r| r.view);
+            let state = state.to_mut();
+            state.replica = s;
+            // Signatures of what can no longer be relayed go once the view moves: the proofs
+            // stay as bounded as the replica's log, however many views a partition lasts.
+            if let (true, Some(r)) = (moved, replica_state(&state.replica)) {
+                state.proofs.prune(r);
+            }
         }
         let sends = inner.iter().any(|c| matches!(c, Command::Send(..)));
         if sends {
@@ -911,6 +918,14 @@ mod tests {
             assert_eq!(s.executed.len(), 2, "replica {i}: x and y");
         }
         assert!(sim.refused.iter().all(|(_, why)| why.contains("does not verify")), "{:?}", sim.refused);
+        // What can no longer be relayed is gone: no view change of an earlier view, no
+        // signature of a slot the replica no longer holds.
+        for i in [0, 2, 3] {
+            let (s, proofs) = (sim.replica(i), &sim.states[i].proofs);
+            assert!(proofs.view_changes.keys().all(|vc| vc.view >= 2), "replica {i}");
+            assert!(proofs.prepares.keys().all(|(v, n, _)| *v >= 2 || s.log.contains_key(&(*v, *n))), "replica {i}");
+            assert!(!proofs.prepares.is_empty(), "replica {i} keeps what it may relay");
+        }
     }
 
     /// What a replica signs cannot be changed, sent unsigned, or sent in another's name.

@@ -87,6 +87,18 @@ pub struct Proofs {
     pub view_changes: BTreeMap<ViewChange, VcProof>,
 }
 
+impl Proofs {
+    /// Drops what a replica in state `s` will never relay again: view changes of views before
+    /// its own (a new primary relays those of the view it enters), and the signatures of earlier
+    /// views' slots it no longer holds (a certificate is built from a slot of its log).
+    pub fn prune(&mut self, s: &super::replica::ReplicaState) {
+        let kept = |v: View, n: SeqNo| v >= s.view || s.log.contains_key(&(v, n));
+        self.pre_prepares.retain(|(v, n, _), _| kept(*v, *n));
+        self.prepares.retain(|(v, n, _), _| kept(*v, *n));
+        self.view_changes.retain(|vc, _| vc.view >= s.view);
+    }
+}
+
 /// The bytes a signature covers: the message, under this protocol's name. (The keys are the
 /// cluster's own, so no other cluster's signature verifies.)
 pub fn signed_bytes(msg: &PbftMsg) -> Vec<u8> {
