@@ -1054,16 +1054,22 @@ fn a_pbft_replica_forging_view_changes_is_refused_by_the_signatures_and_no_execu
     assert!(put.is_ok(), "y after the forged view change: {put:?}\n{}", c.logs());
     assert_eq!(stdout(&c.cli(&["pbft-get", "x"])), "1", "{}", c.logs());
     assert_eq!(stdout(&c.cli(&["pbft-get", "y"])), "2", "{}", c.logs());
+    assert_same_execution(&c, &[0, 2, 3], 4);
+}
+
+/// Within 5 s, PBFT replicas `correct` report the same executed sequence (their count, at least
+/// `at_least`, and the digest of everything executed, in their status).
+fn assert_same_execution(c: &Cluster, correct: &[usize], at_least: u64) {
     let same = wait_for(Duration::from_secs(5), || {
-        let s: Vec<(u64, String)> = [0, 2, 3]
+        let s: Vec<(u64, String)> = correct
             .iter()
             .map(|&i| {
                 c.stats(i).map(|s| (s["status"]["commit"].as_u64().unwrap_or(0), s["status"]["last"].to_string()))
             })
             .collect::<Option<_>>()?;
-        (s[0].0 >= 4 && s.iter().all(|x| *x == s[0])).then_some(s)
+        (s[0].0 >= at_least && s.iter().all(|x| *x == s[0])).then_some(s)
     });
-    let status: Vec<_> = (0..4).map(|i| c.stats(i).map(|s| s["status"].clone())).collect();
+    let status: Vec<_> = (0..c.peers.len()).map(|i| c.stats(i).map(|s| s["status"].clone())).collect();
     assert!(same.is_some(), "the correct replicas differ: {status:#?}\n{}", c.logs());
 }
 
@@ -1112,14 +1118,7 @@ fn with_an_equivocating_pbft_primary_the_history_is_linearizable_and_the_correct
     let history = history.lock().expect("history");
     assert!(history.iter().all(|call| call.returned.is_some()), "an operation was not answered\n{}", c.logs());
     check_linearizable(&history);
-    let same = wait_for(Duration::from_secs(5), || {
-        let s: Vec<(u64, String)> = (1..4)
-            .map(|i| c.stats(i).map(|s| (s["status"]["commit"].as_u64().unwrap_or(0), s["status"]["last"].to_string())))
-            .collect::<Option<_>>()?;
-        (s[0].0 >= 20 && s.iter().all(|x| *x == s[0])).then_some(s)
-    });
-    let status: Vec<_> = (0..4).map(|i| c.stats(i).map(|s| s["status"].clone())).collect();
-    assert!(same.is_some(), "the correct replicas differ: {status:#?}\n{}", c.logs());
+    assert_same_execution(&c, &[1, 2, 3], 20);
     // (The stats above are settled, so their views are current.)
     assert!(c.views()[1..].iter().all(|v| v.is_some_and(|v| v >= 1)), "{:?}\n{}", c.views(), c.logs());
 }

@@ -931,7 +931,6 @@ mod tests {
     /// What a replica signs cannot be changed, sent unsigned, or sent in another's name.
     #[test]
     fn tampered_unsigned_and_misattributed_messages_are_refused() {
-        let cfg = runtime_cfg(4, 1);
         let node = PbftModelCfg::node(2, 4, 1, &flags(&[]).unwrap()).unwrap();
         let state = fresh();
         let op = Op { client: 0, session: 1, seq: 1, kind: OpKind::Put(Key::from("x"), Value::from("1")) };
@@ -955,6 +954,5 @@ mod tests {
             node.admit_msg(&state, Id::from(3), &relayed),
             Guard::Refuse("a message that names another replica than its sender")
         );
-        let _ = cfg;
     }
 }
