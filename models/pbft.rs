@@ -55,6 +55,31 @@ fn a_silent_primary_is_replaced_by_a_view_change_and_the_request_is_answered() {
     }
 }
 
+/// Checkpoints and garbage collection (§4.3) after a view change: a silent primary, two requests,
+/// a checkpoint after every sequence number and a window of one. The Get fits in the window only
+/// once checkpoint #1 is stable (r1, r2 and r3 sent matching checkpoint messages) and the low
+/// watermark moves to 1; every property holds, and "requests eventually answered" too. (That
+/// check found a slip in the first version of the rule: a primary holding a request above its
+/// window did not assign it when a checkpoint moved the window.) Without checkpoints the same
+/// bound stalls: the Get never fits, so the liveness property can fail here.
+#[test]
+fn a_stable_checkpoint_moves_the_window_and_the_request_waiting_above_it_is_answered() {
+    let cfg = PbftModelCfg {
+        silent: true,
+        max_view: 1,
+        requests: 2,
+        window: Some(1),
+        checkpoint: 1,
+        ..PbftModelCfg::default()
+    };
+    let report = assert_exhaustively_correct(cfg.clone(), 2_236);
+    assert_eq!(report.property(EVENTUALLY_ANSWERED).map(|p| p.status), Some(Status::Holds));
+    let stalled = PbftModelCfg { checkpoint: 0, ..cfg };
+    let report = stalled.check(&CheckOptions { threads: 1, ..CheckOptions::default() });
+    assert!(report.complete);
+    assert_eq!(report.property(EVENTUALLY_ANSWERED).map(|p| p.status), Some(Status::Violated));
+}
+
 /// `only-primary-replies` breaks "requests eventually answered" across the view change too: the
 /// new primary's reply is the only one.
 #[test]
@@ -191,6 +216,7 @@ fn bugs_that_need_a_view_change_are_caught_by_their_scenarios() {
         (Bug::CommitQuorum2f, "pbft-commit-quorum-2f", 24),
         (Bug::PreparedWith2fMinus1, "pbft-prepared-with-2f-1", 18),
         (Bug::PrePrepareFromAnyone, "pbft-pre-prepare-from-anyone", 26),
+        (Bug::CollectBeforeStable, "pbft-collect-before-stable", 28),
     ];
     for (bug, name, steps) in cases {
         assert_eq!(PbftModelCfg::bug_scenario(bug), Some(name));

@@ -12,7 +12,7 @@ fn quorum(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_quorum")).args(args).output().expect("quorum runs")
 }
 
-const NAMES: [&str; 15] = [
+const NAMES: [&str; 16] = [
     "split-vote",
     "leader-crash",
     "figure7",
@@ -28,6 +28,7 @@ const NAMES: [&str; 15] = [
     "pbft-commit-quorum-2f",
     "pbft-prepared-with-2f-1",
     "pbft-pre-prepare-from-anyone",
+    "pbft-collect-before-stable",
 ];
 
 #[test]

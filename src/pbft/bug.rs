@@ -27,12 +27,15 @@ pub enum Bug {
     ExecutePastGap,
     /// Only the primary replies to the client; the backups execute in silence.
     OnlyPrimaryReplies,
+    /// A replica discards its log up to its own checkpoint at once, before 2f+1 replicas match
+    /// it (the checkpoint is not stable yet).
+    CollectBeforeStable,
 }
 
 pub type BugSet = crate::bugs::BugSet<Bug>;
 
 impl Bug {
-    pub const ALL: [Bug; 8] = [
+    pub const ALL: [Bug; 9] = [
         Bug::CommitQuorum2f,
         Bug::PreparedWith2fMinus1,
         Bug::PrePrepareFromAnyone,
@@ -41,6 +44,7 @@ impl Bug {
         Bug::NoAuthentication,
         Bug::ExecutePastGap,
         Bug::OnlyPrimaryReplies,
+        Bug::CollectBeforeStable,
     ];
 }
 
@@ -57,6 +61,7 @@ impl PlantedBug for Bug {
             Bug::NoAuthentication => "no-authentication",
             Bug::ExecutePastGap => "execute-past-gap",
             Bug::OnlyPrimaryReplies => "only-primary-replies",
+            Bug::CollectBeforeStable => "collect-before-stable",
         }
     }
 
@@ -65,7 +70,8 @@ impl PlantedBug for Bug {
             Bug::CommitQuorum2f
             | Bug::PreparedWith2fMinus1
             | Bug::PrePrepareFromAnyone
-            | Bug::NewViewIgnoresPrepared => AGREEMENT,
+            | Bug::NewViewIgnoresPrepared
+            | Bug::CollectBeforeStable => AGREEMENT,
             Bug::NoAuthentication => VALIDITY,
             Bug::ClientTrustsOneReply => LINEARIZABLE,
             Bug::ExecutePastGap => IN_ORDER,
@@ -95,6 +101,9 @@ impl PlantedBug for Bug {
             }
             Bug::OnlyPrimaryReplies => {
                 "the client needs f+1 matching replies, since one may be a Byzantine replica's: every replica that executes must reply (section 4.1), or no result is ever accepted"
+            }
+            Bug::CollectBeforeStable => {
+                "a replica may discard the certificates below a checkpoint only once 2f+1 replicas prove it (section 4.3): before that, a view change needs them, and without them a new primary gives an executed request's number to another"
             }
             Bug::ExecutePastGap => {
                 "requests execute in sequence-number order: a replica that runs a later one first applies operations in an order no other replica does"

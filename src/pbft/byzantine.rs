@@ -79,7 +79,8 @@ pub fn menu(cfg: &ReplicaCfg, bounds: &Menu, s: &ReplicaState, me: Id) -> Vec<Mo
     let v = s.view;
     let reqs = known(s);
     let slot = |seq| s.log.get(&(v, seq));
-    for seq in 1..=cfg.window {
+    let h = super::replica::low(s);
+    for seq in h + 1..=h + cfg.window {
         for req in &reqs {
             let order = Order { view: v, seq, req: req.clone(), replica: me };
             let sent_pp = primary(cfg, v) == me && slot(seq).is_some_and(|sl| sl.pre_prepare.as_ref() == Some(req));
@@ -105,15 +106,16 @@ pub fn menu(cfg: &ReplicaCfg, bounds: &Menu, s: &ReplicaState, me: Id) -> Vec<Mo
     if v < bounds.max_view {
         let view = v + 1;
         if !certificates(s, cfg).is_empty() {
-            let vc = ViewChange { view, prepared: BTreeSet::new(), replica: me };
+            let vc = ViewChange { view, prepared: BTreeSet::new(), replica: me, stable: s.stable.clone() };
             moves.push(to_others("hides what it prepared", PbftMsg::ViewChange(vc)));
         }
         if bounds.forge {
             let prepares = super::replica::prepare_quorum(cfg);
-            for seq in 1..=cfg.window {
+            for seq in h + 1..=h + cfg.window {
                 for req in &reqs {
                     let cert = Prepared { view: v, seq, req: req.clone(), prepares, forged: true };
-                    let vc = ViewChange { view, prepared: BTreeSet::from([cert]), replica: me };
+                    let vc =
+                        ViewChange { view, prepared: BTreeSet::from([cert]), replica: me, stable: s.stable.clone() };
                     moves.push(to_others("forges a certificate", PbftMsg::ViewChange(vc)));
                 }
             }

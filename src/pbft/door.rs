@@ -53,9 +53,14 @@ pub struct PbftFlags {
     /// Highest view a replica may reach [default: 0]
     #[arg(long)]
     max_view: Option<u64>,
-    /// High watermark: sequence numbers 1..=W [default: one per request]
+    /// Log size L: sequence numbers h+1..=h+L above the low watermark h [default: one per
+    /// request]
     #[arg(long)]
     window: Option<u64>,
+    /// Checkpoint period K (section 4.3): a checkpoint after every K-th sequence number, and the
+    /// window moves with the stable one; 0: none [default: 0]
+    #[arg(long)]
+    checkpoint: Option<u64>,
 }
 
 impl Protocol for PbftModelCfg {
@@ -82,6 +87,7 @@ impl Protocol for PbftModelCfg {
         cfg.keys = a.keys.unwrap_or(cfg.keys);
         cfg.max_view = a.max_view.unwrap_or(cfg.max_view);
         cfg.window = a.window.or(cfg.window);
+        cfg.checkpoint = a.checkpoint.unwrap_or(cfg.checkpoint);
         if a.moves.is_none() && Protocol::beyond_tolerance(&cfg) {
             cfg.moves = cfg.moves.max(2); // what agreement needs to break there
         }
@@ -104,6 +110,9 @@ impl Protocol for PbftModelCfg {
         }
         if let Some(w) = self.window {
             f.push(format!("--window {w}"));
+        }
+        if self.checkpoint != 0 {
+            f.push(format!("--checkpoint {}", self.checkpoint));
         }
         let on_off = [
             (self.byzantine_backups, "--byzantine-backups"),

@@ -523,7 +523,14 @@ impl Hosting for PbftModelCfg {
 
 /// The configuration of a runtime replica in a cluster of `servers` with `clients` clients.
 pub fn runtime_cfg(servers: usize, clients: usize) -> ReplicaCfg {
-    ReplicaCfg { replicas: servers, f: servers.saturating_sub(1) / 3, clients, window: WINDOW, bugs: BugSet::NONE }
+    ReplicaCfg {
+        replicas: servers,
+        f: servers.saturating_sub(1) / 3,
+        clients,
+        window: WINDOW,
+        checkpoint: 0,
+        bugs: BugSet::NONE,
+    }
 }
 
 #[cfg(test)]
@@ -555,7 +562,12 @@ mod tests {
         let cert =
             |n: SeqNo| Prepared { view: MAX_VIEW - 1, seq: n, req: Req::Op(largest_op(n)), prepares: 2, forged: false };
         let vcs: BTreeSet<ViewChange> = (0..MAX_REPLICAS)
-            .map(|r| ViewChange { view: MAX_VIEW, prepared: (1..=WINDOW).map(cert).collect(), replica: Id::from(r) })
+            .map(|r| ViewChange {
+                view: MAX_VIEW,
+                prepared: (1..=WINDOW).map(cert).collect(),
+                replica: Id::from(r),
+                stable: None,
+            })
             .collect();
         let pre_prepares: BTreeMap<SeqNo, Req> = (1..=WINDOW).map(|n| (n, Req::Op(largest_op(n)))).collect();
         let sig = crate::runtime::signing::Sig([0xff; 32], [0xff; 32]);

@@ -22,9 +22,11 @@
 //! receiver believes it only if the channel says the same ([`crate::byzantine::authentic`]):
 //! PBFT's MACs, the runtime's HMAC, Stateright's `src`. Prepared certificates travel inside
 //! view-change messages, signed by their signers; a certificate whose signatures do not verify
-//! is marked `forged`. Checkpoints and garbage collection (§4.3) are left out: the bound's
-//! sequence numbers all fit in one window (`h = 0`, `H` = the window), so no checkpoint is ever
-//! needed to advance it.
+//! is marked `forged`, and so is a stable checkpoint's proof whose signatures do not verify.
+//!
+//! Checkpoints and garbage collection (§4.3) run when the configuration gives a checkpoint period
+//! ([`replica::ReplicaCfg::checkpoint`]); with none, the bound's sequence numbers all fit in one
+//! window (`h = 0`, `H` = the window), as in most of the model's bounds.
 
 pub mod actor;
 pub mod bug;
@@ -36,6 +38,7 @@ pub mod model;
 pub mod replica;
 pub mod signed;
 
+use crate::raft::kv::KvMap;
 pub use crate::raft::{Key, Op, OpKind, Seq, Session, Value};
 pub use actor::{PbftActor, PbftState, PbftTimer};
 pub use bug::{Bug, BugSet};
@@ -113,18 +116,73 @@ impl fmt::Debug for Prepared {
     }
 }
 
-/// `<VIEW-CHANGE, v+1, n, C, P, i>` (§4.4) without checkpoints (`n` = 0, `C` empty): replica
-/// `replica` moves to view `view` and reports what it prepared.
+/// The service state a checkpoint certifies (§4.3): the map and the reply cache after the
+/// requests up to the checkpoint's sequence number executed.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub kv: KvMap,
+    pub replies: BTreeMap<(u8, Session), (Seq, Option<Value>)>,
+}
+
+impl fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.kv)
+    }
+}
+
+/// `<CHECKPOINT, n, d, i>` (§4.3): replica `replica` executed the requests up to `seq` and its
+/// state is then `state`. The model carries the state where the paper carries its digest (two
+/// states have equal digests exactly when they are equal), so a replica that fell behind takes
+/// the state from a stable checkpoint's messages (the paper's state transfer, §5.3).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub seq: SeqNo,
+    pub state: Snapshot,
+    pub replica: Id,
+}
+
+impl fmt::Debug for Checkpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Checkpoint(#{} {:?} by r{})", self.seq, self.state, usize::from(self.replica))
+    }
+}
+
+/// A stable checkpoint with its proof (§4.3, the `n` and `C` of a view change, §4.4): `signers`
+/// matching checkpoint messages for (`seq`, `state`), each signed. As with [`Prepared`], the
+/// model carries how many signed, not who; `forged`: some signature does not verify.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Stable {
+    pub seq: SeqNo,
+    pub state: Snapshot,
+    pub signers: usize,
+    pub forged: bool,
+}
+
+impl fmt::Debug for Stable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let forged = if self.forged { ", forged" } else { "" };
+        write!(f, "C(#{} {:?}, {} signers{forged})", self.seq, self.state, self.signers)
+    }
+}
+
+/// `<VIEW-CHANGE, v+1, n, C, P, i>` (§4.4): replica `replica` moves to view `view` and reports
+/// its latest stable checkpoint with its proof (`stable`: `n` and `C`; none: `n` = 0) and what
+/// it prepared above it (`P`).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ViewChange {
     pub view: View,
     pub prepared: BTreeSet<Prepared>,
     pub replica: Id,
+    pub stable: Option<Stable>,
 }
 
 impl fmt::Debug for ViewChange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ViewChange(v{} by r{} {:?})", self.view, usize::from(self.replica), self.prepared)
+        write!(f, "ViewChange(v{} by r{} {:?}", self.view, usize::from(self.replica), self.prepared)?;
+        if let Some(c) = &self.stable {
+            write!(f, " {c:?}")?;
+        }
+        write!(f, ")")
     }
 }
 
@@ -169,6 +227,8 @@ pub enum PbftMsg {
     ViewChange(ViewChange),
     /// New primary → replicas (§4.4).
     NewView(NewView),
+    /// Replica → replicas (§4.3).
+    Checkpoint(Checkpoint),
 }
 
 impl fmt::Debug for PbftMsg {
@@ -188,6 +248,7 @@ impl fmt::Debug for PbftMsg {
                 usize::from(r.replica)
             ),
             PbftMsg::ViewChange(vc) => write!(f, "{vc:?}"),
+            PbftMsg::Checkpoint(c) => write!(f, "{c:?}"),
             PbftMsg::NewView(nv) => {
                 let from: Vec<String> =
                     nv.view_changes.iter().map(|vc| format!("r{}", usize::from(vc.replica))).collect();
@@ -213,6 +274,7 @@ impl PbftMsg {
             PbftMsg::Reply(r) => Some(r.replica),
             PbftMsg::ViewChange(vc) => Some(vc.replica),
             PbftMsg::NewView(nv) => Some(nv.replica),
+            PbftMsg::Checkpoint(c) => Some(c.replica),
         }
     }
 }

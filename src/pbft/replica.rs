@@ -8,8 +8,8 @@
 //! commits. The model may set `n < 3f + 1` to show what then breaks.
 
 use super::{
-    Bug, BugSet, NewView, Op, OpKind, Order, PbftMsg, Prepared, Reply, Req, Seq, SeqNo, Session, Value, View,
-    ViewChange,
+    Bug, BugSet, Checkpoint, NewView, Op, OpKind, Order, PbftMsg, Prepared, Reply, Req, Seq, SeqNo, Session, Snapshot,
+    Stable, Value, View, ViewChange,
 };
 use crate::byzantine::authentic;
 use crate::raft::kv::{KvMap, KvOp, KvRet};
@@ -27,8 +27,12 @@ pub struct ReplicaCfg {
     /// `f`: the faults the quorums are sized for.
     pub f: usize,
     pub clients: usize,
-    /// The high watermark `H` (§4.2, with the low one `h` = 0): sequence numbers are `1..=H`.
+    /// The log size `L` (§4.3): sequence numbers `n` with `h < n <= h + L`, where the low
+    /// watermark `h` is the replica's latest stable checkpoint (0 before any).
     pub window: SeqNo,
+    /// The checkpoint period `K` (§4.3): a replica takes a checkpoint after executing each
+    /// sequence number divisible by it. 0: none, and `h` stays 0.
+    pub checkpoint: SeqNo,
     #[serde(serialize_with = "crate::bugs::serialize")]
     pub bugs: BugSet,
 }
@@ -97,7 +101,7 @@ pub struct Slot {
     pub committed: bool,
 }
 
-/// A replica's state (§4: no checkpoints, see the module of [`super`]).
+/// A replica's state (§4).
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ReplicaState {
     pub view: View,
@@ -117,6 +121,15 @@ pub struct ReplicaState {
     pub replies: BTreeMap<(u8, Session), (Seq, Option<Value>)>,
     /// View-change messages received (and its own), per view, first per sender.
     pub view_changes: BTreeMap<View, BTreeMap<Id, ViewChange>>,
+    /// The latest stable checkpoint, with its proof (§4.3): its sequence number is the low
+    /// watermark `h`. Its state is what a replica that fell behind takes.
+    pub stable: Option<Stable>,
+    /// Checkpoint messages above `h` (and its own), per sequence number, first per sender.
+    pub checkpoints: BTreeMap<SeqNo, BTreeMap<Id, Snapshot>>,
+    /// The sequence number of the last stable checkpoint whose state the replica took instead
+    /// of executing up to it (state transfer): it executed nothing from its own last execution
+    /// up to there.
+    pub transferred: SeqNo,
 }
 
 impl fmt::Debug for ReplicaState {
@@ -145,6 +158,13 @@ impl fmt::Debug for ReplicaState {
         if !self.pending.is_empty() {
             write!(f, " | pending {:?}", self.pending)?;
         }
+        if let Some(c) = &self.stable {
+            write!(f, " | stable #{}", c.seq)?;
+        }
+        for (n, cps) in &self.checkpoints {
+            let from: Vec<String> = cps.keys().map(|r| format!("r{}", usize::from(*r))).collect();
+            write!(f, " | checkpoints #{n} from {}", from.join(","))?;
+        }
         for (v, vcs) in &self.view_changes {
             let from: Vec<String> = vcs.keys().map(|r| format!("r{}", usize::from(*r))).collect();
             write!(f, " | view changes for v{v} from {}", from.join(","))?;
@@ -170,6 +190,7 @@ pub fn step(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, src: Id, msg: PbftMs
         PbftMsg::Commit(order) => on_commit(s, cfg, me, src, order, o),
         PbftMsg::ViewChange(vc) => on_view_change(s, cfg, me, src, vc, o),
         PbftMsg::NewView(nv) => on_new_view(s, cfg, me, src, nv, o),
+        PbftMsg::Checkpoint(c) => on_checkpoint(s, cfg, me, src, c, o),
         PbftMsg::Reply(_) => {}
     }
 }
@@ -208,17 +229,23 @@ pub fn assign(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, req: Req, o: &mut 
     }
     // The next number the primary has not assigned: a slot that holds only prepares or commits
     // (a Byzantine replica's, sent ahead of any pre-prepare) uses up no number.
-    let seq = in_view().filter(|(_, slot)| slot.pre_prepare.is_some()).map(|((_, n), _)| *n).max().unwrap_or(0) + 1;
-    if seq > cfg.window {
-        return; // above the high watermark: it waits (no checkpoint moves the window)
+    let last = in_view().filter(|(_, slot)| slot.pre_prepare.is_some()).map(|((_, n), _)| *n).max().unwrap_or(0);
+    let seq = last.max(low(s)) + 1;
+    if !in_window(cfg, low(s), seq) {
+        return; // above the high watermark: it waits until a checkpoint moves the window
     }
     s.log.entry((v, seq)).or_default().pre_prepare = Some(req.clone());
     multicast(cfg, me, PbftMsg::PrePrepare(Order { view: v, seq, req, replica: me }), o);
 }
 
-/// Whether `seq` is within the watermarks `h < n <= H` (§4.2).
-pub fn in_window(cfg: &ReplicaCfg, seq: SeqNo) -> bool {
-    (1..=cfg.window).contains(&seq)
+/// The low watermark `h` (§4.2, §4.3): the sequence number of the latest stable checkpoint.
+pub fn low(s: &ReplicaState) -> SeqNo {
+    s.stable.as_ref().map_or(0, |c| c.seq)
+}
+
+/// Whether `seq` is within the watermarks `h < n <= H = h + L` (§4.2), for low watermark `h`.
+pub fn in_window(cfg: &ReplicaCfg, h: SeqNo, seq: SeqNo) -> bool {
+    seq > h && seq - h <= cfg.window
 }
 
 /// §4.2: a backup accepts a pre-prepare if it is in view v, the pre-prepare is the primary's,
@@ -232,7 +259,7 @@ pub fn on_pre_prepare(
     pp: Order,
     o: &mut Out<super::PbftActor>,
 ) {
-    if !authentic(src, pp.replica, cfg.authenticated()) || me == pp.replica || !in_window(cfg, pp.seq) {
+    if !authentic(src, pp.replica, cfg.authenticated()) || me == pp.replica || !in_window(cfg, low(s), pp.seq) {
         return;
     }
     let from_primary = pp.replica == primary(cfg, pp.view) && pp.view == s.view && !s.changing;
@@ -263,7 +290,7 @@ pub fn on_prepare(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, src: Id, p: Or
     if !authentic(src, p.replica, cfg.authenticated())
         || s.changing
         || p.view != s.view
-        || !in_window(cfg, p.seq)
+        || !in_window(cfg, low(s), p.seq)
         || p.replica == primary(cfg, p.view)
         || !cfg.is_replica(p.replica)
     {
@@ -282,7 +309,7 @@ pub fn on_commit(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, src: Id, c: Ord
     if !authentic(src, c.replica, cfg.authenticated())
         || s.changing
         || c.view != s.view
-        || !in_window(cfg, c.seq)
+        || !in_window(cfg, low(s), c.seq)
         || !cfg.is_replica(c.replica)
     {
         return;
@@ -384,21 +411,30 @@ fn committed_at(s: &ReplicaState, cfg: &ReplicaCfg, seq: SeqNo) -> Option<Req> {
     s.log.iter().filter(|((_, n), _)| *n == seq).find_map(|((v, _), slot)| committed_local(cfg, *v, slot).cloned())
 }
 
+/// The last sequence number the replica executed, or whose state it took (§4.3).
+pub fn last_executed(s: &ReplicaState) -> SeqNo {
+    s.executed.keys().next_back().copied().unwrap_or(0).max(s.transferred)
+}
+
 /// §4.2: a replica executes a committed-local request once every lower sequence number has
-/// executed, and replies to its client.
+/// executed, and replies to its client; §4.3: after each `K`-th it takes a checkpoint.
 pub fn execute(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, o: &mut Out<super::PbftActor>) {
     loop {
         let next = if cfg.bugs.has(Bug::ExecutePastGap) {
             // The bug: any committed sequence number not yet executed, gap or not.
-            (1..=cfg.window).find(|n| !s.executed.contains_key(n) && committed_at(s, cfg, *n).is_some())
+            let h = low(s);
+            (h + 1..=h + cfg.window).find(|n| !s.executed.contains_key(n) && committed_at(s, cfg, *n).is_some())
         } else {
-            Some(s.executed.len() as SeqNo + 1).filter(|n| committed_at(s, cfg, *n).is_some())
+            Some(last_executed(s) + 1).filter(|n| committed_at(s, cfg, *n).is_some())
         };
         let Some(seq) = next else { return };
         let Some(req) = committed_at(s, cfg, seq) else { return };
         s.executed.insert(seq, req.clone());
         if let Req::Op(op) = req {
             apply(s, cfg, me, op, o);
+        }
+        if cfg.checkpoint > 0 && seq.is_multiple_of(cfg.checkpoint) {
+            take_checkpoint(s, cfg, me, seq, o);
         }
     }
 }
@@ -464,7 +500,7 @@ pub fn on_view_change_timer(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, o: &
 /// the highest view in which it prepared.
 pub fn certificates(s: &ReplicaState, cfg: &ReplicaCfg) -> BTreeSet<Prepared> {
     let mut best: BTreeMap<SeqNo, Prepared> = BTreeMap::new();
-    for ((v, n), slot) in &s.log {
+    for ((v, n), slot) in s.log.iter().filter(|((_, n), _)| *n > low(s)) {
         let Some(req) = prepared(cfg, *v, slot) else { continue };
         let prepares = prepare_quorum(cfg);
         best.insert(*n, Prepared { view: *v, seq: *n, req: req.clone(), prepares, forged: false });
@@ -475,7 +511,7 @@ pub fn certificates(s: &ReplicaState, cfg: &ReplicaCfg) -> BTreeSet<Prepared> {
 /// §4.4: a replica enters view `view` (stops accepting normal-case messages) and multicasts
 /// `<VIEW-CHANGE, v+1, n, C, P, i>`.
 pub fn start_view_change(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, view: View, o: &mut Out<super::PbftActor>) {
-    let vc = ViewChange { view, prepared: certificates(s, cfg), replica: me };
+    let vc = ViewChange { view, prepared: certificates(s, cfg), replica: me, stable: s.stable.clone() };
     s.view = view;
     s.changing = true;
     forget_earlier_views(s, view);
@@ -498,15 +534,33 @@ fn forget_earlier_views(s: &mut ReplicaState, view: View) {
 }
 
 /// §4.4: a certificate in a view change for `view` is valid if its signatures verify, it is of
-/// an earlier view, within the watermarks, and holds 2f prepares of distinct backups (the model
-/// carries their number: with signatures that verify, they are the backups' own).
-pub fn valid_certificate(cfg: &ReplicaCfg, view: View, p: &Prepared) -> bool {
-    (!p.forged || !cfg.authenticated()) && p.view < view && in_window(cfg, p.seq) && p.prepares >= prepare_quorum(cfg)
+/// an earlier view, within the watermarks of the view change's checkpoint `h`, and holds 2f
+/// prepares of distinct backups (the model carries their number: with signatures that verify,
+/// they are the backups' own).
+pub fn valid_certificate(cfg: &ReplicaCfg, view: View, h: SeqNo, p: &Prepared) -> bool {
+    (!p.forged || !cfg.authenticated())
+        && p.view < view
+        && in_window(cfg, h, p.seq)
+        && p.prepares >= prepare_quorum(cfg)
 }
 
-/// §4.4: a view-change message is valid if each of its certificates is.
+/// §4.3: a stable checkpoint's proof is valid if its signatures verify and 2f+1 replicas signed
+/// matching checkpoint messages for it, at a sequence number where replicas take checkpoints.
+pub fn valid_stable(cfg: &ReplicaCfg, c: &Stable) -> bool {
+    (!c.forged || !cfg.authenticated())
+        && c.signers >= quorum(cfg)
+        && cfg.checkpoint > 0
+        && c.seq > 0
+        && c.seq.is_multiple_of(cfg.checkpoint)
+}
+
+/// §4.4: a view-change message is valid if its checkpoint's proof and each of its certificates
+/// are.
 pub fn valid_view_change(cfg: &ReplicaCfg, vc: &ViewChange) -> bool {
-    cfg.is_replica(vc.replica) && vc.prepared.iter().all(|p| valid_certificate(cfg, vc.view, p))
+    let h = vc.stable.as_ref().map_or(0, |c| c.seq);
+    cfg.is_replica(vc.replica)
+        && vc.stable.as_ref().is_none_or(|c| valid_stable(cfg, c))
+        && vc.prepared.iter().all(|p| valid_certificate(cfg, vc.view, h, p))
 }
 
 /// §4.4: a replica collects valid view-change messages for views above its own (or the one it
@@ -548,12 +602,20 @@ pub fn join_view_change(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, o: &mut 
     }
 }
 
-/// §4.4, the new primary's O: for each sequence number up to the highest in a certificate of
-/// `vcs`, a pre-prepare of the request prepared in the highest view, or of the null request.
+/// §4.4, the new view's starting checkpoint: the latest stable checkpoint in the view changes
+/// `vcs` (min-s is its sequence number).
+pub fn new_view_checkpoint(vcs: &BTreeSet<ViewChange>) -> Option<&Stable> {
+    vcs.iter().filter_map(|vc| vc.stable.as_ref()).max_by_key(|c| c.seq)
+}
+
+/// §4.4, the new primary's O: for each sequence number above min-s ([`new_view_checkpoint`]) up
+/// to the highest in a certificate of `vcs` (max-s), a pre-prepare of the request prepared in
+/// the highest view, or of the null request.
 pub fn new_view_pre_prepares(cfg: &ReplicaCfg, vcs: &BTreeSet<ViewChange>) -> BTreeMap<SeqNo, Req> {
+    let min_s = new_view_checkpoint(vcs).map_or(0, |c| c.seq);
     let certs: Vec<&Prepared> = vcs.iter().flat_map(|vc| vc.prepared.iter()).collect();
     let max_s = certs.iter().map(|p| p.seq).max().unwrap_or(0);
-    (1..=max_s)
+    (min_s + 1..=max_s)
         .map(|n| {
             let highest = certs.iter().filter(|p| p.seq == n).max_by_key(|p| p.view);
             let req = match highest {
@@ -581,9 +643,10 @@ pub fn maybe_new_view(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, view: View
     let vcs: BTreeSet<ViewChange> =
         s.view_changes.get(&view).map(|m| m.values().cloned().collect()).unwrap_or_default();
     let pre_prepares = new_view_pre_prepares(cfg, &vcs);
+    let checkpoint = new_view_checkpoint(&vcs).cloned();
     let nv = NewView { view, view_changes: vcs, pre_prepares: pre_prepares.clone(), replica: me };
     multicast(cfg, me, PbftMsg::NewView(nv), o);
-    enter_view(s, cfg, me, view, pre_prepares, o);
+    enter_view(s, cfg, me, view, checkpoint, pre_prepares, o);
 }
 
 /// §4.4: a backup accepts a valid new-view ([`valid_new_view`]) of the view's primary; then it
@@ -605,7 +668,8 @@ pub fn on_new_view(
         return;
     }
     if valid_new_view(cfg, &nv) {
-        enter_view(s, cfg, me, nv.view, nv.pre_prepares, o);
+        let checkpoint = new_view_checkpoint(&nv.view_changes).cloned();
+        enter_view(s, cfg, me, nv.view, checkpoint, nv.pre_prepares, o);
     }
 }
 
@@ -619,19 +683,25 @@ pub fn valid_new_view(cfg: &ReplicaCfg, nv: &NewView) -> bool {
         && new_view_pre_prepares(cfg, &nv.view_changes) == nv.pre_prepares
 }
 
-/// §4.4: entering a view: the pre-prepares of O are accepted (a backup multicasts its prepares
-/// for them), and the new primary assigns numbers to the requests still waiting.
+/// §4.4: entering a view: the new view's checkpoint becomes stable if it is above the replica's
+/// own (§4.3's garbage collection, and its state taken if the replica is behind it), the
+/// pre-prepares of O are accepted (a backup multicasts its prepares for them), and the new
+/// primary assigns numbers to the requests still waiting.
 fn enter_view(
     s: &mut ReplicaState,
     cfg: &ReplicaCfg,
     me: Id,
     view: View,
+    checkpoint: Option<Stable>,
     pre_prepares: BTreeMap<SeqNo, Req>,
     o: &mut Out<super::PbftActor>,
 ) {
     s.view = view;
     s.changing = false;
     s.view_changes = s.view_changes.split_off(&(view + 1)); // of no more use
+    if let Some(c) = checkpoint.filter(|c| c.seq > low(s)) {
+        collect_garbage(s, cfg, me, c, o);
+    }
     let leader = primary(cfg, view);
     for (seq, req) in pre_prepares {
         let slot = s.log.entry((view, seq)).or_default();
@@ -647,4 +717,179 @@ fn enter_view(
         }
     }
     make_progress(s, cfg, me, o);
+}
+
+// Checkpoints and garbage collection (§4.3).
+
+/// §4.3: after executing sequence number `seq` (a multiple of the period `K`), a replica records
+/// its state and multicasts `<CHECKPOINT, n, d, i>`.
+pub fn take_checkpoint(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, seq: SeqNo, o: &mut Out<super::PbftActor>) {
+    if seq <= low(s) {
+        return;
+    }
+    let state = Snapshot { kv: s.kv.clone(), replies: s.replies.clone() };
+    s.checkpoints.entry(seq).or_default().insert(me, state.clone());
+    multicast(cfg, me, PbftMsg::Checkpoint(Checkpoint { seq, state, replica: me }), o);
+    if cfg.bugs.has(Bug::CollectBeforeStable) {
+        // The bug: the log up to its own checkpoint is discarded before 2f+1 replicas match it.
+        s.log.retain(|(_, n), _| *n > seq);
+    }
+    maybe_stable(s, cfg, me, o);
+}
+
+/// §4.3: a replica collects other replicas' checkpoint messages above its low watermark, at
+/// sequence numbers where replicas take checkpoints (a replica that fell behind needs those
+/// beyond its high watermark too); the first per sender counts.
+pub fn on_checkpoint(
+    s: &mut ReplicaState,
+    cfg: &ReplicaCfg,
+    me: Id,
+    src: Id,
+    c: Checkpoint,
+    o: &mut Out<super::PbftActor>,
+) {
+    if !authentic(src, c.replica, cfg.authenticated())
+        || !cfg.is_replica(c.replica)
+        || c.replica == me
+        || cfg.checkpoint == 0
+        || !c.seq.is_multiple_of(cfg.checkpoint)
+        || c.seq <= low(s)
+    {
+        return;
+    }
+    s.checkpoints.entry(c.seq).or_default().entry(c.replica).or_insert(c.state);
+    maybe_stable(s, cfg, me, o);
+}
+
+/// §4.3: a checkpoint with 2f+1 matching messages (a quorum, the replica's own among them or
+/// not) is stable; the highest such becomes the replica's.
+pub fn maybe_stable(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, o: &mut Out<super::PbftActor>) {
+    let found = s.checkpoints.iter().rev().find_map(|(seq, cps)| {
+        let states: BTreeSet<&Snapshot> = cps.values().collect();
+        states.into_iter().find_map(|state| {
+            let signers = cps.values().filter(|x| *x == state).count();
+            (signers >= quorum(cfg)).then(|| Stable { seq: *seq, state: state.clone(), signers, forged: false })
+        })
+    });
+    let Some(c) = found.filter(|c| c.seq > low(s)) else { return };
+    collect_garbage(s, cfg, me, c, o);
+    if primary(cfg, s.view) == me && !s.changing {
+        for op in s.pending.clone() {
+            assign(s, cfg, me, Req::Op(op), o); // the window moved: what waited above it fits now
+        }
+    }
+    make_progress(s, cfg, me, o);
+}
+
+/// §4.3: a stable checkpoint moves the low watermark to its sequence number and discards every
+/// pre-prepare, prepare, commit and checkpoint message at or below it (what executed there is
+/// kept: the properties read it). A replica that had not executed up to it takes its state
+/// (§5.3's state transfer, by the model's checkpoint messages, which carry the state) and answers
+/// the requests it waited for from the reply cache it took. (Its callers then let it go on: a
+/// primary assigns what waited above the old window, and the replica executes what it can.)
+pub fn collect_garbage(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, c: Stable, o: &mut Out<super::PbftActor>) {
+    let seq = c.seq;
+    if last_executed(s) < seq {
+        s.kv = c.state.kv.clone();
+        s.replies = c.state.replies.clone();
+        s.transferred = seq;
+        let answered: Vec<Op> = s
+            .pending
+            .iter()
+            .filter(|op| s.replies.get(&(op.client, op.session)).is_some_and(|(n, _)| *n >= op.seq))
+            .cloned()
+            .collect();
+        for op in answered {
+            s.pending.remove(&op);
+            if let Some((n, result)) = s.replies.get(&(op.client, op.session)).cloned() {
+                if n == op.seq {
+                    reply(s, cfg, me, &op, result, o);
+                }
+            }
+        }
+    }
+    s.log.retain(|(_, n), _| *n > seq);
+    s.checkpoints = s.checkpoints.split_off(&(seq + 1));
+    s.stable = Some(c);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pbft::PbftActor;
+
+    fn cfg() -> ReplicaCfg {
+        ReplicaCfg { replicas: 4, f: 1, clients: 1, window: 1, checkpoint: 1, bugs: BugSet::NONE }
+    }
+
+    fn put(seq: Seq) -> Op {
+        crate::raft::client::op(0, seq, 1)
+    }
+
+    /// §4.3 and §5.3: a replica that executed nothing holds the Put as pending; 2f+1 matching
+    /// checkpoint messages for #1 make the checkpoint stable, the replica takes its state and
+    /// answers the Put from the reply cache it took, discards its log up to #1, and the window
+    /// moves: a pre-prepare for #2 is now accepted, one for #1 no longer.
+    #[test]
+    fn s4_3_a_replica_behind_a_stable_checkpoint_takes_its_state_and_its_window_moves() {
+        let (cfg, me) = (cfg(), Id::from(3));
+        let mut s = ReplicaState::default();
+        let mut o: Out<PbftActor> = Out::new();
+        on_request(&mut s, &cfg, me, cfg.client_id(0), put(1), &mut o);
+        assert_eq!(s.pending.len(), 1);
+        let mut done = ReplicaState::default();
+        done.kv.invoke(&kv_op(&put(1)));
+        done.replies.insert((0, put(1).session), (1, None));
+        let state = Snapshot { kv: done.kv.clone(), replies: done.replies.clone() };
+        for r in 0..2 {
+            let c = Checkpoint { seq: 1, state: state.clone(), replica: Id::from(r) };
+            on_checkpoint(&mut s, &cfg, me, Id::from(r), c, &mut o);
+        }
+        assert_eq!(low(&s), 0, "two checkpoint messages are not 2f+1");
+        // A checkpoint with another state does not count with them.
+        let other = Checkpoint { seq: 1, state: Snapshot::default(), replica: Id::from(2) };
+        on_checkpoint(&mut s, &cfg, me, Id::from(2), other, &mut o);
+        assert_eq!(low(&s), 0);
+        let mut s2 = s.clone();
+        s2.checkpoints.clear();
+        for r in 0..3 {
+            let c = Checkpoint { seq: 1, state: state.clone(), replica: Id::from(r) };
+            on_checkpoint(&mut s2, &cfg, me, Id::from(r), c, &mut o);
+        }
+        assert_eq!((low(&s2), s2.transferred, last_executed(&s2)), (1, 1, 1));
+        assert_eq!(s2.kv, done.kv);
+        assert!(s2.pending.is_empty() && s2.checkpoints.is_empty());
+        let replies = o.into_iter().filter(|c| matches!(c, stateright::actor::Command::Send(_, PbftMsg::Reply(_))));
+        assert_eq!(replies.count(), 1, "the Put answered from the state taken");
+        let mut o: Out<PbftActor> = Out::new();
+        let pp = |seq| Order { view: 0, seq, req: Req::Null, replica: Id::from(0) };
+        on_pre_prepare(&mut s2, &cfg, me, Id::from(0), pp(1), &mut o);
+        assert!(s2.log.is_empty(), "#1 is at the low watermark");
+        on_pre_prepare(&mut s2, &cfg, me, Id::from(0), pp(2), &mut o);
+        assert!(s2.log.contains_key(&(0, 2)), "#2 is in the window");
+    }
+
+    /// §4.4: a view change carries the stable checkpoint with its proof and only the
+    /// certificates above it; a proof with fewer than 2f+1 signers, or forged, makes it invalid;
+    /// the new primary's O starts above the latest stable checkpoint of the view changes.
+    #[test]
+    fn s4_4_a_view_change_carries_the_stable_checkpoint_and_o_starts_above_it() {
+        let cfg = ReplicaCfg { window: 2, ..cfg() };
+        let stable = Stable { seq: 1, state: Snapshot::default(), signers: 3, forged: false };
+        let cert = |seq| Prepared { view: 0, seq, req: Req::Null, prepares: 2, forged: false };
+        let vc = |r: usize, stable: Option<Stable>, certs: Vec<Prepared>| ViewChange {
+            view: 1,
+            prepared: certs.into_iter().collect(),
+            replica: Id::from(r),
+            stable,
+        };
+        assert!(valid_view_change(&cfg, &vc(0, Some(stable.clone()), vec![cert(2)])));
+        assert!(!valid_view_change(&cfg, &vc(0, Some(stable.clone()), vec![cert(1)])), "below its checkpoint");
+        assert!(!valid_view_change(&cfg, &vc(0, Some(Stable { signers: 2, ..stable.clone() }), vec![])));
+        assert!(!valid_view_change(&cfg, &vc(0, Some(Stable { forged: true, ..stable.clone() }), vec![])));
+        let vcs: BTreeSet<ViewChange> =
+            [vc(0, Some(stable.clone()), vec![cert(2)]), vc(1, None, vec![cert(1)]), vc(2, None, vec![])].into();
+        assert_eq!(new_view_checkpoint(&vcs), Some(&stable));
+        assert_eq!(new_view_pre_prepares(&cfg, &vcs), BTreeMap::from([(2, Req::Null)]));
+    }
 }

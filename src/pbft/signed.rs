@@ -142,7 +142,7 @@ pub fn seal(keys: &ReplicaKeys, cfg: &ReplicaCfg, proofs: &mut Proofs, msg: Pbft
     let me = keys.me();
     let evidence = match &msg {
         PbftMsg::Request(_) | PbftMsg::Reply(_) => return Wire::Plain(msg),
-        PbftMsg::PrePrepare(_) | PbftMsg::Prepare(_) | PbftMsg::Commit(_) => Evidence::None,
+        PbftMsg::PrePrepare(_) | PbftMsg::Prepare(_) | PbftMsg::Commit(_) | PbftMsg::Checkpoint(_) => Evidence::None,
         PbftMsg::ViewChange(vc) => {
             let certs: Vec<CertProof> = vc.prepared.iter().filter_map(|p| cert_proof(cfg, proofs, p)).collect();
             if certs.len() != vc.prepared.len() {
@@ -185,9 +185,12 @@ pub fn valid_cert_proof(keys: &ReplicaKeys, cfg: &ReplicaCfg, p: &Prepared, proo
         && keys.verify(leader, &signed_bytes(&pre_prepare_of(cfg, p.view, p.seq, &p.req)), &proof.pre_prepare)
 }
 
-/// Whether `proofs` prove view change `vc`'s certificates, one each, in order.
+/// Whether `proofs` prove view change `vc`'s certificates, one each, in order. A view change
+/// that claims a stable checkpoint is refused: the runtime takes no checkpoints (its period is
+/// 0), so a correct replica never sends one, and no proof of one is carried.
 fn valid_certs(keys: &ReplicaKeys, cfg: &ReplicaCfg, vc: &ViewChange, proofs: &[CertProof]) -> bool {
-    proofs.len() == vc.prepared.len()
+    vc.stable.is_none()
+        && proofs.len() == vc.prepared.len()
         && vc.prepared.iter().zip(proofs).all(|(p, proof)| valid_cert_proof(keys, cfg, p, proof))
 }
 
@@ -211,7 +214,10 @@ pub fn check(keys: &ReplicaKeys, cfg: &ReplicaCfg, src: Id, wire: &Wire) -> Resu
         return Err("the sender's signature does not verify");
     }
     match (msg, evidence) {
-        (PbftMsg::PrePrepare(_) | PbftMsg::Prepare(_) | PbftMsg::Commit(_), Evidence::None) => Ok(()),
+        (
+            PbftMsg::PrePrepare(_) | PbftMsg::Prepare(_) | PbftMsg::Commit(_) | PbftMsg::Checkpoint(_),
+            Evidence::None,
+        ) => Ok(()),
         (PbftMsg::ViewChange(vc), Evidence::ViewChange(certs)) => match valid_certs(keys, cfg, vc, certs) {
             true => Ok(()),
             false => Err("a prepared certificate in the view change does not verify"),

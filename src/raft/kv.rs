@@ -12,7 +12,7 @@ use stateright::semantics::SequentialSpec;
 use std::collections::BTreeMap;
 
 /// The map, as a sequential object: every key starts absent.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 pub struct KvMap(pub BTreeMap<Key, Value>);
 
 /// An operation on [`KvMap`].

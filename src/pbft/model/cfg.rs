@@ -45,6 +45,10 @@ pub struct PbftModelCfg {
     /// The high watermark: sequence numbers `1..=window` (None: one per request).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<SeqNo>,
+    /// The checkpoint period `K` (§4.3): a checkpoint after every `K`-th sequence number, and
+    /// the window `h < n <= h + window` moves with the stable one. 0: no checkpoints.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub checkpoint: SeqNo,
     #[serde(serialize_with = "crate::bugs::serialize")]
     pub bugs: BugSet,
     /// Remove dead messages from the network ([`super::reduction`]); off only to compare.
@@ -54,6 +58,10 @@ pub struct PbftModelCfg {
 
 fn is_one(n: &u8) -> bool {
     *n == 1
+}
+
+fn is_zero(n: &SeqNo) -> bool {
+    *n == 0
 }
 
 fn is_true(b: &bool) -> bool {
@@ -79,6 +87,7 @@ impl Default for PbftModelCfg {
             keys: 1,
             max_view: 0,
             window: None,
+            checkpoint: 0,
             bugs: BugSet::NONE,
             reduce_dead: true,
         }
@@ -106,6 +115,8 @@ pub enum CfgError {
     Window(SeqNo),
     #[error("--moves must be at most 8, got {0}")]
     Moves(u8),
+    #[error("--checkpoint must be at most 4, got {0}")]
+    Checkpoint(SeqNo),
 }
 
 impl PbftModelCfg {
@@ -142,6 +153,9 @@ impl PbftModelCfg {
         if self.moves > 8 {
             return Err(CfgError::Moves(self.moves));
         }
+        if self.checkpoint > 4 {
+            return Err(CfgError::Checkpoint(self.checkpoint));
+        }
         Ok(())
     }
 
@@ -151,7 +165,14 @@ impl PbftModelCfg {
     }
 
     pub fn replica_cfg(&self) -> ReplicaCfg {
-        ReplicaCfg { replicas: self.replicas, f: self.f, clients: self.clients, window: self.window(), bugs: self.bugs }
+        ReplicaCfg {
+            replicas: self.replicas,
+            f: self.f,
+            clients: self.clients,
+            window: self.window(),
+            checkpoint: self.checkpoint,
+            bugs: self.bugs,
+        }
     }
 
     /// Whether replica `id` is Byzantine.
@@ -200,7 +221,7 @@ impl PbftModelCfg {
             ),
         };
         format!(
-            "{} replicas, f = {}, {who} {acts}, views <= {}, {} client{} x {} request{}{}, window {}, reordering duplicating network{}",
+            "{} replicas, f = {}, {who} {acts}, views <= {}, {} client{} x {} request{}{}, window {}{}, reordering duplicating network{}",
             self.replicas,
             self.f,
             self.max_view,
@@ -210,6 +231,7 @@ impl PbftModelCfg {
             if self.requests == 1 { "" } else { "s" },
             if self.keys == 1 { String::new() } else { format!(" on {} keys", self.keys) },
             self.window(),
+            if self.checkpoint == 0 { String::new() } else { format!(", a checkpoint every {}", self.checkpoint) },
             if bugs.is_empty() { String::new() } else { format!(", bugs: {}", bugs.join(",")) },
         ) + if self.reduce_dead { "" } else { ", dead messages kept" }
     }
@@ -265,6 +287,12 @@ pub fn bug_config(bug: Bug) -> PbftModelCfg {
         Bug::NoAuthentication => PbftModelCfg { requests: 0, byzantine_backups: true, forge: true, ..base },
         // The normal case with no Byzantine replica: one reply only, where f+1 are needed.
         Bug::OnlyPrimaryReplies => PbftModelCfg { byzantine: 0, ..base },
+        // Two clients' requests: the first executes at two replicas, which discard its
+        // certificates before their checkpoint is stable; after a view change the second takes
+        // its number at a third.
+        Bug::CollectBeforeStable => {
+            PbftModelCfg { byzantine: 0, clients: 2, max_view: 1, window: Some(2), checkpoint: 1, ..base }
+        }
         // A Byzantine primary's null request at number 2, with no request at 1.
         Bug::ExecutePastGap => PbftModelCfg { clients: 0, window: Some(2), ..base },
     };

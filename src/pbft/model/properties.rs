@@ -91,12 +91,16 @@ pub fn validity(m: &PbftModel, s: &PbftSysState) -> bool {
     })
 }
 
-/// A correct replica executes sequence number n only after 1 … n-1.
+/// A correct replica executes sequence number n only after 1 … n-1, or after taking the state
+/// of a stable checkpoint at n-1 or above (§4.3: what it executed before that state is a prefix
+/// 1 … a, what after it follows on from the checkpoint).
 pub fn in_order(m: &PbftModel, s: &PbftSysState) -> bool {
-    m.cfg
-        .correct()
-        .filter_map(|i| replica_state(s, i))
-        .all(|r| r.executed.keys().copied().eq(1..=r.executed.len() as u64))
+    m.cfg.correct().filter_map(|i| replica_state(s, i)).all(|r| {
+        let t = r.transferred;
+        let before = r.executed.range(..=t).count() as u64;
+        r.executed.range(..=t).map(|(n, _)| *n).eq(1..=before)
+            && r.executed.range(t + 1..).map(|(n, _)| *n).eq(t + 1..=t + r.executed.range(t + 1..).count() as u64)
+    })
 }
 
 /// What each correct replica executed, in order, is a prefix of what every other did, or

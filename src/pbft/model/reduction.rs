@@ -7,8 +7,10 @@
 
 use super::{replica_state, PbftModel, PbftSysState};
 use crate::pbft::actor::PbftState;
-use crate::pbft::replica::{counts, in_window, primary, valid_new_view, valid_view_change};
-use crate::pbft::{Bug, Order, PbftMsg};
+use crate::pbft::replica::{
+    counts, in_window, low, primary, valid_new_view, valid_view_change, ReplicaCfg, ReplicaState,
+};
+use crate::pbft::{Bug, Order, PbftMsg, SeqNo};
 use stateright::actor::Envelope;
 
 /// Whether `env` is a no-op for its receiver now and in every future. Views only grow, a
@@ -46,7 +48,7 @@ pub fn is_dead(m: &PbftModel, s: &PbftSysState, env: &Envelope<PbftMsg>) -> bool
             o.view < r.view
                 || o.replica != primary(&rc, o.view)
                 || o.replica == me
-                || !in_window(&rc, o.seq)
+                || beyond_window(&rc, r, o.seq)
                 || slot(o).is_some_and(|sl| sl.pre_prepare.is_some())
         }
         // `on_prepare`, `on_commit`: only of the receiver's view, from a backup (a replica),
@@ -58,7 +60,7 @@ pub fn is_dead(m: &PbftModel, s: &PbftSysState, env: &Envelope<PbftMsg>) -> bool
             o.view < r.view
                 || (!commit && o.replica == primary(&rc, o.view))
                 || !cfg.is_replica(o.replica)
-                || !in_window(&rc, o.seq)
+                || beyond_window(&rc, r, o.seq)
                 || slot(o).is_some_and(|sl| {
                     let seen = if commit { &sl.commits } else { &sl.prepares };
                     !counts(&rc, o.view, sl, &o.req, commit) || seen.contains(&(o.req.clone(), o.replica))
@@ -88,8 +90,24 @@ pub fn is_dead(m: &PbftModel, s: &PbftSysState, env: &Envelope<PbftMsg>) -> bool
             .replies
             .get(&(op.client, op.session))
             .is_some_and(|(seq, _)| *seq > op.seq || (*seq == op.seq && client_done(m, s, op.client) >= op.seq)),
+        // `on_checkpoint`: only another replica's, at a checkpoint's sequence number above the
+        // low watermark (which only grows), once per sender.
+        PbftMsg::Checkpoint(c) => {
+            c.replica == me
+                || !cfg.is_replica(c.replica)
+                || rc.checkpoint == 0
+                || !c.seq.is_multiple_of(rc.checkpoint)
+                || c.seq <= low(r)
+                || r.checkpoints.get(&c.seq).is_some_and(|m| m.contains_key(&c.replica))
+        }
         PbftMsg::Reply(_) => true, // replicas ignore replies
     }
+}
+
+/// Whether sequence number `seq` is outside the receiver's window for good: at or below its low
+/// watermark, which only grows, or above its high one when no checkpoint ever moves it.
+fn beyond_window(rc: &ReplicaCfg, r: &ReplicaState, seq: SeqNo) -> bool {
+    !in_window(rc, low(r), seq) && (seq <= low(r) || rc.checkpoint == 0)
 }
 
 /// The requests client `c` has completed.

@@ -80,6 +80,9 @@ impl Rewrite<Id> for PbftMsg {
             PbftMsg::Commit(o) => PbftMsg::Commit(o.rewrite(plan)),
             PbftMsg::Reply(r) => PbftMsg::Reply(crate::pbft::Reply { replica: plan.rewrite(&r.replica), ..r.clone() }),
             PbftMsg::ViewChange(vc) => PbftMsg::ViewChange(vc.rewrite(plan)),
+            PbftMsg::Checkpoint(c) => {
+                PbftMsg::Checkpoint(crate::pbft::Checkpoint { replica: plan.rewrite(&c.replica), ..c.clone() })
+            }
             PbftMsg::NewView(nv) => PbftMsg::NewView(NewView {
                 view: nv.view,
                 view_changes: nv.view_changes.iter().map(|vc| vc.rewrite(plan)).collect(),
@@ -104,6 +107,11 @@ impl Rewrite<Id> for ReplicaState {
                 .view_changes
                 .iter()
                 .map(|(v, vcs)| (*v, vcs.iter().map(|(i, vc)| (plan.rewrite(i), vc.rewrite(plan))).collect()))
+                .collect(),
+            checkpoints: self
+                .checkpoints
+                .iter()
+                .map(|(n, cps)| (*n, cps.iter().map(|(i, c)| (plan.rewrite(i), c.clone())).collect()))
                 .collect(),
             ..self.clone()
         }

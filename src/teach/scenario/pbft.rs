@@ -9,13 +9,14 @@ use crate::pbft::{Bug, PbftModelCfg, Req, SeqNo};
 type PbftSpec = Spec<PbftModelCfg>;
 
 /// The PBFT scenarios, in the guide's order.
-pub static SCENARIOS: [PbftSpec; 6] = [
+pub static SCENARIOS: [PbftSpec; 7] = [
     NORMAL_CASE,
     SILENT_PRIMARY,
     NEW_VIEW_IGNORES_PREPARED,
     COMMIT_QUORUM_2F,
     PREPARED_WITH_2F_MINUS_1,
     PRE_PREPARE_FROM_ANYONE,
+    COLLECT_BEFORE_STABLE,
 ];
 
 /// The scenario that replays `bug`'s counterexample, if one does.
@@ -253,4 +254,49 @@ const PRE_PREPARE_FROM_ANYONE: PbftSpec = Spec {
     expect: "r1 executes A at #1 in view 0; r2 executes B at #1 in view 1",
     violates: &[AGREEMENT, PREFIX],
     check: |_, _, states| split_at_1(states, 1, 2),
+};
+
+const COLLECT_BEFORE_STABLE: PbftSpec = Spec {
+    name: "pbft-collect-before-stable",
+    about: "the planted bug collect-before-stable: two replicas discard a request's certificates at their own checkpoint, before it is stable, and a view change gives its number to another request",
+    cfg: || bug_config(Bug::CollectBeforeStable),
+    steps: &[
+        step("c4 -> r0 : Request", "the primary assigns #1 to c4's Put"),
+        step("r0 -> r1 : PrePrepare", ""),
+        step("r0 -> r2 : PrePrepare", ""),
+        step("r1 -> r2 : Prepare", "r2 prepared"),
+        step("r2 -> r1 : Prepare", "r1 prepared"),
+        step("r1 -> r0 : Prepare", ""),
+        step("r2 -> r0 : Prepare", "r0 prepared"),
+        step("r0 -> r1 : Commit", ""),
+        step(
+            "r2 -> r1 : Commit",
+            "r1 executes the Put at #1 and takes checkpoint #1; the bug: it discards its log up to #1, certificate and all, though only its own checkpoint message vouches for #1",
+        ),
+        step("r0 -> r2 : Commit", ""),
+        step("r1 -> r2 : Commit", "r2 executes the Put at #1 and discards its log too"),
+        step("c5 -> r1 : Request", "c5's Put waits at the backups"),
+        step("c5 -> r2 : Request", ""),
+        step("c5 -> r3 : Request", ""),
+        step("r2 view-change timeout", "r2 and r3 report no certificate: r2 discarded its, r3 never prepared"),
+        step("r3 view-change timeout", ""),
+        step("r2 -> r1 : ViewChange", ""),
+        step(
+            "r3 -> r1 : ViewChange",
+            "r1 joins view 1, whose primary it is: no certificate and no stable checkpoint among r1, r2, r3, so O is empty and r1 assigns #1 to c5's Put",
+        ),
+        step("r1 -> r3 : NewView", ""),
+        step("r1 -> r3 : PrePrepare", ""),
+        step("r1 -> r2 : NewView", ""),
+        step("r1 -> r2 : PrePrepare", ""),
+        step("r2 -> r3 : Prepare", "r3 prepared c5's Put at #1"),
+        step("r3 -> r2 : Prepare", ""),
+        step("r2 -> r1 : Prepare", ""),
+        step("r3 -> r1 : Prepare", ""),
+        step("r1 -> r3 : Commit", ""),
+        step("r2 -> r3 : Commit", "r3 executes c5's Put at #1, where r1 and r2 executed c4's"),
+    ],
+    expect: "r1 and r2 execute c4's Put at #1 in view 0; r3 executes c5's Put at #1 in view 1",
+    violates: &[AGREEMENT, PREFIX],
+    check: |_, _, states| split_at_1(states, 1, 3),
 };
