@@ -12,7 +12,7 @@ fn quorum(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_quorum")).args(args).output().expect("quorum runs")
 }
 
-const NAMES: [&str; 16] = [
+const NAMES: [&str; 17] = [
     "split-vote",
     "leader-crash",
     "figure7",
@@ -24,6 +24,7 @@ const NAMES: [&str; 16] = [
     "acceptor-recovers-promise",
     "pbft-normal-case",
     "pbft-silent-primary",
+    "pbft-checkpoint",
     "pbft-new-view-ignores-prepared",
     "pbft-commit-quorum-2f",
     "pbft-prepared-with-2f-1",

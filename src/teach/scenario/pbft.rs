@@ -4,14 +4,16 @@
 
 use super::{ensure, last, step, Spec};
 use crate::pbft::model::{bug_config, property::*, replica_state, PbftSysState};
+use crate::pbft::replica::low;
 use crate::pbft::{Bug, PbftModelCfg, Req, SeqNo};
 
 type PbftSpec = Spec<PbftModelCfg>;
 
 /// The PBFT scenarios, in the guide's order.
-pub static SCENARIOS: [PbftSpec; 7] = [
+pub static SCENARIOS: [PbftSpec; 8] = [
     NORMAL_CASE,
     SILENT_PRIMARY,
+    CHECKPOINT,
     NEW_VIEW_IGNORES_PREPARED,
     COMMIT_QUORUM_2F,
     PREPARED_WITH_2F_MINUS_1,
@@ -104,6 +106,53 @@ const SILENT_PRIMARY: PbftSpec = Spec {
         let views: Vec<u64> = (1..4).filter_map(|i| replica_state(s, i).map(|r| r.view)).collect();
         ensure(views == [1, 1, 1], || format!("r1..r3 in views {views:?}"))?;
         ensure(executed(s, 2, 1).is_some() && executed(s, 2, 1) == executed(s, 3, 1), || "r2 and r3 differ".into())?;
+        ensure(s.history.returned.first() == Some(&1), || "the client did not accept its Put".into())
+    },
+};
+
+const CHECKPOINT: PbftSpec = Spec {
+    name: "pbft-checkpoint",
+    about: "a checkpoint after every request (section 4.3): 2f+1 matching checkpoint messages make it stable, the log is discarded, and a replica that never executed the Put takes the state and answers it",
+    cfg: || PbftModelCfg { byzantine: 0, max_view: 0, checkpoint: 1, ..PbftModelCfg::default() },
+    steps: &[
+        step("c4 -> r0 : Request", "the primary assigns #1, the only number of the window (h = 0, L = 1)"),
+        step("r0 -> r1 : PrePrepare", ""),
+        step("r0 -> r2 : PrePrepare", ""),
+        step("r0 -> r3 : PrePrepare", "r3 waits for the Put too, but will see no prepare or commit"),
+        step("r1 -> r2 : Prepare", ""),
+        step("r2 -> r1 : Prepare", "r1 and r2 prepared"),
+        step("r1 -> r0 : Prepare", ""),
+        step("r2 -> r0 : Prepare", "r0 prepared"),
+        step("r0 -> r1 : Commit", ""),
+        step("r2 -> r1 : Commit", "r1 executes the Put and multicasts its checkpoint message for #1 with its state"),
+        step("r0 -> r2 : Commit", ""),
+        step("r1 -> r2 : Commit", "r2 executes and multicasts its checkpoint"),
+        step("r1 -> r0 : Commit", ""),
+        step("r2 -> r0 : Commit", "r0 executes and multicasts its checkpoint"),
+        step("r0 -> r1 : Checkpoint", ""),
+        step(
+            "r2 -> r1 : Checkpoint",
+            "r1 holds 2f+1 = 3 matching checkpoint messages: #1 is stable, the low watermark moves to 1 and r1 discards its log",
+        ),
+        step("r0 -> r3 : Checkpoint", ""),
+        step("r1 -> r3 : Checkpoint", ""),
+        step(
+            "r2 -> r3 : Checkpoint",
+            "r3, which executed nothing, holds a stable checkpoint above it: it takes its state (the map and the reply cache) and answers the Put from it",
+        ),
+        step("r3 -> c4 : Reply", ""),
+        step("r1 -> c4 : Reply", "f+1 matching replies, one from a replica that took the state: the client accepts"),
+    ],
+    expect: "r1 and r3 hold stable checkpoint #1 with empty logs; r3 took the state at #1 without executing and has the map the others have",
+    violates: &[],
+    check: |_, _, states| {
+        let s = last(states)?;
+        let (r1, r3) = (replica_state(s, 1).ok_or("no r1")?, replica_state(s, 3).ok_or("no r3")?);
+        let r0 = replica_state(s, 0).ok_or("no r0")?;
+        ensure(low(r1) == 1 && low(r3) == 1, || format!("low watermarks r1 {}, r3 {}", low(r1), low(r3)))?;
+        ensure(r1.log.is_empty() && r3.log.is_empty(), || "a log kept what the checkpoint covers".into())?;
+        ensure(r3.transferred == 1 && r3.executed.is_empty(), || "r3 did not take the state".into())?;
+        ensure(r3.kv == r0.kv, || format!("r3's map {:?}, r0's {:?}", r3.kv, r0.kv))?;
         ensure(s.history.returned.first() == Some(&1), || "the client did not accept its Put".into())
     },
 };
