@@ -10,6 +10,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod common;
 mod five;
+mod liveness;
 mod paxos;
 mod paxos_mirror;
 mod pbft;

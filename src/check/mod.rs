@@ -2,9 +2,10 @@
 //! discoveries into a report: one verdict per property, with the trace of every discovery. Shared
 //! by the CLI, the tests and the benchmarks, so that they all judge a run the same way.
 //! [`symmetry`] holds what the protocols' symmetry reductions share; [`network`] what their
-//! network reductions share.
+//! network reductions share; [`liveness`] decides `eventually` under fairness, cycles included.
 
 pub mod dead;
+pub mod liveness;
 pub mod network;
 pub mod symmetry;
 
