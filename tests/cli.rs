@@ -283,7 +283,7 @@ fn check_pbft_default_bound_exits_0_complete() {
 }
 
 /// Every planted PBFT bug: `check pbft --bug NAME` exits 1 with the property the bug breaks
-/// violated. The four that need a view change are shown by replaying their scenarios (a search
+/// violated. The five that need a view change are shown by replaying their scenarios (a search
 /// takes too long: strategy "replay", never complete); the others by BFS.
 #[test]
 #[cfg_attr(debug_assertions, ignore = "release suite: cargo test --release")]
@@ -304,7 +304,13 @@ fn check_pbft_with_each_bug_exits_1_with_its_property_violated() {
             replayed.push(name.to_owned());
         }
     }
-    let expect = ["commit-quorum-2f", "prepared-with-2f-1", "pre-prepare-from-anyone", "new-view-ignores-prepared"];
+    let expect = [
+        "commit-quorum-2f",
+        "prepared-with-2f-1",
+        "pre-prepare-from-anyone",
+        "new-view-ignores-prepared",
+        "collect-before-stable",
+    ];
     assert_eq!(replayed, expect);
 }
 
