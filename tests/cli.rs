@@ -560,8 +560,8 @@ fn runtime_commands_take_hosted_protocols_and_refuse_another_protocols_flags() {
         "`quorum bench paxos` is not implemented: single-decree Paxos chooses one value",
     );
     assert_bad_input(
-        &["bench", "pbft"],
-        "`quorum bench pbft` is not implemented: PBFT's runtime orders at most 32 requests per cluster",
+        &["bench", "pbft", "--value-size", "65"],
+        "--value-size must be between 1 and 64 bytes for pbft, got 65",
     );
     assert_bad_input(&["bench", "cluster", "frobnicate"], "invalid value 'frobnicate'");
     assert_bad_input(&["bench", "raft", "--proposers", "2"], "--proposers applies to paxos, not raft");

@@ -996,27 +996,49 @@ fn a_pbft_primary_killed_with_sigkill_is_replaced_by_a_view_change_and_no_execut
     assert!(moved.is_some(), "the backups did not all move past view 0: {:?}\n{}", c.views(), c.logs());
 }
 
-/// Without checkpoints (§4.3) the window does not move: a cluster orders 32 requests in its life.
-/// The 33rd is refused by every replica with a logged reason (a refused request never reaches
-/// the replica, so no timer waits for it), and the requests already executed are still answered
-/// from the reply caches.
+/// Checkpoints (§4.3) move the window of 32 sequence numbers, so a cluster orders more: 48 puts,
+/// a checkpoint stable every 16. Replica 3 is killed with SIGKILL after the 8th and restarted,
+/// empty, after the 20th: it never executes what it missed, yet once checkpoint #48 is stable it
+/// fetches the state (§5.3) from the others, takes it because its digest is the one 2f+1 signed,
+/// and ends with the state the others have (the digest of the map and reply cache in their
+/// status). A request already executed is answered again from the reply cache.
 #[test]
-fn a_pbft_cluster_orders_its_window_of_32_requests_then_refuses_new_ones_with_a_reason() {
-    let c = Cluster::started_pbft(4);
+fn a_pbft_cluster_outlives_its_window_and_a_restarted_replica_catches_up_by_state_transfer() {
+    let mut c = Cluster::started_pbft(4);
     let mut client = c.pbft_client(0);
-    for seq in 1..=32u64 {
-        let r = if seq % 2 == 1 {
-            client.put(seq, Key::from("k"), Value::from(seq.to_string().as_str())).map(|_| None)
-        } else {
-            client.get(seq, Key::from("k"))
-        };
-        assert!(r.is_ok(), "request {seq}: {r:?}\n{}", c.logs());
+    client.attempts = 20;
+    let put = |client: &mut quorum::runtime::client::PbftClient, seq: u64| {
+        let r = client.put(seq, Key::from(format!("k{}", seq % 5).as_str()), Value::from(seq.to_string().as_str()));
+        assert!(r.is_ok(), "request {seq}: {r:?}");
+    };
+    for seq in 1..=8u64 {
+        put(&mut client, seq);
     }
-    assert_eq!(client.get(32, Key::from("k")).expect("answered again from the reply cache"), Some(Value::from("31")));
-    client.attempts = 2;
-    assert!(matches!(client.put(33, Key::from("k"), Value::from("late")), Err(ClientError::NoReply { .. })));
-    let refused = wait_for(Duration::from_secs(2), || c.logs().contains("window of 32 sequence numbers").then_some(()));
-    assert!(refused.is_some(), "no replica logged why\n{}", c.logs());
+    c.kill(3);
+    for seq in 9..=20u64 {
+        put(&mut client, seq);
+    }
+    c.start(3);
+    std::thread::sleep(Duration::from_millis(300));
+    for seq in 21..=48u64 {
+        put(&mut client, seq);
+    }
+    put(&mut client, 48); // again: answered from the reply cache, not executed twice
+    let state = |s: &serde_json::Value| -> Option<(u64, String)> {
+        let last = s["status"]["last"].as_str()?;
+        let from = last.find("state ")?;
+        Some((s["status"]["commit"].as_u64()?, last[from..].to_owned()))
+    };
+    let caught_up = wait_for(Duration::from_secs(10), || {
+        let s: Vec<(u64, String)> = (0..4).map(|i| c.stats(i).and_then(|s| state(&s))).collect::<Option<_>>()?;
+        (s[0].0 == 48 && s.iter().all(|x| *x == s[0])).then_some(s)
+    });
+    let status: Vec<_> = (0..4).map(|i| c.stats(i).map(|s| s["status"].clone())).collect();
+    assert!(caught_up.is_some(), "replica 3 did not take the state at #48: {status:#?}\n{}", c.logs());
+    let three = c.stats(3).expect("stats");
+    assert!(three["status"]["last"].as_str().is_some_and(|l| l.contains("stable #48")), "{three}");
+    let mut reader = c.pbft_client(1);
+    assert_eq!(reader.get(1, Key::from("k3")).expect("a read after 48 puts"), Some(Value::from("48")));
 }
 
 /// `--byzantine-mode forge-view-change` on replica 1, the primary of view 1. x is written; then
@@ -1045,7 +1067,7 @@ fn a_pbft_replica_forging_view_changes_is_refused_by_the_signatures_and_no_execu
     let refused = wait_for(Duration::from_secs(20), || {
         let logs = c.logs();
         (logs.contains("a view change in the new-view is not signed by its sender")
-            && logs.contains("a prepared certificate in the view change does not verify"))
+            && logs.contains("a prepared certificate or the stable checkpoint in the view change does not verify"))
         .then_some(())
     });
     assert!(refused.is_some(), "the forgeries were not refused\n{}", c.logs());
@@ -1431,6 +1453,26 @@ fn quorum_bench_raft_runs_its_own_cluster_and_reports() {
         assert_eq!(json["writes"], 60, "{command:?}: {stdout}");
         assert!(json["writes_per_s"].as_f64().is_some_and(|r| r > 0.0), "{command:?}: {stdout}");
     }
+}
+
+/// `quorum bench pbft` (docs/runtime-performance.md) starts 4 replicas with their signing keys and
+/// runs its clients past several checkpoints (100 puts, a checkpoint every 16): the window moves.
+#[test]
+fn quorum_bench_pbft_runs_four_replicas_past_their_window_and_reports() {
+    let base = free_ports(4)[0];
+    let out = Command::new(EXE)
+        .args(["bench", "pbft", "--writes", "100", "--clients", "4", "--json", "--base-port", &base.to_string()])
+        .output()
+        .expect("quorum bench runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("a JSON report on the last line");
+    assert_eq!(
+        (json["writes"].as_u64(), json["nodes"].as_u64(), json["value_size"].as_u64()),
+        (Some(100), Some(4), Some(64))
+    );
+    assert!(stdout.contains("4 nodes on loopback, state in memory"), "{stdout}");
 }
 
 /// A follower restarted from an older copy of its state file (whole, head and watermark included:

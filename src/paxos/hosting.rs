@@ -6,7 +6,7 @@
 use super::layout::{Layout, LayoutError};
 use super::{BugSet, PaxosActor, PaxosModelCfg, PaxosMsg, PaxosState, PaxosTimer, Value};
 use crate::runtime::client::PaxosClient;
-use crate::runtime::door::{BenchWriter, ClientFailure, ClientOpts, Hosting, Reply};
+use crate::runtime::door::{Bench, ClientFailure, ClientOpts, Hosting, Reply};
 use crate::runtime::hosted::{Guard, Hosted, Status};
 use stateright::actor::Id;
 
@@ -145,7 +145,7 @@ impl Hosting for PaxosModelCfg {
         }
     }
 
-    fn bench() -> Result<BenchWriter, &'static str> {
+    fn bench() -> Result<Bench, &'static str> {
         Err("single-decree Paxos chooses one value")
     }
 }

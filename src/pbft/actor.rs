@@ -51,6 +51,9 @@ pub enum PbftTimer {
 
 /// Runs `rule` on a replica's state `s`, then sets or cancels its timer as the result waits for
 /// something or not (`fired`: the timer just went off, so it must be set again if still needed).
+/// §4.4: a backup that executed a request it waited for and still waits for another restarts
+/// the timer (in the model, where a timer may fire at any time, that changes nothing; on the
+/// runtime it keeps a backup under steady load from suspecting a primary that makes progress).
 fn replica_step(
     cfg: &ReplicaCfg,
     me: Id,
@@ -60,9 +63,13 @@ fn replica_step(
     rule: impl FnOnce(&mut ReplicaState, &mut Out<PbftActor>),
 ) {
     let waited = replica::wants_timer(s, cfg, me) && !fired;
+    let executed = replica::last_executed(s);
     rule(s, o);
     match (waited, replica::wants_timer(s, cfg, me)) {
         (false, true) => o.set_timer(PbftTimer::ViewChange, VIEW_CHANGE_TIMEOUT),
+        (true, true) if !s.changing && replica::last_executed(s) > executed => {
+            o.set_timer(PbftTimer::ViewChange, VIEW_CHANGE_TIMEOUT)
+        }
         (true, false) => o.cancel_timer(PbftTimer::ViewChange),
         _ => {}
     }

@@ -127,7 +127,7 @@ pub fn menu(cfg: &ReplicaCfg, bounds: &Menu, s: &ReplicaState, me: Id) -> Vec<Mo
             OpKind::Put(..) => None,
             _ => Some(lie()),
         };
-        if s.replies.get(&(op.client, op.session)).is_some_and(|(seq, r)| *seq == op.seq && *r == result) {
+        if s.replies.get(&(op.client, op.session)).is_some_and(|c| c.seq == op.seq && c.result == result) {
             continue; // what the correct code says
         }
         let reply = Reply { view: v, client: op.client, session: op.session, seq: op.seq, result, replica: me };

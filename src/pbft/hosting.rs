@@ -3,13 +3,18 @@
 //! correct replica over UDP, and what the runtime guards beyond the model's bounds
 //! ([`crate::runtime::Hosted`]).
 //!
-//! The window. The model leaves out checkpoints and garbage collection (§4.3): its sequence
-//! numbers all fit below one high watermark. So does the runtime's: a cluster orders at most
-//! [`WINDOW`] requests in its life (reads included, since they go through the log), then refuses
-//! new ones with a logged reason. Without checkpoints a view change carries every prepared
-//! certificate, and a new-view all of them from 2f+1 replicas plus the re-issued pre-prepares;
+//! The window and checkpoints. Replicas run the model's rules of §4.3 with a checkpoint every
+//! [`CHECKPOINT`] sequence numbers and a log of [`WINDOW`]: a checkpoint message carries the
+//! digest of the state, 2f+1 matching ones make it stable, the window moves and the log up to it
+//! is discarded, so a cluster orders requests without end. A view change carries the stable
+//! checkpoint with its proof (2f+1 signed checkpoint messages) and the certificates above it;
 //! [`WINDOW`], [`MAX_KEY`] and [`MAX_VALUE`] are sized so that the largest new-view still fits in
-//! one datagram (a test builds it).
+//! one datagram (a test builds it). A replica behind a stable checkpoint fetches its state, which
+//! travels in one datagram: the map holds at most [`MAX_KEYS`] keys and the reply cache
+//! [`MAX_SESSIONS`] client sessions (the one that executed least recently is dropped, by the
+//! replica's own rule, so every correct replica drops the same), and a test builds the largest.
+//! A replica holds at most [`MAX_PENDING`] requests waiting; beyond, new ones are refused with a
+//! logged reason and the client tries again.
 //!
 //! A misbehaving node. `--byzantine-mode MODE` makes one replica (`--byzantine-node`, default 0,
 //! view 0's primary) Byzantine ([`PbftNode`]): it runs the correct code and changes what it
@@ -21,17 +26,20 @@
 //! model's Byzantine replica may do — only without the model's bound on how often.
 //!
 //! Replicas keep their state in memory only (`Storage = ()`): a replica killed and restarted
-//! comes back empty and, with no state transfer, stays behind the others: it counts against the
-//! f faults the quorums tolerate. That is PBFT's fault model: at most f replicas faulty at once,
-//! whatever the fault.
+//! comes back empty, behind the others, until the next checkpoint becomes stable and it fetches
+//! the state; meanwhile it counts against the f faults the quorums tolerate. That is PBFT's
+//! fault model: at most f replicas faulty at once, whatever the fault.
 
 use super::actor::{PbftActor, PbftState, PbftTimer};
-use super::replica::{new_view_pre_prepares, prepare_quorum, primary, ReplicaCfg, ReplicaState};
-use super::signed::{self, CertProof, Evidence, Proofs, VcProof, Wire};
-use super::{BugSet, NewView, Op, OpKind, Order, PbftModelCfg, PbftMsg, Prepared, Req, SeqNo, View, ViewChange};
+use super::replica::{last_executed, low, new_view_pre_prepares, prepare_quorum, primary, ReplicaCfg, ReplicaState};
+use super::signed::{self, CertProof, Evidence, Proofs, VcEvidence, VcProof, Wire};
+use super::{
+    BugSet, Key, NewView, Op, OpKind, Order, PbftModelCfg, PbftMsg, Prepared, Req, SeqNo, Snapshot, Value, View,
+    ViewChange,
+};
 use crate::byzantine::Move;
-use crate::runtime::client::PbftClient;
-use crate::runtime::door::{BenchWriter, ClientFailure, ClientOpts, Hosting, KvRequest, NoFlags, Reply};
+use crate::runtime::client::{ClientError, KvClient, PbftClient};
+use crate::runtime::door::{Bench, ClientFailure, ClientOpts, Hosting, KvRequest, NoFlags, Reply};
 use crate::runtime::hosted::{Guard, Hosted, Status};
 use crate::runtime::signing::ReplicaKeys;
 use sha2::{Digest, Sha256};
@@ -39,8 +47,20 @@ use stateright::actor::{Actor, Command, Id, Out};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-/// Sequence numbers a cluster can assign in its life (the high watermark `H`, with `h = 0`).
+/// The log size `L` (§4.2): sequence numbers `h+1 ..= h+L` above the low watermark `h`.
 pub const WINDOW: SeqNo = 32;
+/// The checkpoint period `K` (§4.3): a checkpoint after every `K`-th sequence number, half the
+/// window, so that the primary goes on assigning numbers while a checkpoint becomes stable.
+pub const CHECKPOINT: SeqNo = WINDOW / 2;
+/// Requests a replica holds waiting to execute; beyond, a new one is refused (the client tries
+/// again).
+pub const MAX_PENDING: usize = 64;
+/// Client sessions the reply cache holds: beyond, the one that executed least recently is
+/// dropped ([`ReplicaCfg::sessions`]), so that a state transfer fits in one datagram.
+pub const MAX_SESSIONS: usize = 256;
+/// Keys the map may hold: a Put of a new key beyond is refused, so that a state transfer fits
+/// in one datagram (a test builds the largest).
+pub const MAX_KEYS: usize = 256;
 /// The longest key a client may name (bytes).
 pub const MAX_KEY: usize = 32;
 /// The largest value a client may write (bytes).
@@ -59,6 +79,21 @@ pub struct NodeState {
     pub proofs: Proofs,
 }
 
+/// The runtime keeps the record of what a replica executed (the model's ghost record, which its
+/// properties read) only from its stable checkpoint on: the rules read only its last number, and
+/// kept whole it would grow with every request (and be copied at every step).
+fn forget_executed_below_stable(state: &mut PbftState) {
+    let s = match state {
+        PbftState::Replica(s) => s,
+        PbftState::Byzantine(b) => &mut b.honest,
+        PbftState::Client(_) => return,
+    };
+    let h = low(s);
+    if s.executed.first_key_value().is_some_and(|(n, _)| *n < h) {
+        s.executed = s.executed.split_off(&h);
+    }
+}
+
 /// The replica's view of a state, correct or Byzantine.
 fn replica_state(state: &PbftState) -> Option<&ReplicaState> {
     match state {
@@ -68,17 +103,20 @@ fn replica_state(state: &PbftState) -> Option<&ReplicaState> {
     }
 }
 
-/// The first 8 bytes, in hex, of the SHA-256 of everything a replica executed, in order: two
-/// replicas show the same digest exactly when (but for a collision) they executed the same
-/// sequence.
+/// The first 8 bytes, in hex, of the SHA-256 of what a replica executed from its stable
+/// checkpoint on (the runtime keeps no more, [`forget_executed_below_stable`]), in order: two
+/// replicas at the same stable checkpoint show the same digest exactly when (but for a
+/// collision) they executed the same sequence since.
 pub fn executed_digest(s: &ReplicaState) -> String {
     let bytes = postcard::to_stdvec(&s.executed).unwrap_or_default();
     Sha256::digest(&bytes)[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Hosted for PbftNode {
-    /// term: the view; commit: requests executed; log_len: log slots held; last: the last
-    /// executed and the digest of all executed ([`executed_digest`]).
+    /// term: the view; commit: the last sequence number executed (or whose state it took);
+    /// log_len: log slots held; last: the last executed, the digest of what it executed since
+    /// its stable checkpoint ([`executed_digest`]), the digest of the state (the map and the reply
+    /// cache) and the stable checkpoint.
     fn status(state: &NodeState) -> Status {
         let Some(s) = replica_state(&state.replica) else {
             return Status { role: "client".into(), ..Status::default() };
@@ -87,17 +125,14 @@ impl Hosted for PbftNode {
             true => "changing view",
             false => "replica",
         };
-        let last = match s.executed.iter().next_back() {
-            Some((n, r)) => format!("#{n} {r:?}, executed {}", executed_digest(s)),
+        let state = Snapshot { kv: s.kv.clone(), replies: s.replies.clone() }.digest();
+        let state: String = state.0[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let executed = match s.executed.iter().next_back() {
+            Some((n, r)) => format!("#{n} {r:?}, executed {}, ", executed_digest(s)),
             None => String::new(),
         };
-        Status {
-            role: role.to_owned(),
-            term: s.view,
-            commit: s.executed.len() as u64,
-            log_len: s.log.len() as u64,
-            last,
-        }
+        let last = format!("{executed}state {state}, stable #{}", low(s));
+        Status { role: role.to_owned(), term: s.view, commit: last_executed(s), log_len: s.log.len() as u64, last }
     }
 
     /// A message whose signatures verify ([`signed::check`]); a client's request within the
@@ -195,6 +230,13 @@ impl PbftNode {
         };
         for c in inner {
             match c {
+                Command::Send(_, PbftMsg::Transfer(t)) if !fits(&t) => {
+                    tracing::error!(
+                        replica = usize::from(me),
+                        seq = t.seq,
+                        "the state at this checkpoint does not fit in one datagram: not sent (a replica behind it stays behind)"
+                    );
+                }
                 Command::Send(to, msg) => match self.mode {
                     Some(mode @ (ByzantineMode::Silent | ByzantineMode::Equivocate)) => {
                         for (to, msg) in misbehave(mode, cfg, me, to, msg) {
@@ -226,11 +268,16 @@ impl PbftNode {
             }
         };
         if let Some(s) = next {
-            let moved = replica_state(&s).map(|r| r.view) != replica_state(&state.replica).map(|r| r.view);
+            let marks = |s: &PbftState| replica_state(s).map(|r| (r.view, low(r)));
+            let moved = marks(&s) != marks(&state.replica);
             let state = state.to_mut();
             state.replica = s;
-            // Signatures of what can no longer be relayed go once the view moves: the proofs
-            // stay as bounded as the replica's log, however many views a partition lasts.
+            // Signatures of what can no longer be relayed go once the view or the low watermark
+            // moves: the proofs stay as bounded as the replica's log, however many views a
+            // partition lasts and however many requests a cluster orders.
+            if moved {
+                forget_executed_below_stable(&mut state.replica);
+            }
             if let (true, Some(r)) = (moved, replica_state(&state.replica)) {
                 state.proofs.prune(r);
             }
@@ -280,8 +327,9 @@ pub fn forge(keys: &ReplicaKeys, cfg: &ReplicaCfg, proofs: &mut Proofs, msg: Pbf
             let certs: Vec<CertProof> = vc.prepared.iter().map(in_their_name).collect();
             let msg = PbftMsg::ViewChange(vc.clone());
             let sig = keys.sign(&signed::signed_bytes(&msg));
-            proofs.view_changes.insert(vc, VcProof { sig, certs: certs.clone() });
-            Wire::Signed { msg, sig, evidence: Evidence::ViewChange(certs) }
+            let evidence = VcEvidence { certs, stable: stable_proof_of(proofs, &vc) };
+            proofs.view_changes.insert(vc, VcProof { sig, evidence: evidence.clone() });
+            Wire::Signed { msg, sig, evidence: Evidence::ViewChange(evidence) }
         }
         PbftMsg::NewView(nv) => {
             let me = Id::from(keys.me());
@@ -300,7 +348,7 @@ pub fn forge(keys: &ReplicaKeys, cfg: &ReplicaCfg, proofs: &mut Proofs, msg: Pbf
                     Some(p) => p.clone(),
                     None => VcProof {
                         sig: keys.sign(&signed::signed_bytes(&PbftMsg::ViewChange(vc.clone()))),
-                        certs: Vec::new(),
+                        evidence: VcEvidence { certs: Vec::new(), stable: stable_proof_of(proofs, vc) },
                     },
                 };
                 view_changes.push(proof);
@@ -316,6 +364,11 @@ pub fn forge(keys: &ReplicaKeys, cfg: &ReplicaCfg, proofs: &mut Proofs, msg: Pbf
         }
         msg => signed::seal(keys, cfg, proofs, msg),
     }
+}
+
+/// The proof of `vc`'s stable checkpoint from `proofs` (empty if it claims none).
+fn stable_proof_of(proofs: &Proofs, vc: &ViewChange) -> signed::StableProof {
+    vc.stable.as_ref().and_then(|c| signed::stable_proof(proofs, c)).unwrap_or_default()
 }
 
 /// One command of the correct code, unchanged but for its message, signed by `relay`.
@@ -390,6 +443,16 @@ impl Actor for PbftNode {
     }
 }
 
+/// Whether a state transfer fits in one datagram, with room for the header, the signature and
+/// the tag (the state is the only part of it that grows).
+pub fn fits(t: &super::Transfer) -> bool {
+    postcard::to_stdvec(t).is_ok_and(|b| b.len() + TRANSFER_OVERHEAD <= crate::runtime::wire::MAX_DATAGRAM)
+}
+
+/// What a signed transfer adds to its content on the wire: the header, the variant tags, the
+/// signature and the HMAC tag, generously.
+const TRANSFER_OVERHEAD: usize = 256;
+
 /// Keys and values within the limits; no no-op; a new request only while the window has room
 /// (a request already executed is still answered from the reply cache).
 fn admit_request(s: &ReplicaState, op: &Op) -> Guard {
@@ -406,13 +469,22 @@ fn admit_request(s: &ReplicaState, op: &Op) -> Guard {
     if key.as_bytes().len() > MAX_KEY {
         return Guard::Refuse("key longer than 32 bytes");
     }
-    let answered = s.replies.get(&(op.client, op.session)).is_some_and(|(seq, _)| *seq >= op.seq);
+    let cached = s.replies.get(&(op.client, op.session));
+    let answered = cached.is_some_and(|c| c.seq >= op.seq);
     let known = s.pending.contains(op) || s.log.values().any(|slot| slot.pre_prepare == Some(Req::Op(op.clone())));
-    let used = s.executed.len() as u64 + s.pending.len() as u64;
-    if !answered && !known && used >= WINDOW {
-        return Guard::Refuse(
-            "the window of 32 sequence numbers is used up: checkpoints (section 4.3) are not implemented",
-        );
+    if answered || known {
+        return Guard::Deliver;
+    }
+    // A full cache may have dropped the session: executed afresh, a later request of it might
+    // repeat an earlier one. (A cache never full has dropped nothing.)
+    if cached.is_none() && op.seq > 1 && s.replies.len() >= MAX_SESSIONS {
+        return Guard::Refuse("a later request of a session the full reply cache does not hold (dropped)");
+    }
+    if s.pending.len() >= MAX_PENDING {
+        return Guard::Refuse("64 requests already wait to execute");
+    }
+    if matches!(op.kind, OpKind::Put(..)) && s.kv.0.len() >= MAX_KEYS && !s.kv.0.contains_key(key) {
+        return Guard::Refuse("the map holds 256 keys: a Put of a new key is refused");
     }
     Guard::Deliver
 }
@@ -516,9 +588,17 @@ impl Hosting for PbftModelCfg {
         r.send(&mut c)
     }
 
-    fn bench() -> Result<BenchWriter, &'static str> {
-        Err("PBFT's runtime orders at most 32 requests per cluster: no checkpoints (section 4.3)")
+    /// Puts, each client to its own key (`bench-N`), on 4 replicas (f = 1).
+    fn bench() -> Result<Bench, &'static str> {
+        Ok(Bench { writer: bench_writer, nodes: 4, storage: "state in memory", max_value: MAX_VALUE })
     }
+}
+
+fn bench_writer(to: ClientOpts, value_size: usize) -> Result<crate::runtime::door::Writer, ClientError> {
+    let key = Key::from(format!("bench-{}", to.number).as_str());
+    let value = Value::from(vec![b'v'; value_size]);
+    let mut c = PbftClient::new(to.servers, to.key, to.number)?;
+    Ok(Box::new(move |seq| c.put(seq, key.clone(), value.clone())))
 }
 
 /// The configuration of a runtime replica in a cluster of `servers` with `clients` clients.
@@ -528,14 +608,15 @@ pub fn runtime_cfg(servers: usize, clients: usize) -> ReplicaCfg {
         f: servers.saturating_sub(1) / 3,
         clients,
         window: WINDOW,
-        checkpoint: 0,
+        checkpoint: CHECKPOINT,
+        sessions: MAX_SESSIONS,
         bugs: BugSet::NONE,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Key, NewView, Prepared, Value, ViewChange};
+    use super::super::{Cached, Key, NewView, Prepared, Stable, StateDigest, Value, ViewChange};
     use super::*;
     use crate::runtime::door::Runtime;
     use crate::runtime::wire::{self, ClusterKey, Header, KEY_LEN};
@@ -561,18 +642,21 @@ mod tests {
         let cfg = runtime_cfg(MAX_REPLICAS, 1);
         let cert =
             |n: SeqNo| Prepared { view: MAX_VIEW - 1, seq: n, req: Req::Op(largest_op(n)), prepares: 2, forged: false };
+        let stable = Stable { seq: SeqNo::MAX, digest: StateDigest([0xff; 32]), signers: MAX_REPLICAS, forged: false };
         let vcs: BTreeSet<ViewChange> = (0..MAX_REPLICAS)
             .map(|r| ViewChange {
                 view: MAX_VIEW,
                 prepared: (1..=WINDOW).map(cert).collect(),
                 replica: Id::from(r),
-                stable: None,
+                stable: Some(stable.clone()),
             })
             .collect();
         let pre_prepares: BTreeMap<SeqNo, Req> = (1..=WINDOW).map(|n| (n, Req::Op(largest_op(n)))).collect();
         let sig = crate::runtime::signing::Sig([0xff; 32], [0xff; 32]);
         let proof = CertProof { pre_prepare: sig, prepares: vec![(usize::MAX, sig); prepare_quorum(&cfg)] };
-        let view_changes = vec![VcProof { sig, certs: vec![proof; WINDOW as usize] }; MAX_REPLICAS];
+        let evidence =
+            VcEvidence { certs: vec![proof; WINDOW as usize], stable: vec![(usize::MAX, sig); MAX_REPLICAS] };
+        let view_changes = vec![VcProof { sig, evidence }; MAX_REPLICAS];
         let evidence = Evidence::NewView { view_changes, pre_prepares: vec![sig; WINDOW as usize] };
         let nv = PbftMsg::NewView(NewView { view: MAX_VIEW, view_changes: vcs, pre_prepares, replica: Id::from(0) });
         let wire = Wire::Signed { msg: nv, sig, evidence };
@@ -589,7 +673,7 @@ mod tests {
     }
 
     #[test]
-    fn requests_within_the_limits_and_the_window_are_delivered_others_refused_with_a_reason() {
+    fn requests_within_the_limits_are_delivered_others_refused_with_a_reason() {
         let mut s = ReplicaState::default();
         let key = |n: usize| Key::from(vec![b'k'; n]);
         let value = |n: usize| Value::from(vec![b'v'; n]);
@@ -597,11 +681,53 @@ mod tests {
         assert_eq!(admit(&s, OpKind::Get(key(MAX_KEY + 1))), Guard::Refuse("key longer than 32 bytes"));
         assert_eq!(admit(&s, OpKind::Put(key(1), value(MAX_VALUE + 1))), Guard::Refuse("value larger than 64 bytes"));
         assert_eq!(admit(&s, OpKind::Noop), Guard::Refuse("clients may not send no-ops"));
-        // The window used up: a new request is refused, the one already executed is answered.
-        s.executed = (1..=WINDOW).map(|n| (n, Req::Null)).collect();
-        assert!(matches!(admit(&s, OpKind::Get(key(1))), Guard::Refuse(why) if why.contains("window")));
-        s.replies.insert((0, 7), (1, None));
+        // A full map: a Put of a new key is refused; of a key it holds, or a Get, is not.
+        s.kv.0 = (0..MAX_KEYS).map(|i| (Key::from(format!("k{i}").as_str()), value(1))).collect();
+        assert!(matches!(admit(&s, OpKind::Put(key(1), value(1))), Guard::Refuse(why) if why.contains("256 keys")));
+        assert_eq!(admit(&s, OpKind::Put(Key::from("k0"), value(1))), Guard::Deliver);
         assert_eq!(admit(&s, OpKind::Get(key(1))), Guard::Deliver);
+        // Too many waiting: a new request is refused, the one already executed is answered.
+        s.pending =
+            (0..MAX_PENDING as u64).map(|seq| Op { client: 1, session: 1, seq, kind: OpKind::Get(key(1)) }).collect();
+        assert!(matches!(admit(&s, OpKind::Get(key(1))), Guard::Refuse(why) if why.contains("wait")));
+        s.replies.insert((0, 7), Cached { seq: 1, result: None, at: 1 });
+        assert_eq!(admit(&s, OpKind::Get(key(1))), Guard::Deliver);
+        // A later request of a session a full cache does not hold (dropped) is refused: executed
+        // afresh it might repeat an earlier request of that session.
+        s.pending.clear();
+        let later = Op { client: 0, session: 8, seq: 2, kind: OpKind::Get(key(1)) };
+        assert_eq!(admit_request(&s, &later), Guard::Deliver, "the cache is not full: nothing was dropped");
+        let cached = |i: u64| ((1, 100 + i), Cached { seq: 1, result: None, at: i });
+        s.replies.extend((0..MAX_SESSIONS as u64).map(cached));
+        assert!(matches!(admit_request(&s, &later), Guard::Refuse(why) if why.contains("does not hold")));
+    }
+
+    /// The largest state a correct cluster reaches with 256 client sessions in its reply cache
+    /// (each with the largest result) fits in one signed transfer; a larger one is not sent.
+    #[test]
+    fn a_state_transfer_of_a_full_map_fits_in_one_datagram() {
+        let key = |i: usize| Key::from(format!("{i:0>width$}", width = MAX_KEY).as_str());
+        let kv = (0..MAX_KEYS).map(|i| (key(i), Value::from(vec![b'v'; MAX_VALUE])));
+        let result = Some(Value::from(vec![b'v'; MAX_VALUE]));
+        let replies = |n: u64| {
+            (0..n).map(|i| ((u8::MAX, u64::MAX - i), Cached { seq: u64::MAX, result: result.clone(), at: u64::MAX }))
+        };
+        let state = Snapshot { kv: crate::raft::kv::KvMap(kv.collect()), replies: replies(256).collect() };
+        let t = super::super::Transfer { seq: SeqNo::MAX, state, replica: Id::from(3) };
+        assert!(fits(&t));
+        let wire = Wire::Signed {
+            msg: PbftMsg::Transfer(t.clone()),
+            sig: crate::runtime::signing::Sig([0xff; 32], [0xff; 32]),
+            evidence: Evidence::None,
+        };
+        let key = ClusterKey::from_bytes([1; KEY_LEN]);
+        let header =
+            Header { cluster: key.cluster_id(), sender: u64::MAX, receiver: u64::MAX, epoch: u64::MAX, seq: u64::MAX };
+        let sealed = wire::seal(&key, &header, &wire).expect("encodes");
+        assert!(sealed.len() <= wire::MAX_DATAGRAM, "{} bytes", sealed.len());
+        let mut big = t;
+        big.state.replies = replies(1024).collect();
+        assert!(!fits(&big), "a reply cache of 1024 sessions does not fit");
     }
 
     /// A directory of signing keys for 4 replicas, written once for the tests of this module.
@@ -640,7 +766,9 @@ mod tests {
         assert!(put(&["k", &"v".repeat(MAX_VALUE + 1)]).unwrap_err().contains("at most 64"));
         let host = crate::runtime::door::Host::<PbftModelCfg>::NEW;
         assert_eq!(crate::runtime::door::ops(&host), ["pbft-put", "pbft-get"]);
-        assert!(host.bench().is_err());
+        let bench = host.bench().expect("a benchmark");
+        assert_eq!((bench.nodes, bench.max_value), (4, MAX_VALUE));
+        assert_eq!((cfg.checkpoint, cfg.sessions), (CHECKPOINT, MAX_SESSIONS));
     }
 
     /// `--byzantine-mode` makes only `--byzantine-node` (default 0) misbehave, a child `quorum
@@ -745,7 +873,7 @@ mod tests {
         // Asked again for a read it executed, it lies about the value.
         let mut done = ReplicaState::default();
         done.executed.insert(1, Req::Op(op.clone()));
-        done.replies.insert((0, 9), (1, Some(super::super::Value::from("1"))));
+        done.replies.insert((0, 9), Cached { seq: 1, result: Some(super::super::Value::from("1")), at: 1 });
         let mut done = Cow::Owned(NodeState { replica: PbftState::Replica(done), proofs: Proofs::default() });
         assert_eq!(check(&node(3), 3, &mut done, 4, PbftMsg::Request(op)), (1, 1));
         // Silent sends nothing.
@@ -891,7 +1019,7 @@ mod tests {
         assert_eq!(
             whys,
             BTreeSet::from([
-                "a prepared certificate in the view change does not verify",
+                "a prepared certificate or the stable checkpoint in the view change does not verify",
                 "a view change in the new-view is not signed by its sender",
             ])
         );

@@ -117,11 +117,25 @@ impl fmt::Debug for Prepared {
 }
 
 /// The service state a checkpoint certifies (§4.3): the map and the reply cache after the
-/// requests up to the checkpoint's sequence number executed.
+/// requests up to the checkpoint's sequence number executed. Checkpoint messages carry its
+/// [`StateDigest`]; the state itself travels only in a state transfer ([`Transfer`]).
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Snapshot {
     pub kv: KvMap,
-    pub replies: BTreeMap<(u8, Session), (Seq, Option<Value>)>,
+    pub replies: ReplyCache,
+}
+
+/// The reply cache (§4.1): per client session, the last request executed.
+pub type ReplyCache = BTreeMap<(u8, Session), Cached>;
+
+/// A session's last request executed: its number `seq`, its result, and the sequence number
+/// `at` which it executed (a cache with a capacity drops the session that executed least
+/// recently, [`replica::ReplicaCfg::sessions`]).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Cached {
+    pub seq: Seq,
+    pub result: Option<Value>,
+    pub at: SeqNo,
 }
 
 impl fmt::Debug for Snapshot {
@@ -130,30 +144,48 @@ impl fmt::Debug for Snapshot {
     }
 }
 
-/// `<CHECKPOINT, n, d, i>` (§4.3): replica `replica` executed the requests up to `seq` and its
-/// state is then `state`. The model carries the state where the paper carries its digest (two
-/// states have equal digests exactly when they are equal), so a replica that fell behind takes
-/// the state from a stable checkpoint's messages (the paper's state transfer, §5.3).
+impl Snapshot {
+    /// The state's digest (§4.3's `d`): the SHA-256 of its encoding.
+    pub fn digest(&self) -> StateDigest {
+        use sha2::Digest as _;
+        let bytes = postcard::to_stdvec(self).unwrap_or_default();
+        StateDigest(sha2::Sha256::digest(&bytes).into())
+    }
+}
+
+/// A digest of a checkpoint's state (§4.3's `d`): two states have equal digests exactly when
+/// they are equal (but for a collision of SHA-256). Shown by its first two bytes.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct StateDigest(pub [u8; 32]);
+
+impl fmt::Debug for StateDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "d={:02x}{:02x}", self.0[0], self.0[1])
+    }
+}
+
+/// `<CHECKPOINT, n, d, i>` (§4.3): replica `replica` executed the requests up to `seq` and the
+/// digest of its state is then `digest`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Checkpoint {
     pub seq: SeqNo,
-    pub state: Snapshot,
+    pub digest: StateDigest,
     pub replica: Id,
 }
 
 impl fmt::Debug for Checkpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Checkpoint(#{} {:?} by r{})", self.seq, self.state, usize::from(self.replica))
+        write!(f, "Checkpoint(#{} {:?} by r{})", self.seq, self.digest, usize::from(self.replica))
     }
 }
 
 /// A stable checkpoint with its proof (§4.3, the `n` and `C` of a view change, §4.4): `signers`
-/// matching checkpoint messages for (`seq`, `state`), each signed. As with [`Prepared`], the
+/// matching checkpoint messages for (`seq`, `digest`), each signed. As with [`Prepared`], the
 /// model carries how many signed, not who; `forged`: some signature does not verify.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Stable {
     pub seq: SeqNo,
-    pub state: Snapshot,
+    pub digest: StateDigest,
     pub signers: usize,
     pub forged: bool,
 }
@@ -161,8 +193,18 @@ pub struct Stable {
 impl fmt::Debug for Stable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let forged = if self.forged { ", forged" } else { "" };
-        write!(f, "C(#{} {:?}, {} signers{forged})", self.seq, self.state, self.signers)
+        write!(f, "C(#{} {:?}, {} signers{forged})", self.seq, self.digest, self.signers)
     }
+}
+
+/// A state transfer (§5.3, in one message where the paper fetches a partition tree): replica
+/// `replica` sends the state it recorded at checkpoint `seq` to a replica that asked for it
+/// ([`PbftMsg::Fetch`]). The receiver takes it only if its digest is its stable checkpoint's.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Transfer {
+    pub seq: SeqNo,
+    pub state: Snapshot,
+    pub replica: Id,
 }
 
 /// `<VIEW-CHANGE, v+1, n, C, P, i>` (§4.4): replica `replica` moves to view `view` and reports
@@ -229,6 +271,11 @@ pub enum PbftMsg {
     NewView(NewView),
     /// Replica → replicas (§4.3).
     Checkpoint(Checkpoint),
+    /// Replica → replicas: `<FETCH, n, i>` (§5.3): replica `i`, behind stable checkpoint `n`,
+    /// asks for its state.
+    Fetch { seq: SeqNo, replica: Id },
+    /// Replica → the replica that fetched (§5.3).
+    Transfer(Transfer),
 }
 
 impl fmt::Debug for PbftMsg {
@@ -249,6 +296,10 @@ impl fmt::Debug for PbftMsg {
             ),
             PbftMsg::ViewChange(vc) => write!(f, "{vc:?}"),
             PbftMsg::Checkpoint(c) => write!(f, "{c:?}"),
+            PbftMsg::Fetch { seq, replica } => write!(f, "Fetch(#{seq} by r{})", usize::from(*replica)),
+            PbftMsg::Transfer(t) => {
+                write!(f, "Transfer(#{} {:?} {:?} by r{})", t.seq, t.state, t.state.digest(), usize::from(t.replica))
+            }
             PbftMsg::NewView(nv) => {
                 let from: Vec<String> =
                     nv.view_changes.iter().map(|vc| format!("r{}", usize::from(vc.replica))).collect();
@@ -275,6 +326,8 @@ impl PbftMsg {
             PbftMsg::ViewChange(vc) => Some(vc.replica),
             PbftMsg::NewView(nv) => Some(nv.replica),
             PbftMsg::Checkpoint(c) => Some(c.replica),
+            PbftMsg::Fetch { replica, .. } => Some(*replica),
+            PbftMsg::Transfer(t) => Some(t.replica),
         }
     }
 }

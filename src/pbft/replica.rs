@@ -8,8 +8,8 @@
 //! commits. The model may set `n < 3f + 1` to show what then breaks.
 
 use super::{
-    Bug, BugSet, Checkpoint, NewView, Op, OpKind, Order, PbftMsg, Prepared, Reply, Req, Seq, SeqNo, Session, Snapshot,
-    Stable, Value, View, ViewChange,
+    Bug, BugSet, Cached, Checkpoint, NewView, Op, OpKind, Order, PbftMsg, Prepared, Reply, ReplyCache, Req, SeqNo,
+    Snapshot, Stable, StateDigest, Transfer, Value, View, ViewChange,
 };
 use crate::byzantine::authentic;
 use crate::raft::kv::{KvMap, KvOp, KvRet};
@@ -33,6 +33,10 @@ pub struct ReplicaCfg {
     /// The checkpoint period `K` (§4.3): a replica takes a checkpoint after executing each
     /// sequence number divisible by it. 0: none, and `h` stays 0.
     pub checkpoint: SeqNo,
+    /// The reply cache's capacity in client sessions: beyond, the session whose last request
+    /// executed least recently is dropped (so that the state, which a state transfer carries,
+    /// stays bounded). 0: unbounded, as the paper's one entry per client.
+    pub sessions: usize,
     #[serde(serialize_with = "crate::bugs::serialize")]
     pub bugs: BugSet,
 }
@@ -118,14 +122,18 @@ pub struct ReplicaState {
     /// is answered from here, not executed again). The paper keeps one per client, whose
     /// timestamps only grow; a client here numbers its requests 1, 2, … within a session (one
     /// per run, [`crate::runtime::client`]), so a new run is never answered from an old one's.
-    pub replies: BTreeMap<(u8, Session), (Seq, Option<Value>)>,
+    pub replies: ReplyCache,
     /// View-change messages received (and its own), per view, first per sender.
     pub view_changes: BTreeMap<View, BTreeMap<Id, ViewChange>>,
     /// The latest stable checkpoint, with its proof (§4.3): its sequence number is the low
-    /// watermark `h`. Its state is what a replica that fell behind takes.
+    /// watermark `h`. A replica that has not executed up to it fetches its state (§5.3).
     pub stable: Option<Stable>,
-    /// Checkpoint messages above `h` (and its own), per sequence number, first per sender.
-    pub checkpoints: BTreeMap<SeqNo, BTreeMap<Id, Snapshot>>,
+    /// Checkpoint messages above `h` (and its own), per sequence number, first per sender:
+    /// the digest each reports.
+    pub checkpoints: BTreeMap<SeqNo, BTreeMap<Id, StateDigest>>,
+    /// The states of its own checkpoints at and above `h` (§4.3: a replica keeps the stable
+    /// checkpoint's state and those above it), which it sends to a replica that fetches one.
+    pub snapshots: BTreeMap<SeqNo, Snapshot>,
     /// The sequence number of the last stable checkpoint whose state the replica took instead
     /// of executing up to it (state transfer): it executed nothing from its own last execution
     /// up to there.
@@ -160,6 +168,9 @@ impl fmt::Debug for ReplicaState {
         }
         if let Some(c) = &self.stable {
             write!(f, " | stable #{}", c.seq)?;
+            if last_executed(self) < c.seq {
+                write!(f, " (fetching its state)")?;
+            }
         }
         for (n, cps) in &self.checkpoints {
             let from: Vec<String> = cps.keys().map(|r| format!("r{}", usize::from(*r))).collect();
@@ -191,6 +202,8 @@ pub fn step(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, src: Id, msg: PbftMs
         PbftMsg::ViewChange(vc) => on_view_change(s, cfg, me, src, vc, o),
         PbftMsg::NewView(nv) => on_new_view(s, cfg, me, src, nv, o),
         PbftMsg::Checkpoint(c) => on_checkpoint(s, cfg, me, src, c, o),
+        PbftMsg::Fetch { seq, replica } => on_fetch(s, cfg, me, src, seq, replica, o),
+        PbftMsg::Transfer(t) => on_transfer(s, cfg, me, src, t, o),
         PbftMsg::Reply(_) => {}
     }
 }
@@ -204,11 +217,11 @@ pub fn on_request(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, src: Id, op: O
     if usize::from(op.client) >= cfg.clients || !authentic(src, cfg.client_id(op.client), cfg.authenticated()) {
         return;
     }
-    if let Some((seq, result)) = s.replies.get(&(op.client, op.session)) {
-        if *seq == op.seq {
-            reply(s, cfg, me, &op, result.clone(), o);
+    if let Some(c) = s.replies.get(&(op.client, op.session)) {
+        if c.seq == op.seq {
+            reply(s, cfg, me, &op, c.result.clone(), o);
         }
-        if *seq >= op.seq {
+        if c.seq >= op.seq {
             return;
         }
     }
@@ -276,7 +289,7 @@ pub fn on_pre_prepare(
     slot.commits.retain(|(r, _)| *r == pp.req);
     slot.prepares.insert((pp.req.clone(), me));
     if let Req::Op(op) = &pp.req {
-        if s.replies.get(&(op.client, op.session)).is_none_or(|(seq, _)| *seq < op.seq) {
+        if s.replies.get(&(op.client, op.session)).is_none_or(|c| c.seq < op.seq) {
             s.pending.insert(op.clone()); // it too waits for it to execute
         }
     }
@@ -431,7 +444,7 @@ pub fn execute(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, o: &mut Out<super
         let Some(req) = committed_at(s, cfg, seq) else { return };
         s.executed.insert(seq, req.clone());
         if let Req::Op(op) = req {
-            apply(s, cfg, me, op, o);
+            apply(s, cfg, me, seq, op, o);
         }
         if cfg.checkpoint > 0 && seq.is_multiple_of(cfg.checkpoint) {
             take_checkpoint(s, cfg, me, seq, o);
@@ -439,12 +452,13 @@ pub fn execute(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, o: &mut Out<super
     }
 }
 
-/// Applies a client's operation to the map (once: a request executed before is answered from
-/// the reply cache) and replies (§4.1).
-fn apply(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, op: Op, o: &mut Out<super::PbftActor>) {
+/// Applies a client's operation, executed at sequence number `at`, to the map (once: a request
+/// executed before is answered from the reply cache), records it in the reply cache and replies
+/// (§4.1).
+fn apply(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, at: SeqNo, op: Op, o: &mut Out<super::PbftActor>) {
     s.pending.remove(&op);
     let session = (op.client, op.session);
-    let last = s.replies.get(&session).map_or(0, |(seq, _)| *seq);
+    let last = s.replies.get(&session).map_or(0, |c| c.seq);
     if op.seq < last {
         return;
     }
@@ -453,10 +467,22 @@ fn apply(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, op: Op, o: &mut Out<sup
             KvRet::PutOk => None,
             KvRet::GetOk(v) => v,
         };
-        s.replies.insert(session, (op.seq, result));
+        s.replies.insert(session, Cached { seq: op.seq, result, at });
+        bound_reply_cache(&mut s.replies, cfg);
     }
-    let result = s.replies.get(&session).and_then(|(_, r)| r.clone());
+    let result = s.replies.get(&session).and_then(|c| c.result.clone());
     reply(s, cfg, me, &op, result, o);
+}
+
+/// A reply cache with a capacity ([`ReplicaCfg::sessions`]) drops the session whose last
+/// request executed least recently: every correct replica drops the same, so their states (and
+/// checkpoints' digests) stay equal.
+pub fn bound_reply_cache(replies: &mut ReplyCache, cfg: &ReplicaCfg) {
+    while cfg.sessions > 0 && replies.len() > cfg.sessions {
+        let oldest = replies.iter().min_by_key(|(_, c)| c.at).map(|(k, _)| *k);
+        let Some(oldest) = oldest else { return };
+        replies.remove(&oldest);
+    }
 }
 
 /// §4.1: every replica that executes a request replies to its client (the client needs f+1
@@ -487,8 +513,11 @@ pub fn wants_timer(s: &ReplicaState, cfg: &ReplicaCfg, me: Id) -> bool {
 }
 
 /// §4.4: the timer expires: the replica moves to the next view (§4.5.2: also when the view
-/// change it started does not complete in time).
+/// change it started does not complete in time). A replica still behind its stable checkpoint asks for its state again (§5.3).
 pub fn on_view_change_timer(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, o: &mut Out<super::PbftActor>) {
+    if last_executed(s) < low(s) {
+        fetch_state(cfg, me, low(s), o);
+    }
     if wants_timer(s, cfg, me) {
         let next = s.view + 1;
         start_view_change(s, cfg, me, next, o);
@@ -728,8 +757,10 @@ pub fn take_checkpoint(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, seq: SeqN
         return;
     }
     let state = Snapshot { kv: s.kv.clone(), replies: s.replies.clone() };
-    s.checkpoints.entry(seq).or_default().insert(me, state.clone());
-    multicast(cfg, me, PbftMsg::Checkpoint(Checkpoint { seq, state, replica: me }), o);
+    let digest = state.digest();
+    s.snapshots.insert(seq, state);
+    s.checkpoints.entry(seq).or_default().insert(me, digest);
+    multicast(cfg, me, PbftMsg::Checkpoint(Checkpoint { seq, digest, replica: me }), o);
     if cfg.bugs.has(Bug::CollectBeforeStable) {
         // The bug: the log up to its own checkpoint is discarded before 2f+1 replicas match it.
         s.log.retain(|(_, n), _| *n > seq);
@@ -757,7 +788,7 @@ pub fn on_checkpoint(
     {
         return;
     }
-    s.checkpoints.entry(c.seq).or_default().entry(c.replica).or_insert(c.state);
+    s.checkpoints.entry(c.seq).or_default().entry(c.replica).or_insert(c.digest);
     maybe_stable(s, cfg, me, o);
 }
 
@@ -765,10 +796,10 @@ pub fn on_checkpoint(
 /// not) is stable; the highest such becomes the replica's.
 pub fn maybe_stable(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, o: &mut Out<super::PbftActor>) {
     let found = s.checkpoints.iter().rev().find_map(|(seq, cps)| {
-        let states: BTreeSet<&Snapshot> = cps.values().collect();
-        states.into_iter().find_map(|state| {
-            let signers = cps.values().filter(|x| *x == state).count();
-            (signers >= quorum(cfg)).then(|| Stable { seq: *seq, state: state.clone(), signers, forged: false })
+        let digests: BTreeSet<&StateDigest> = cps.values().collect();
+        digests.into_iter().find_map(|digest| {
+            let signers = cps.values().filter(|x| *x == digest).count();
+            (signers >= quorum(cfg)).then_some(Stable { seq: *seq, digest: *digest, signers, forged: false })
         })
     });
     let Some(c) = found.filter(|c| c.seq > low(s)) else { return };
@@ -782,56 +813,118 @@ pub fn maybe_stable(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, o: &mut Out<
 }
 
 /// §4.3: a stable checkpoint moves the low watermark to its sequence number and discards every
-/// pre-prepare, prepare, commit and checkpoint message at or below it (what executed there is
-/// kept: the properties read it). A replica that had not executed up to it takes its state
-/// (§5.3's state transfer, by the model's checkpoint messages, which carry the state) and answers
-/// the requests it waited for from the reply cache it took. (Its callers then let it go on: a
-/// primary assigns what waited above the old window, and the replica executes what it can.)
+/// pre-prepare, prepare, commit and checkpoint message at or below it, and the states of its own
+/// checkpoints below it (what executed there is kept: the properties read it). A replica that
+/// has not executed up to it fetches its state ([`fetch_state`]). (Its callers then let it go
+/// on: a primary assigns what waited above the old window, and the replica executes what it
+/// can.)
 pub fn collect_garbage(s: &mut ReplicaState, cfg: &ReplicaCfg, me: Id, c: Stable, o: &mut Out<super::PbftActor>) {
     let seq = c.seq;
+    s.log.retain(|(_, n), _| *n > seq);
+    s.checkpoints = s.checkpoints.split_off(&(seq + 1));
+    s.snapshots = s.snapshots.split_off(&seq);
+    s.stable = Some(c);
     if last_executed(s) < seq {
-        s.kv = c.state.kv.clone();
-        s.replies = c.state.replies.clone();
-        s.transferred = seq;
-        let answered: Vec<Op> = s
-            .pending
-            .iter()
-            .filter(|op| s.replies.get(&(op.client, op.session)).is_some_and(|(n, _)| *n >= op.seq))
-            .cloned()
-            .collect();
-        for op in answered {
-            s.pending.remove(&op);
-            if let Some((n, result)) = s.replies.get(&(op.client, op.session)).cloned() {
-                if n == op.seq {
-                    reply(s, cfg, me, &op, result, o);
-                }
+        fetch_state(cfg, me, seq, o);
+    }
+}
+
+/// §5.3: a replica behind its stable checkpoint `seq` asks the others for its state (and asks
+/// again when its view-change timer fires while it still waits: a fetch or its answer may be
+/// lost).
+pub fn fetch_state(cfg: &ReplicaCfg, me: Id, seq: SeqNo, o: &mut Out<super::PbftActor>) {
+    multicast(cfg, me, PbftMsg::Fetch { seq, replica: me }, o);
+}
+
+/// §5.3: a replica that holds the state of its checkpoint `seq` sends it to the replica that
+/// fetched it.
+pub fn on_fetch(
+    s: &mut ReplicaState,
+    cfg: &ReplicaCfg,
+    me: Id,
+    src: Id,
+    seq: SeqNo,
+    replica: Id,
+    o: &mut Out<super::PbftActor>,
+) {
+    if !authentic(src, replica, cfg.authenticated()) || !cfg.is_replica(replica) || replica == me {
+        return;
+    }
+    if let Some(state) = s.snapshots.get(&seq) {
+        o.send(replica, PbftMsg::Transfer(Transfer { seq, state: state.clone(), replica: me }));
+    }
+}
+
+/// §5.3: a replica behind its stable checkpoint takes a transferred state whose digest is the
+/// checkpoint's (any replica may send it: the digest, which 2f+1 replicas signed, vouches for
+/// it), then executes what it can above it.
+pub fn on_transfer(
+    s: &mut ReplicaState,
+    cfg: &ReplicaCfg,
+    me: Id,
+    src: Id,
+    t: Transfer,
+    o: &mut Out<super::PbftActor>,
+) {
+    let wanted = s.stable.as_ref().is_some_and(|c| c.seq == t.seq && t.state.digest() == c.digest);
+    if !authentic(src, t.replica, cfg.authenticated()) || !wanted || last_executed(s) >= t.seq {
+        return;
+    }
+    take_state(s, cfg, me, t.seq, t.state, o);
+    make_progress(s, cfg, me, o);
+}
+
+/// §5.3: the replica's map and reply cache become the transferred state at `seq`, as if it had
+/// executed up to there; the requests it waited for that the state has executed are answered
+/// from the reply cache it took.
+pub fn take_state(
+    s: &mut ReplicaState,
+    cfg: &ReplicaCfg,
+    me: Id,
+    seq: SeqNo,
+    state: Snapshot,
+    o: &mut Out<super::PbftActor>,
+) {
+    s.kv = state.kv.clone();
+    s.replies = state.replies.clone();
+    s.transferred = seq;
+    s.snapshots.insert(seq, state);
+    let answered: Vec<Op> = s
+        .pending
+        .iter()
+        .filter(|op| s.replies.get(&(op.client, op.session)).is_some_and(|c| c.seq >= op.seq))
+        .cloned()
+        .collect();
+    for op in answered {
+        s.pending.remove(&op);
+        if let Some(c) = s.replies.get(&(op.client, op.session)).cloned() {
+            if c.seq == op.seq {
+                reply(s, cfg, me, &op, c.result, o);
             }
         }
     }
-    s.log.retain(|(_, n), _| *n > seq);
-    s.checkpoints = s.checkpoints.split_off(&(seq + 1));
-    s.stable = Some(c);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::pbft::PbftActor;
+    use stateright::actor::Command;
 
     fn cfg() -> ReplicaCfg {
-        ReplicaCfg { replicas: 4, f: 1, clients: 1, window: 1, checkpoint: 1, bugs: BugSet::NONE }
+        ReplicaCfg { replicas: 4, f: 1, clients: 1, window: 1, checkpoint: 1, sessions: 0, bugs: BugSet::NONE }
     }
 
-    fn put(seq: Seq) -> Op {
+    fn put(seq: crate::pbft::Seq) -> Op {
         crate::raft::client::op(0, seq, 1)
     }
 
     /// §4.3 and §5.3: a replica that executed nothing holds the Put as pending; 2f+1 matching
-    /// checkpoint messages for #1 make the checkpoint stable, the replica takes its state and
-    /// answers the Put from the reply cache it took, discards its log up to #1, and the window
-    /// moves: a pre-prepare for #2 is now accepted, one for #1 no longer.
+    /// checkpoint messages for #1 make the checkpoint stable: its log up to #1 is discarded, the
+    /// window moves, and it fetches the state. A transferred state with another digest is not
+    /// taken; the one 2f+1 signed is, and the Put is answered from the reply cache it holds.
     #[test]
-    fn s4_3_a_replica_behind_a_stable_checkpoint_takes_its_state_and_its_window_moves() {
+    fn s4_3_a_replica_behind_a_stable_checkpoint_fetches_its_state_and_its_window_moves() {
         let (cfg, me) = (cfg(), Id::from(3));
         let mut s = ReplicaState::default();
         let mut o: Out<PbftActor> = Out::new();
@@ -839,27 +932,43 @@ mod tests {
         assert_eq!(s.pending.len(), 1);
         let mut done = ReplicaState::default();
         done.kv.invoke(&kv_op(&put(1)));
-        done.replies.insert((0, put(1).session), (1, None));
+        done.replies.insert((0, put(1).session), Cached { seq: 1, result: None, at: 1 });
         let state = Snapshot { kv: done.kv.clone(), replies: done.replies.clone() };
+        let digest = state.digest();
         for r in 0..2 {
-            let c = Checkpoint { seq: 1, state: state.clone(), replica: Id::from(r) };
-            on_checkpoint(&mut s, &cfg, me, Id::from(r), c, &mut o);
+            on_checkpoint(&mut s, &cfg, me, Id::from(r), Checkpoint { seq: 1, digest, replica: Id::from(r) }, &mut o);
         }
         assert_eq!(low(&s), 0, "two checkpoint messages are not 2f+1");
         // A checkpoint with another state does not count with them.
-        let other = Checkpoint { seq: 1, state: Snapshot::default(), replica: Id::from(2) };
+        let other = Checkpoint { seq: 1, digest: Snapshot::default().digest(), replica: Id::from(2) };
         on_checkpoint(&mut s, &cfg, me, Id::from(2), other, &mut o);
         assert_eq!(low(&s), 0);
         let mut s2 = s.clone();
         s2.checkpoints.clear();
+        let mut o: Out<PbftActor> = Out::new();
         for r in 0..3 {
-            let c = Checkpoint { seq: 1, state: state.clone(), replica: Id::from(r) };
-            on_checkpoint(&mut s2, &cfg, me, Id::from(r), c, &mut o);
+            on_checkpoint(&mut s2, &cfg, me, Id::from(r), Checkpoint { seq: 1, digest, replica: Id::from(r) }, &mut o);
         }
-        assert_eq!((low(&s2), s2.transferred, last_executed(&s2)), (1, 1, 1));
+        assert_eq!((low(&s2), last_executed(&s2)), (1, 0), "stable, and behind it");
+        assert!(s2.checkpoints.is_empty());
+        let fetches = o.iter().filter(|c| matches!(c, Command::Send(_, PbftMsg::Fetch { seq: 1, .. }))).count();
+        assert_eq!(fetches, 3, "it asks every other replica for the state");
+        // A replica holding the state sends it; the one fetching takes only the right one.
+        let mut holder = ReplicaState::default();
+        holder.snapshots.insert(1, state.clone());
+        let mut o: Out<PbftActor> = Out::new();
+        on_fetch(&mut holder, &cfg, Id::from(0), me, 1, me, &mut o);
+        let sent: Vec<_> = o.into_iter().collect();
+        assert!(matches!(&sent[..], [Command::Send(to, PbftMsg::Transfer(t))] if *to == me && t.state == state));
+        let mut o: Out<PbftActor> = Out::new();
+        let wrong = Transfer { seq: 1, state: Snapshot::default(), replica: Id::from(0) };
+        on_transfer(&mut s2, &cfg, me, Id::from(0), wrong, &mut o);
+        assert_eq!((last_executed(&s2), s2.pending.len()), (0, 1), "a state with another digest is refused");
+        on_transfer(&mut s2, &cfg, me, Id::from(0), Transfer { seq: 1, state, replica: Id::from(0) }, &mut o);
+        assert_eq!((s2.transferred, last_executed(&s2)), (1, 1));
         assert_eq!(s2.kv, done.kv);
-        assert!(s2.pending.is_empty() && s2.checkpoints.is_empty());
-        let replies = o.into_iter().filter(|c| matches!(c, stateright::actor::Command::Send(_, PbftMsg::Reply(_))));
+        assert!(s2.pending.is_empty() && s2.snapshots.contains_key(&1));
+        let replies = o.into_iter().filter(|c| matches!(c, Command::Send(_, PbftMsg::Reply(_))));
         assert_eq!(replies.count(), 1, "the Put answered from the state taken");
         let mut o: Out<PbftActor> = Out::new();
         let pp = |seq| Order { view: 0, seq, req: Req::Null, replica: Id::from(0) };
@@ -869,13 +978,33 @@ mod tests {
         assert!(s2.log.contains_key(&(0, 2)), "#2 is in the window");
     }
 
+    /// §4.1 with a capacity: a reply cache of two sessions drops, for a third, the session whose
+    /// last request executed least recently, whatever the order of the sessions' names; a
+    /// session that executes again is recent again.
+    #[test]
+    fn s4_1_a_reply_cache_with_a_capacity_drops_the_session_that_executed_least_recently() {
+        let cfg = ReplicaCfg { sessions: 2, ..cfg() };
+        let mut s = ReplicaState::default();
+        let mut o: Out<PbftActor> = Out::new();
+        let op = |session, seq| Op { session, ..crate::raft::client::op(0, seq, 1) };
+        apply(&mut s, &cfg, Id::from(1), 1, op(9, 1), &mut o);
+        apply(&mut s, &cfg, Id::from(1), 2, op(5, 1), &mut o);
+        apply(&mut s, &cfg, Id::from(1), 3, op(9, 2), &mut o);
+        apply(&mut s, &cfg, Id::from(1), 4, op(7, 1), &mut o);
+        let held: Vec<(u64, u64)> = s.replies.iter().map(|((_, session), c)| (*session, c.at)).collect();
+        assert_eq!(held, vec![(7, 4), (9, 3)], "session 5 executed least recently");
+        let unbounded = ReplicaCfg { sessions: 0, ..cfg };
+        bound_reply_cache(&mut s.replies, &unbounded);
+        assert_eq!(s.replies.len(), 2);
+    }
+
     /// §4.4: a view change carries the stable checkpoint with its proof and only the
     /// certificates above it; a proof with fewer than 2f+1 signers, or forged, makes it invalid;
     /// the new primary's O starts above the latest stable checkpoint of the view changes.
     #[test]
     fn s4_4_a_view_change_carries_the_stable_checkpoint_and_o_starts_above_it() {
         let cfg = ReplicaCfg { window: 2, ..cfg() };
-        let stable = Stable { seq: 1, state: Snapshot::default(), signers: 3, forged: false };
+        let stable = Stable { seq: 1, digest: Snapshot::default().digest(), signers: 3, forged: false };
         let cert = |seq| Prepared { view: 0, seq, req: Req::Null, prepares: 2, forged: false };
         let vc = |r: usize, stable: Option<Stable>, certs: Vec<Prepared>| ViewChange {
             view: 1,

@@ -9,7 +9,8 @@
 //! relays:
 //!
 //! - a view change, for each prepared certificate it reports, the primary's signed pre-prepare
-//!   and 2f backups' signed prepares ([`CertProof`]);
+//!   and 2f backups' signed prepares ([`CertProof`]), and for its stable checkpoint 2f+1 signed
+//!   matching checkpoint messages ([`StableProof`], the paper's C);
 //! - a new-view, for each view change in V, that replica's signature and its certificates'
 //!   proofs ([`VcProof`]), and the new primary's signature of each pre-prepare in O, which later
 //!   certificates of the new view rely on.
@@ -21,8 +22,8 @@
 //! new-views. Clients' requests and replies travel [`Wire::Plain`], authenticated by the cluster
 //! key's HMAC only: clients hold no signing key.
 
-use super::replica::{prepare_quorum, primary, ReplicaCfg};
-use super::{Order, PbftMsg, Prepared, Req, SeqNo, View, ViewChange};
+use super::replica::{low, prepare_quorum, primary, quorum, ReplicaCfg};
+use super::{Checkpoint, Order, PbftMsg, Prepared, Req, SeqNo, Stable, StateDigest, View, ViewChange};
 use crate::runtime::signing::{ReplicaKeys, Sig};
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
@@ -36,20 +37,32 @@ pub struct CertProof {
     pub prepares: Vec<(usize, Sig)>,
 }
 
-/// The proof of one view change relayed in a new-view: its sender's signature, and the proof
-/// of each of its certificates, in order.
+/// The proof of a stable checkpoint (§4.3's C): matching checkpoint messages signed by
+/// distinct replicas (replica id, signature).
+pub type StableProof = Vec<(usize, Sig)>;
+
+/// What proves a view change's content: the proof of each of its certificates, in order, and
+/// of its stable checkpoint (empty if it claims none).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct VcEvidence {
+    pub certs: Vec<CertProof>,
+    pub stable: StableProof,
+}
+
+/// The proof of one view change relayed in a new-view: its sender's signature and what proves
+/// its content.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct VcProof {
     pub sig: Sig,
-    pub certs: Vec<CertProof>,
+    pub evidence: VcEvidence,
 }
 
 /// What a signed message relays.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Evidence {
     None,
-    /// One proof per certificate of the view change, in order.
-    ViewChange(Vec<CertProof>),
+    /// The proofs of the view change's certificates and stable checkpoint.
+    ViewChange(VcEvidence),
     /// One proof per view change in V, and the new primary's signature of each pre-prepare in
     /// O, in order.
     NewView {
@@ -85,17 +98,23 @@ pub struct Proofs {
     pub prepares: BTreeMap<(View, SeqNo, Req), BTreeMap<usize, Sig>>,
     /// A view change received or sent → its proof.
     pub view_changes: BTreeMap<ViewChange, VcProof>,
+    /// (sequence number, state digest) → replica → its signed checkpoint message.
+    pub checkpoints: BTreeMap<(SeqNo, StateDigest), BTreeMap<usize, Sig>>,
 }
 
 impl Proofs {
     /// Drops what a replica in state `s` will never relay again: view changes of views before
-    /// its own (a new primary relays those of the view it enters), and the signatures of earlier
-    /// views' slots it no longer holds (a certificate is built from a slot of its log).
+    /// its own (a new primary relays those of the view it enters), the signatures of slots at or
+    /// below its low watermark and of earlier views' slots it no longer holds (a certificate is
+    /// built from a slot of its log, above the watermark), and checkpoint messages below its
+    /// stable checkpoint (whose proof it relays).
     pub fn prune(&mut self, s: &super::replica::ReplicaState) {
-        let kept = |v: View, n: SeqNo| v >= s.view || s.log.contains_key(&(v, n));
+        let h = low(s);
+        let kept = |v: View, n: SeqNo| n > h && (v >= s.view || s.log.contains_key(&(v, n)));
         self.pre_prepares.retain(|(v, n, _), _| kept(*v, *n));
         self.prepares.retain(|(v, n, _), _| kept(*v, *n));
         self.view_changes.retain(|vc, _| vc.view >= s.view);
+        self.checkpoints.retain(|(n, _), _| *n >= h);
     }
 }
 
@@ -113,6 +132,34 @@ fn pre_prepare_of(cfg: &ReplicaCfg, view: View, seq: SeqNo, req: &Req) -> PbftMs
 /// Backup `b`'s prepare for certificate `p`.
 fn prepare_of(p: &Prepared, b: usize) -> PbftMsg {
     PbftMsg::Prepare(Order { view: p.view, seq: p.seq, req: p.req.clone(), replica: Id::from(b) })
+}
+
+/// Replica `r`'s checkpoint message for stable checkpoint `c`.
+fn checkpoint_of(c: &Stable, r: usize) -> PbftMsg {
+    PbftMsg::Checkpoint(Checkpoint { seq: c.seq, digest: c.digest, replica: Id::from(r) })
+}
+
+/// The proof of stable checkpoint `c` from `proofs`: `c.signers` of its signed checkpoint
+/// messages (None if some are missing: the correct code's stable checkpoint counts only
+/// messages the runtime admitted and recorded, so that never happens to it).
+pub fn stable_proof(proofs: &Proofs, c: &Stable) -> Option<StableProof> {
+    let sigs: StableProof =
+        proofs.checkpoints.get(&(c.seq, c.digest))?.iter().take(c.signers).map(|(r, s)| (*r, *s)).collect();
+    (sigs.len() == c.signers).then_some(sigs)
+}
+
+/// What proves view change `vc` from `proofs` (a certificate or stable checkpoint without a
+/// proof is left out and logged: the check of every receiver then refuses the view change).
+fn vc_evidence(cfg: &ReplicaCfg, proofs: &Proofs, me: usize, vc: &ViewChange) -> VcEvidence {
+    let certs: Vec<CertProof> = vc.prepared.iter().filter_map(|p| cert_proof(cfg, proofs, p)).collect();
+    if certs.len() != vc.prepared.len() {
+        tracing::error!(replica = me, view = vc.view, "a certificate of this view change has no proof");
+    }
+    let stable = vc.stable.as_ref().map_or(Some(Vec::new()), |c| stable_proof(proofs, c)).unwrap_or_else(|| {
+        tracing::error!(replica = me, view = vc.view, "the stable checkpoint of this view change has no proof");
+        Vec::new()
+    });
+    VcEvidence { certs, stable }
 }
 
 fn key(p: &Prepared) -> (View, SeqNo, Req) {
@@ -142,14 +189,13 @@ pub fn seal(keys: &ReplicaKeys, cfg: &ReplicaCfg, proofs: &mut Proofs, msg: Pbft
     let me = keys.me();
     let evidence = match &msg {
         PbftMsg::Request(_) | PbftMsg::Reply(_) => return Wire::Plain(msg),
-        PbftMsg::PrePrepare(_) | PbftMsg::Prepare(_) | PbftMsg::Commit(_) | PbftMsg::Checkpoint(_) => Evidence::None,
-        PbftMsg::ViewChange(vc) => {
-            let certs: Vec<CertProof> = vc.prepared.iter().filter_map(|p| cert_proof(cfg, proofs, p)).collect();
-            if certs.len() != vc.prepared.len() {
-                tracing::error!(replica = me, view = vc.view, "a certificate of this view change has no proof");
-            }
-            Evidence::ViewChange(certs)
-        }
+        PbftMsg::PrePrepare(_)
+        | PbftMsg::Prepare(_)
+        | PbftMsg::Commit(_)
+        | PbftMsg::Checkpoint(_)
+        | PbftMsg::Fetch { .. }
+        | PbftMsg::Transfer(_) => Evidence::None,
+        PbftMsg::ViewChange(vc) => Evidence::ViewChange(vc_evidence(cfg, proofs, me, vc)),
         PbftMsg::NewView(nv) => {
             let view_changes: Vec<VcProof> =
                 nv.view_changes.iter().filter_map(|vc| proofs.view_changes.get(vc).cloned()).collect();
@@ -185,13 +231,29 @@ pub fn valid_cert_proof(keys: &ReplicaKeys, cfg: &ReplicaCfg, p: &Prepared, proo
         && keys.verify(leader, &signed_bytes(&pre_prepare_of(cfg, p.view, p.seq, &p.req)), &proof.pre_prepare)
 }
 
-/// Whether `proofs` prove view change `vc`'s certificates, one each, in order. A view change
-/// that claims a stable checkpoint is refused: the runtime takes no checkpoints (its period is
-/// 0), so a correct replica never sends one, and no proof of one is carried.
-fn valid_certs(keys: &ReplicaKeys, cfg: &ReplicaCfg, vc: &ViewChange, proofs: &[CertProof]) -> bool {
-    vc.stable.is_none()
-        && proofs.len() == vc.prepared.len()
-        && vc.prepared.iter().zip(proofs).all(|(p, proof)| valid_cert_proof(keys, cfg, p, proof))
+/// Whether `proof` proves stable checkpoint `c`: matching checkpoint messages signed by at
+/// least 2f+1 (and `c.signers`) distinct replicas. One that calls itself forged is refused too.
+pub fn valid_stable_proof(keys: &ReplicaKeys, cfg: &ReplicaCfg, c: &Stable, proof: &StableProof) -> bool {
+    let mut signers: Vec<usize> = Vec::new();
+    for (r, sig) in proof {
+        if *r >= cfg.replicas || signers.contains(r) || !keys.verify(*r, &signed_bytes(&checkpoint_of(c, *r)), sig) {
+            return false;
+        }
+        signers.push(*r);
+    }
+    !c.forged && signers.len() >= c.signers.max(quorum(cfg))
+}
+
+/// Whether `evidence` proves view change `vc`: its certificates, one proof each, in order, and
+/// its stable checkpoint if it claims one (and no proof if it claims none).
+fn valid_vc(keys: &ReplicaKeys, cfg: &ReplicaCfg, vc: &ViewChange, evidence: &VcEvidence) -> bool {
+    let stable = match &vc.stable {
+        Some(c) => valid_stable_proof(keys, cfg, c, &evidence.stable),
+        None => evidence.stable.is_empty(),
+    };
+    stable
+        && evidence.certs.len() == vc.prepared.len()
+        && vc.prepared.iter().zip(&evidence.certs).all(|(p, proof)| valid_cert_proof(keys, cfg, p, proof))
 }
 
 /// Checks a datagram's message from `src` (whose HMAC already verified) before the replica sees
@@ -215,12 +277,17 @@ pub fn check(keys: &ReplicaKeys, cfg: &ReplicaCfg, src: Id, wire: &Wire) -> Resu
     }
     match (msg, evidence) {
         (
-            PbftMsg::PrePrepare(_) | PbftMsg::Prepare(_) | PbftMsg::Commit(_) | PbftMsg::Checkpoint(_),
+            PbftMsg::PrePrepare(_)
+            | PbftMsg::Prepare(_)
+            | PbftMsg::Commit(_)
+            | PbftMsg::Checkpoint(_)
+            | PbftMsg::Fetch { .. }
+            | PbftMsg::Transfer(_),
             Evidence::None,
         ) => Ok(()),
-        (PbftMsg::ViewChange(vc), Evidence::ViewChange(certs)) => match valid_certs(keys, cfg, vc, certs) {
+        (PbftMsg::ViewChange(vc), Evidence::ViewChange(evidence)) => match valid_vc(keys, cfg, vc, evidence) {
             true => Ok(()),
-            false => Err("a prepared certificate in the view change does not verify"),
+            false => Err("a prepared certificate or the stable checkpoint in the view change does not verify"),
         },
         (PbftMsg::NewView(nv), Evidence::NewView { view_changes, pre_prepares }) => {
             if signer != usize::from(primary(cfg, nv.view)) {
@@ -235,8 +302,10 @@ pub fn check(keys: &ReplicaKeys, cfg: &ReplicaCfg, src: Id, wire: &Wire) -> Resu
                 if !keys.verify(sender, &signed_bytes(&relayed), &proof.sig) {
                     return Err("a view change in the new-view is not signed by its sender");
                 }
-                if !valid_certs(keys, cfg, vc, &proof.certs) {
-                    return Err("a prepared certificate in a view change of the new-view does not verify");
+                if !valid_vc(keys, cfg, vc, &proof.evidence) {
+                    return Err(
+                        "a prepared certificate or stable checkpoint in a view change of the new-view does not verify",
+                    );
                 }
             }
             for ((seq, req), sig) in nv.pre_prepares.iter().zip(pre_prepares) {
@@ -262,9 +331,13 @@ pub fn record(cfg: &ReplicaCfg, proofs: &mut Proofs, wire: &Wire) {
             let signers = proofs.prepares.entry((o.view, o.seq, o.req.clone())).or_default();
             signers.entry(usize::from(o.replica)).or_insert(*sig);
         }
-        (PbftMsg::ViewChange(vc), Evidence::ViewChange(certs)) => {
-            let proof = VcProof { sig: *sig, certs: certs.clone() };
+        (PbftMsg::ViewChange(vc), Evidence::ViewChange(evidence)) => {
+            let proof = VcProof { sig: *sig, evidence: evidence.clone() };
             proofs.view_changes.entry(vc.clone()).or_insert(proof);
+        }
+        (PbftMsg::Checkpoint(c), _) => {
+            let signers = proofs.checkpoints.entry((c.seq, c.digest)).or_default();
+            signers.entry(usize::from(c.replica)).or_insert(*sig);
         }
         (PbftMsg::NewView(nv), Evidence::NewView { pre_prepares, .. }) => {
             for ((seq, req), sig) in nv.pre_prepares.iter().zip(pre_prepares) {

@@ -6,7 +6,7 @@
 use super::server::{Elections, Replication, Role, ServerCfg};
 use super::{BugSet, Key, Op, OpKind, RaftActor, RaftModelCfg, RaftMsg, RaftState, RaftTimer, Value};
 use crate::runtime::client::{ClientError, RaftClient};
-use crate::runtime::door::{BenchWriter, ClientFailure, ClientOpts, Hosting, KvRequest, NoFlags, Reply, Writer};
+use crate::runtime::door::{Bench, ClientFailure, ClientOpts, Hosting, KvRequest, NoFlags, Reply, Writer};
 use crate::runtime::hosted::{Guard, Hosted, Status};
 use stateright::actor::Id;
 
@@ -168,8 +168,8 @@ impl Hosting for RaftModelCfg {
     }
 
     /// Puts, each client to its own key (`bench-N`).
-    fn bench() -> Result<BenchWriter, &'static str> {
-        Ok(bench_writer)
+    fn bench() -> Result<Bench, &'static str> {
+        Ok(Bench { writer: bench_writer, nodes: 3, storage: "fsync on", max_value: 8192 })
     }
 }
 

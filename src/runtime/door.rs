@@ -67,7 +67,7 @@ pub trait Hosting: Protocol {
     fn send(request: Self::Request, flags: &Self::ClientFlags, to: ClientOpts) -> Result<Reply, ClientFailure>;
 
     /// `quorum bench NAME`: the closed-loop writer of one client, or why the protocol has none.
-    fn bench() -> Result<BenchWriter, &'static str>;
+    fn bench() -> Result<Bench, &'static str>;
 }
 
 /// No flags.
@@ -126,6 +126,17 @@ pub type Writer = Box<dyn FnMut(u64) -> Result<(), ClientError> + Send>;
 
 /// Makes the writer of client `to.number`, writing values of `value_size` bytes.
 pub type BenchWriter = fn(to: ClientOpts, value_size: usize) -> Result<Writer, ClientError>;
+
+/// How `quorum bench NAME` runs a protocol: each client's writer, the nodes of the cluster,
+/// what the nodes do with their state (said in the result), and the largest value a write may
+/// carry.
+#[derive(Clone, Copy, Debug)]
+pub struct Bench {
+    pub writer: BenchWriter,
+    pub nodes: u16,
+    pub storage: &'static str,
+    pub max_value: usize,
+}
 
 /// A checked operation on a replicated key-value map (Raft's and PBFT's): a put (with its value)
 /// or a get of `key`.
@@ -205,7 +216,7 @@ pub trait Runtime: Sync {
     /// The operation `matches` (of `quorum client`, with the operation as its subcommand) asks
     /// for, checked: a closure that sends it.
     fn client(&self, matches: &clap::ArgMatches) -> Result<Request, String>;
-    fn bench(&self) -> Result<BenchWriter, &'static str>;
+    fn bench(&self) -> Result<Bench, &'static str>;
 }
 
 /// A node ready to run: returns when a stop is requested or the node fails.
@@ -261,7 +272,7 @@ impl<P: Hosting> Runtime for Host<P> {
         let request = P::request(parse(matches)?)?;
         Ok(Box::new(move |to: ClientOpts| P::send(request, &flags, to)))
     }
-    fn bench(&self) -> Result<BenchWriter, &'static str> {
+    fn bench(&self) -> Result<Bench, &'static str> {
         P::bench()
     }
 }
@@ -343,7 +354,8 @@ mod tests {
 
     #[test]
     fn bench_is_offered_where_the_protocol_has_writes() {
-        assert!(find("raft").unwrap().bench().is_ok());
+        assert!(find("raft").unwrap().bench().is_ok_and(|b| b.nodes == 3));
+        assert!(find("pbft").unwrap().bench().is_ok_and(|b| b.nodes == 4 && b.max_value == 64));
         assert_eq!(find("paxos").unwrap().bench().err(), Some("single-decree Paxos chooses one value"));
     }
 }

@@ -171,6 +171,7 @@ impl PbftModelCfg {
             clients: self.clients,
             window: self.window(),
             checkpoint: self.checkpoint,
+            sessions: 0,
             bugs: self.bugs,
         }
     }

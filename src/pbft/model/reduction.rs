@@ -8,7 +8,7 @@
 use super::{replica_state, PbftModel, PbftSysState};
 use crate::pbft::actor::PbftState;
 use crate::pbft::replica::{
-    counts, in_window, low, primary, valid_new_view, valid_view_change, ReplicaCfg, ReplicaState,
+    counts, in_window, last_executed, low, primary, valid_new_view, valid_view_change, ReplicaCfg, ReplicaState,
 };
 use crate::pbft::{Bug, Order, PbftMsg, SeqNo};
 use stateright::actor::Envelope;
@@ -85,11 +85,14 @@ pub fn is_dead(m: &PbftModel, s: &PbftSysState, env: &Envelope<PbftMsg>) -> bool
                 || !valid_new_view(&rc, nv)
         }
         // `on_request`: a request older than the last one executed for its client is ignored;
-        // the last one is answered again, which is dead once its client is past it.
-        PbftMsg::Request(op) => r
-            .replies
-            .get(&(op.client, op.session))
-            .is_some_and(|(seq, _)| *seq > op.seq || (*seq == op.seq && client_done(m, s, op.client) >= op.seq)),
+        // the last one is answered again, which is dead once its client is past it (a reply
+        // cache with a capacity forgets sessions: then no request is dead).
+        PbftMsg::Request(op) => {
+            rc.sessions == 0
+                && r.replies
+                    .get(&(op.client, op.session))
+                    .is_some_and(|c| c.seq > op.seq || (c.seq == op.seq && client_done(m, s, op.client) >= op.seq))
+        }
         // `on_checkpoint`: only another replica's, at a checkpoint's sequence number above the
         // low watermark (which only grows), once per sender.
         PbftMsg::Checkpoint(c) => {
@@ -99,6 +102,19 @@ pub fn is_dead(m: &PbftModel, s: &PbftSysState, env: &Envelope<PbftMsg>) -> bool
                 || !c.seq.is_multiple_of(rc.checkpoint)
                 || c.seq <= low(r)
                 || r.checkpoints.get(&c.seq).is_some_and(|m| m.contains_key(&c.replica))
+        }
+        // `on_fetch`: only another replica's, answered while the receiver holds the state of
+        // that checkpoint; once it executed past it without recording it, it never will.
+        PbftMsg::Fetch { seq, replica } => {
+            *replica == me || !cfg.is_replica(*replica) || (!r.snapshots.contains_key(seq) && last_executed(r) >= *seq)
+        }
+        // `on_transfer`: only while the receiver is behind its stable checkpoint at that
+        // number (the low watermark only grows, and a stable checkpoint never changes its
+        // digest), with the digest 2f+1 signed.
+        PbftMsg::Transfer(t) => {
+            last_executed(r) >= t.seq
+                || low(r) > t.seq
+                || r.stable.as_ref().is_some_and(|c| c.seq == t.seq && c.digest != t.state.digest())
         }
         PbftMsg::Reply(_) => true, // replicas ignore replies
     }

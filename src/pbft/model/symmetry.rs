@@ -83,6 +83,10 @@ impl Rewrite<Id> for PbftMsg {
             PbftMsg::Checkpoint(c) => {
                 PbftMsg::Checkpoint(crate::pbft::Checkpoint { replica: plan.rewrite(&c.replica), ..c.clone() })
             }
+            PbftMsg::Fetch { seq, replica } => PbftMsg::Fetch { seq: *seq, replica: plan.rewrite(replica) },
+            PbftMsg::Transfer(t) => {
+                PbftMsg::Transfer(crate::pbft::Transfer { replica: plan.rewrite(&t.replica), ..t.clone() })
+            }
             PbftMsg::NewView(nv) => PbftMsg::NewView(NewView {
                 view: nv.view,
                 view_changes: nv.view_changes.iter().map(|vc| vc.rewrite(plan)).collect(),
@@ -111,7 +115,7 @@ impl Rewrite<Id> for ReplicaState {
             checkpoints: self
                 .checkpoints
                 .iter()
-                .map(|(n, cps)| (*n, cps.iter().map(|(i, c)| (plan.rewrite(i), c.clone())).collect()))
+                .map(|(n, cps)| (*n, cps.iter().map(|(i, c)| (plan.rewrite(i), *c)).collect()))
                 .collect(),
             ..self.clone()
         }

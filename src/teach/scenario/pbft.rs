@@ -112,7 +112,7 @@ const SILENT_PRIMARY: PbftSpec = Spec {
 
 const CHECKPOINT: PbftSpec = Spec {
     name: "pbft-checkpoint",
-    about: "a checkpoint after every request (section 4.3): 2f+1 matching checkpoint messages make it stable, the log is discarded, and a replica that never executed the Put takes the state and answers it",
+    about: "a checkpoint after every request (section 4.3): 2f+1 matching checkpoint messages make it stable, the log is discarded, and a replica that never executed the Put fetches the state and answers it",
     cfg: || PbftModelCfg { byzantine: 0, max_view: 0, checkpoint: 1, ..PbftModelCfg::default() },
     steps: &[
         step("c4 -> r0 : Request", "the primary assigns #1, the only number of the window (h = 0, L = 1)"),
@@ -124,7 +124,7 @@ const CHECKPOINT: PbftSpec = Spec {
         step("r1 -> r0 : Prepare", ""),
         step("r2 -> r0 : Prepare", "r0 prepared"),
         step("r0 -> r1 : Commit", ""),
-        step("r2 -> r1 : Commit", "r1 executes the Put and multicasts its checkpoint message for #1 with its state"),
+        step("r2 -> r1 : Commit", "r1 executes the Put and multicasts its checkpoint message for #1 with its state's digest"),
         step("r0 -> r2 : Commit", ""),
         step("r1 -> r2 : Commit", "r2 executes and multicasts its checkpoint"),
         step("r1 -> r0 : Commit", ""),
@@ -138,7 +138,12 @@ const CHECKPOINT: PbftSpec = Spec {
         step("r1 -> r3 : Checkpoint", ""),
         step(
             "r2 -> r3 : Checkpoint",
-            "r3, which executed nothing, holds a stable checkpoint above it: it takes its state (the map and the reply cache) and answers the Put from it",
+            "r3, which executed nothing, holds a stable checkpoint above it: its window moves and it asks the others for the state (a fetch, section 5.3)",
+        ),
+        step("r3 -> r1 : Fetch", "r1 sends the state it recorded at #1: the map and the reply cache"),
+        step(
+            "r1 -> r3 : Transfer",
+            "its digest is the one 2f+1 replicas signed: r3 takes the state and answers the Put from the reply cache it took",
         ),
         step("r3 -> c4 : Reply", ""),
         step("r1 -> c4 : Reply", "f+1 matching replies, one from a replica that took the state: the client accepts"),
