@@ -1000,6 +1000,53 @@ mod tests {
         assert!(sim.states[1].proofs.view_changes.keys().any(|vc| vc.prepared.iter().any(|p| p.seq == 1)));
     }
 
+    /// Checkpoints over the wire (§4.3, §4.4): after 16 requests checkpoint #16 is stable at
+    /// every replica and the logs are discarded; with the primary cut off, the view changes
+    /// carry the stable checkpoint with its 2f+1 signed checkpoint messages, the new-view relays
+    /// them, everything verifies, and the new primary orders #17 above the checkpoint. A view
+    /// change whose checkpoint proof lacks a signature, or names a signer twice, is refused.
+    #[test]
+    fn stable_checkpoints_and_their_signed_proofs_verify_across_a_view_change() {
+        let mut sim = Sim::new(None);
+        for seq in 1..=CHECKPOINT {
+            sim.request(seq, "x", &seq.to_string());
+        }
+        for i in 0..4 {
+            let s = sim.replica(i);
+            assert_eq!((low(s), s.log.len(), last_executed(s)), (CHECKPOINT, 0, CHECKPOINT), "replica {i}");
+        }
+        sim.cut = Some(0);
+        sim.request(CHECKPOINT + 1, "y", "1");
+        sim.timeouts();
+        assert_eq!(sim.refused, []);
+        for i in 1..4 {
+            let s = sim.replica(i);
+            assert_eq!((s.view, s.changing, last_executed(s)), (1, false, CHECKPOINT + 1), "replica {i}");
+        }
+        let (vc, proof) = sim.states[2]
+            .proofs
+            .view_changes
+            .iter()
+            .find(|(vc, _)| vc.replica == Id::from(3))
+            .map(|(vc, p)| (vc.clone(), p.clone()))
+            .expect("replica 3's view change, kept by the new primary's backup");
+        assert_eq!(vc.stable.as_ref().map(|c| c.seq), Some(CHECKPOINT));
+        let cfg = runtime_cfg(4, 1);
+        let keys = &sim.nodes[2].keys;
+        let wire = |stable: signed::StableProof| Wire::Signed {
+            msg: PbftMsg::ViewChange(vc.clone()),
+            sig: proof.sig,
+            evidence: Evidence::ViewChange(VcEvidence { certs: proof.evidence.certs.clone(), stable }),
+        };
+        assert_eq!(signed::check(keys, &cfg, Id::from(3), &wire(proof.evidence.stable.clone())), Ok(()));
+        let mut short = proof.evidence.stable.clone();
+        short.truncate(2);
+        assert!(signed::check(keys, &cfg, Id::from(3), &wire(short.clone())).is_err(), "2 signatures are not 2f+1");
+        short.push(short[0]);
+        assert!(signed::check(keys, &cfg, Id::from(3), &wire(short)).is_err(), "one signer counted twice");
+        assert!(signed::check(keys, &cfg, Id::from(3), &wire(Vec::new())).is_err(), "no proof");
+    }
+
     /// A forger that would be the new primary: its view change claims the null request
     /// prepared at number 1 (where x executed), and its new-view relays the others' view
     /// changes stripped of their certificates. Both are valid to the model's replica as they
