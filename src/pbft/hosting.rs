@@ -52,6 +52,10 @@ pub const WINDOW: SeqNo = 32;
 /// The checkpoint period `K` (§4.3): a checkpoint after every `K`-th sequence number, half the
 /// window, so that the primary goes on assigning numbers while a checkpoint becomes stable.
 pub const CHECKPOINT: SeqNo = WINDOW / 2;
+/// Checkpoint messages above the low watermark a replica holds from one other replica (a correct
+/// one sends one per [`CHECKPOINT`] numbers; a replica behind needs those up to the first that
+/// becomes stable).
+pub const MAX_CHECKPOINTS: usize = 8;
 /// Requests a replica holds waiting to execute; beyond, a new one is refused (the client tries
 /// again).
 pub const MAX_PENDING: usize = 64;
@@ -152,6 +156,7 @@ impl Hosted for PbftNode {
             }
             PbftMsg::ViewChange(vc) if vc.view > MAX_VIEW => Guard::Refuse("view number too large"),
             PbftMsg::NewView(nv) if nv.view > MAX_VIEW => Guard::Refuse("view number too large"),
+            PbftMsg::Checkpoint(c) => admit_checkpoint(s, c),
             _ => Guard::Deliver,
         }
     }
@@ -443,6 +448,20 @@ impl Actor for PbftNode {
     }
 }
 
+/// A checkpoint message is kept (and its signature, to prove a stable checkpoint) only while its
+/// sender has fewer than [`MAX_CHECKPOINTS`] above the low watermark, and only the first for a
+/// number (the replica ignores a second one anyway): a replica that sends checkpoint messages
+/// for ever higher numbers, or many digests for one, fills no memory.
+fn admit_checkpoint(s: &ReplicaState, c: &super::Checkpoint) -> Guard {
+    if s.checkpoints.get(&c.seq).is_some_and(|m| m.contains_key(&c.replica)) {
+        return Guard::Refuse("a second checkpoint message for one number from one replica");
+    }
+    if s.checkpoints.values().filter(|m| m.contains_key(&c.replica)).count() >= MAX_CHECKPOINTS {
+        return Guard::Refuse("8 checkpoint messages above the low watermark already held from this replica");
+    }
+    Guard::Deliver
+}
+
 /// Whether a state transfer fits in one datagram, with room for the header, the signature and
 /// the tag (the state is the only part of it that grows).
 pub fn fits(t: &super::Transfer) -> bool {
@@ -700,6 +719,24 @@ mod tests {
         let cached = |i: u64| ((1, 100 + i), Cached { seq: 1, result: None, at: i });
         s.replies.extend((0..MAX_SESSIONS as u64).map(cached));
         assert!(matches!(admit_request(&s, &later), Guard::Refuse(why) if why.contains("does not hold")));
+    }
+
+    /// A replica keeps one checkpoint message per number from each other replica, and at most
+    /// [`MAX_CHECKPOINTS`] above its low watermark: more are refused before they cost memory.
+    #[test]
+    fn checkpoint_messages_beyond_one_per_number_or_eight_per_sender_are_refused() {
+        let mut s = ReplicaState::default();
+        let c =
+            |seq: SeqNo, d: u8| super::super::Checkpoint { seq, digest: StateDigest([d; 32]), replica: Id::from(1) };
+        assert_eq!(admit_checkpoint(&s, &c(16, 1)), Guard::Deliver);
+        s.checkpoints.entry(16).or_default().insert(Id::from(1), StateDigest([1; 32]));
+        assert!(matches!(admit_checkpoint(&s, &c(16, 2)), Guard::Refuse(why) if why.contains("second")));
+        for n in 2..=MAX_CHECKPOINTS as SeqNo {
+            s.checkpoints.entry(16 * n).or_default().insert(Id::from(1), StateDigest([1; 32]));
+        }
+        assert!(matches!(admit_checkpoint(&s, &c(16_000, 1)), Guard::Refuse(why) if why.contains("already held")));
+        let other = super::super::Checkpoint { replica: Id::from(2), ..c(16_000, 1) };
+        assert_eq!(admit_checkpoint(&s, &other), Guard::Deliver, "another replica's is kept");
     }
 
     /// The largest state a correct cluster reaches with 256 client sessions in its reply cache
